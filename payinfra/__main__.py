@@ -1,0 +1,3 @@
+from payinfra.cli import main
+
+main()

@@ -1,0 +1,399 @@
+"""Load `environments/<env>.yaml` over `_defaults.yaml` and validate it into typed config.
+
+Every problem is reported at once, each naming the file the bad value came from, its key path,
+the value and what was expected. Nothing downstream ever sees a raw dict.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from dataclasses import dataclass
+from ipaddress import IPv4Network
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    model_validator,
+)
+
+from payinfra.errors import ConfigError
+from payinfra.regions import AWS_REGIONS, LOG_RETENTION_DAYS, availability_zone_pattern
+from payinfra.yamlio import load_mapping
+
+DEFAULTS_FILE = "_defaults.yaml"
+ENV_NAME = re.compile(r"[a-z][a-z0-9-]{0,15}")
+NAME_PART = re.compile(r"[a-z][a-z0-9-]*")
+RESERVED_TAGS = ("Environment", "ManagedBy", "MigrationBatch", "Project", "Region")
+# Derived subnets split the VPC into 16 equal blocks: public in 0..7, private in 8..15.
+SUBNET_NEWBITS = 4
+PRIVATE_BLOCK_OFFSET = 8
+MAX_AZS = 6
+
+NatMode = Literal["single", "per_az"]
+
+
+def _parse_cidr(value: Any) -> Any:
+    if not isinstance(value, str):
+        return value
+    try:
+        return IPv4Network(value)
+    except ValueError as exc:
+        raise ValueError(f"not a valid IPv4 CIDR ({exc}); expected e.g. 10.0.0.0/16") from exc
+
+
+def _known_region(value: str) -> str:
+    if value not in AWS_REGIONS:
+        raise ValueError(f"unknown AWS region; expected one of {', '.join(sorted(AWS_REGIONS))}")
+    return value
+
+
+def _log_retention(value: int) -> int:
+    if value not in LOG_RETENTION_DAYS:
+        raise ValueError(
+            f"CloudWatch Logs does not accept this retention; expected one of "
+            f"{', '.join(map(str, LOG_RETENTION_DAYS))}"
+        )
+    return value
+
+
+def _name_part(value: str) -> str:
+    if not NAME_PART.fullmatch(value):
+        raise ValueError("expected lowercase letters, digits and '-', starting with a letter")
+    return value
+
+
+Cidr = Annotated[IPv4Network, BeforeValidator(_parse_cidr)]
+RegionName = Annotated[str, AfterValidator(_known_region)]
+RetentionDays = Annotated[int, AfterValidator(_log_retention)]
+NamePart = Annotated[str, Field(min_length=1, max_length=12), AfterValidator(_name_part)]
+TagText = Annotated[str, Field(min_length=1, max_length=256)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class Region(_Model):
+    name: RegionName
+    role: Literal["source", "target"]
+    cidr: Cidr
+    azs: Annotated[list[str], Field(min_length=2, max_length=MAX_AZS)]
+    public_subnets: list[Cidr] | None = None
+    private_subnets: list[Cidr] | None = None
+    nat_mode: NatMode | None = None
+
+    @property
+    def alias(self) -> str:
+        """The Terraform identifier for this region: eu-west-1 -> eu_west_1."""
+        return self.name.replace("-", "_")
+
+    @model_validator(mode="after")
+    def _derive_subnets(self) -> Region:
+        if self.public_subnets is None or self.private_subnets is None:
+            if self.cidr.prefixlen + SUBNET_NEWBITS > 28:
+                raise ValueError(
+                    f"cannot derive subnets from {self.cidr} (smaller than /24); "
+                    "give public_subnets and private_subnets explicitly"
+                )
+            blocks = list(self.cidr.subnets(new_prefix=self.cidr.prefixlen + SUBNET_NEWBITS))
+            count = len(self.azs)
+            if self.public_subnets is None:
+                object.__setattr__(self, "public_subnets", blocks[:count])
+            if self.private_subnets is None:
+                offset = PRIVATE_BLOCK_OFFSET
+                object.__setattr__(self, "private_subnets", blocks[offset : offset + count])
+        return self
+
+
+class Network(_Model):
+    nat_mode: NatMode = "single"
+    flow_log_retention_days: RetentionDays = 30
+
+
+class Backend(_Model):
+    type: Literal["local", "s3"] = "local"
+    bucket: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")] | None = None
+    region: RegionName | None = None
+    key_prefix: Annotated[str, Field(pattern=r"^[A-Za-z0-9_./-]{1,200}$")] = "payinfra"
+
+    @model_validator(mode="after")
+    def _s3_needs_bucket(self) -> Backend:
+        if self.type == "s3" and (self.bucket is None or self.region is None):
+            raise ValueError("an s3 backend needs both `bucket` and `region`")
+        if self.type == "local" and (self.bucket is not None or self.region is not None):
+            raise ValueError("`bucket` and `region` apply only to `type: s3`")
+        return self
+
+
+class Environment(_Model):
+    name: str
+    project: NamePart
+    name_suffix: Annotated[str, Field(max_length=8), AfterValidator(_name_part)] | None = None
+    migration_batch: TagText
+    tags: dict[Annotated[str, Field(min_length=1, max_length=128)], TagText] = {}
+    regions: Annotated[list[Region], Field(min_length=2)]
+    network: Network = Network()
+    backend: Backend = Backend()
+
+    @property
+    def name_prefix(self) -> str:
+        parts = [self.project, self.name, self.name_suffix]
+        return "-".join(part for part in parts if part)
+
+    @property
+    def source(self) -> Region:
+        return next(region for region in self.regions if region.role == "source")
+
+    @property
+    def targets(self) -> list[Region]:
+        return [region for region in self.regions if region.role == "target"]
+
+    def nat_mode(self, region: Region) -> NatMode:
+        return region.nat_mode or self.network.nat_mode
+
+    def common_tags(self) -> dict[str, str]:
+        """Tags every resource carries via the provider's default_tags (without Region)."""
+        return {
+            **self.tags,
+            "Environment": self.name,
+            "ManagedBy": "payinfra",
+            "MigrationBatch": self.migration_batch,
+            "Project": self.project,
+        }
+
+
+# ---- Loading ----
+
+
+@dataclass(frozen=True)
+class Problem:
+    path: tuple[str | int, ...]
+    message: str
+    value: Any = None
+    has_value: bool = False
+
+
+def list_environments(environments_dir: Path) -> list[str]:
+    """Environment names: every `<name>.yaml` that is not a `_`-prefixed shared file."""
+    if not environments_dir.is_dir():
+        raise ConfigError([f"{environments_dir}: environments directory not found"])
+    return sorted(
+        path.stem
+        for path in environments_dir.glob("*.yaml")
+        if not path.name.startswith("_") and ENV_NAME.fullmatch(path.stem)
+    )
+
+
+def load_environment(environments_dir: Path, name: str) -> Environment:
+    """Read, merge and validate one environment, or raise ConfigError listing every problem."""
+    env_file = _environment_file(environments_dir, name)
+    defaults_file = environments_dir / DEFAULTS_FILE
+    merged: dict[str, Any] = {}
+    origins: dict[tuple, Path] = {}
+    for path in (defaults_file, env_file):
+        if path.exists():
+            _merge(merged, load_mapping(path), path, (), origins)
+    merged["name"] = name
+    origins[("name",)] = env_file
+    try:
+        environment = Environment.model_validate(merged)
+    except ValidationError as exc:
+        problems = [_from_pydantic(error) for error in exc.errors()]
+        raise ConfigError(_describe(problems, origins, env_file)) from None
+    problems = _consistency_problems(environment)
+    if problems:
+        raise ConfigError(_describe(problems, origins, env_file))
+    return environment
+
+
+def _environment_file(environments_dir: Path, name: str) -> Path:
+    if not ENV_NAME.fullmatch(name):
+        raise ConfigError(
+            [f"{name!r} is not an environment name; expected lowercase letters, digits and '-'"]
+        )
+    path = environments_dir / f"{name}.yaml"
+    if not path.is_file():
+        known = list_environments(environments_dir)
+        raise ConfigError(
+            [f"{path}: no such environment {name!r}; known: {', '.join(known) or 'none'}"]
+        )
+    return path
+
+
+def _merge(target: dict, overlay: dict, source: Path, prefix: tuple, origins: dict) -> None:
+    """Deep-merge mappings; any other value (lists included) replaces what was there."""
+    for key, value in overlay.items():
+        path = (*prefix, key)
+        if isinstance(value, dict) and isinstance(target.get(key), dict):
+            _merge(target[key], value, source, path, origins)
+        else:
+            target[key] = _copy_mappings(value)
+            origins[path] = source
+
+
+def _copy_mappings(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: _copy_mappings(item) for key, item in value.items()}
+    return value
+
+
+def _from_pydantic(error: dict) -> Problem:
+    loc = tuple(part for part in error["loc"] if not _is_union_branch(part))
+    message = error["msg"].removeprefix("Value error, ")
+    if error["type"] == "extra_forbidden":
+        message = "unknown key; check the spelling against the YAML reference in README.md"
+    elif error["type"] == "missing":
+        message = "required key is missing"
+    elif isinstance(error.get("input"), bool) and error["type"] == "string_type":
+        message += " (YAML reads yes/no/on/off/true/false as booleans: quote the value)"
+    return Problem(loc, message, error.get("input"), has_value=error["type"] != "missing")
+
+
+def _is_union_branch(part: str | int) -> bool:
+    # pydantic names the branch of `X | None` it tried (e.g. "list[...]"); users never wrote it.
+    return isinstance(part, str) and ("[" in part or part in {"function-after", "str"})
+
+
+def _describe(problems: list[Problem], origins: dict[tuple, Path], fallback: Path) -> list[str]:
+    lines = []
+    for problem in problems:
+        source = _origin_of(problem.path, origins, fallback)
+        key = _format_path(problem.path) or "(top level)"
+        shown = f" (got {_show(problem.value)})" if problem.has_value else ""
+        lines.append(f"{source}: {key}: {problem.message}{shown}")
+    return lines
+
+
+def _origin_of(path: tuple, origins: dict[tuple, Path], fallback: Path) -> Path:
+    for length in range(len(path), 0, -1):
+        if path[:length] in origins:
+            return origins[path[:length]]
+    return fallback
+
+
+def _format_path(path: tuple) -> str:
+    text = ""
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, dict | list):
+        text = repr(value)
+        return text if len(text) <= 80 else text[:77] + "..."
+    return repr(value)
+
+
+# ---- Cross-field checks ----
+
+
+def _consistency_problems(env: Environment) -> list[Problem]:
+    problems: list[Problem] = []
+    problems += _role_problems(env)
+    problems += _tag_problems(env)
+    seen: dict[str, int] = {}
+    for index, region in enumerate(env.regions):
+        if region.name in seen:
+            problems.append(
+                Problem(
+                    ("regions", index, "name"),
+                    f"duplicate region; already listed as regions[{seen[region.name]}]",
+                    region.name,
+                    True,
+                )
+            )
+        seen.setdefault(region.name, index)
+        problems += _region_problems(index, region)
+    for (i, a), (j, b) in itertools.combinations(enumerate(env.regions), 2):
+        if a.cidr.overlaps(b.cidr):
+            problems.append(
+                Problem(
+                    ("regions", j, "cidr"),
+                    f"overlaps regions[{i}].cidr {a.cidr}; peered VPCs need disjoint CIDRs",
+                    str(b.cidr),
+                    True,
+                )
+            )
+    return problems
+
+
+def _role_problems(env: Environment) -> list[Problem]:
+    sources = [region.name for region in env.regions if region.role == "source"]
+    if len(sources) != 1:
+        return [
+            Problem(
+                ("regions",),
+                f"expected exactly one region with role: source, found {len(sources)}"
+                + (f" ({', '.join(sources)})" if sources else ""),
+            )
+        ]
+    return []
+
+
+def _tag_problems(env: Environment) -> list[Problem]:
+    problems = []
+    for key in env.tags:
+        if key in RESERVED_TAGS:
+            problems.append(
+                Problem(("tags", key), "payinfra sets this tag itself; remove it", key, True)
+            )
+        elif key.lower().startswith("aws:"):
+            problems.append(Problem(("tags", key), "the aws: prefix is reserved by AWS", key, True))
+    return problems
+
+
+def _region_problems(index: int, region: Region) -> list[Problem]:
+    problems = []
+    pattern = availability_zone_pattern(region.name)
+    for az_index, az in enumerate(region.azs):
+        path = ("regions", index, "azs", az_index)
+        if not pattern.fullmatch(az):
+            problems.append(
+                Problem(path, f"not an availability zone of {region.name}; expected e.g. "
+                        f"{region.name}a", az, True)
+            )
+        elif region.azs.index(az) != az_index:
+            problems.append(Problem(path, "duplicate availability zone", az, True))
+    subnets = [
+        (kind, subnet_index, subnet)
+        for kind in ("public_subnets", "private_subnets")
+        for subnet_index, subnet in enumerate(getattr(region, kind))
+    ]
+    for kind in ("public_subnets", "private_subnets"):
+        if len(getattr(region, kind)) != len(region.azs):
+            problems.append(
+                Problem(
+                    ("regions", index, kind),
+                    f"expected one subnet per availability zone ({len(region.azs)}), "
+                    f"found {len(getattr(region, kind))}",
+                )
+            )
+    for kind, subnet_index, subnet in subnets:
+        if not subnet.subnet_of(region.cidr):
+            problems.append(
+                Problem(
+                    ("regions", index, kind, subnet_index),
+                    f"outside the VPC CIDR {region.cidr}",
+                    str(subnet),
+                    True,
+                )
+            )
+    for (kind_a, i, a), (kind_b, j, b) in itertools.combinations(subnets, 2):
+        if a.overlaps(b):
+            problems.append(
+                Problem(
+                    ("regions", index, kind_b, j),
+                    f"overlaps {kind_a}[{i}] {a}",
+                    str(b),
+                    True,
+                )
+            )
+    return problems

@@ -1,0 +1,89 @@
+"""Encode Python values as HCL literals.
+
+Templates may only interpolate `Hcl` values: the Jinja environment's finalizer refuses a plain
+string, so a value from YAML cannot reach the output without passing through `literal`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from ipaddress import IPv4Network
+
+IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
+
+
+class Hcl(str):
+    """Text that is already valid HCL (an encoded literal or an expression built by payinfra)."""
+
+
+def quote(text: str) -> Hcl:
+    """An HCL quoted string whose value is exactly `text`, with nothing interpolated."""
+    out = []
+    for index, char in enumerate(text):
+        following = text[index + 1 : index + 2]
+        if char == "\\":
+            out.append("\\\\")
+        elif char == '"':
+            out.append('\\"')
+        elif char == "\n":
+            out.append("\\n")
+        elif char == "\r":
+            out.append("\\r")
+        elif char == "\t":
+            out.append("\\t")
+        elif char in "$%" and following == "{":
+            # `$${` and `%%{` are HCL's escapes for a literal `${` and `%{`.
+            out.append(char * 2)
+        elif ord(char) < 0x20 or ord(char) == 0x7F or 0xD800 <= ord(char) <= 0xDFFF:
+            out.append(f"\\u{ord(char):04x}")
+        else:
+            out.append(char)
+    return Hcl('"' + "".join(out) + '"')
+
+
+def literal(value: object, indent: int = 0) -> Hcl:
+    """Encode a config value: strings quoted, maps and lists laid out as `terraform fmt` does."""
+    if isinstance(value, Hcl):
+        return value
+    if isinstance(value, bool):
+        return Hcl("true" if value else "false")
+    if isinstance(value, int):
+        return Hcl(str(value))
+    if isinstance(value, str | IPv4Network):
+        return quote(str(value))
+    if isinstance(value, Mapping):
+        return _object(value, indent)
+    if isinstance(value, Sequence):
+        return _list(value, indent)
+    raise TypeError(f"cannot encode {type(value).__name__} as HCL")
+
+
+def expression(text: str) -> Hcl:
+    """Mark a reference built by payinfra itself (never from YAML) as HCL."""
+    return Hcl(text)
+
+
+def identifier(name: str) -> Hcl:
+    """A block label or attribute name; refuses anything that is not a plain identifier."""
+    if not IDENTIFIER.fullmatch(name):
+        raise ValueError(f"{name!r} is not an HCL identifier")
+    return Hcl(name)
+
+
+def _object(mapping: Mapping, indent: int) -> Hcl:
+    if not mapping:
+        return Hcl("{}")
+    pad = " " * (indent + 2)
+    keys = {key: quote(str(key)) for key in mapping}
+    width = max(len(encoded) for encoded in keys.values())
+    lines = [
+        f"{pad}{keys[key].ljust(width)} = {literal(mapping[key], indent + 2)}"
+        for key in sorted(mapping, key=str)
+    ]
+    return Hcl("{\n" + "\n".join(lines) + "\n" + " " * indent + "}")
+
+
+def _list(items: Sequence, indent: int) -> Hcl:
+    encoded = [literal(item, indent) for item in items]
+    return Hcl("[" + ", ".join(encoded) + "]")

@@ -1,0 +1,218 @@
+"""Every bad input names the file, the key path, the bad value and what was expected; exit 2."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+from click.testing import CliRunner
+
+from payinfra.cli import main
+
+
+def render(env_dir, tmp_path, env="dev"):
+    out = tmp_path / "out"
+    result = CliRunner().invoke(
+        main, ["render", env, "--environments-dir", str(env_dir.path), "--out", str(out)]
+    )
+    return result, out
+
+
+def two_regions(defaults) -> list[dict]:
+    return copy.deepcopy(defaults["regions"])
+
+
+def with_regions(env_dir, mutate) -> None:
+    regions = two_regions(env_dir.defaults())
+    mutate(regions)
+    env_dir.write("dev", {"regions": regions})
+
+
+def assert_rejected(result, out, *expected: str) -> None:
+    assert result.exit_code == 2, result.output
+    for text in expected:
+        assert text in result.output, f"{text!r} not in:\n{result.output}"
+    assert "Traceback" not in result.output
+    assert not out.exists(), "a failed render must write nothing"
+
+
+def test_unknown_key_names_file_and_path(env_dir, tmp_path):
+    env_dir.write("dev", {"network": {"nat_mdoe": "single"}})
+    result, out = render(env_dir, tmp_path)
+    assert_rejected(result, out, "dev.yaml", "network.nat_mdoe", "unknown key")
+
+
+def test_wrong_type_reports_value_and_expectation(env_dir, tmp_path):
+    env_dir.write("dev", {"network": {"flow_log_retention_days": "a week"}})
+    result, out = render(env_dir, tmp_path)
+    assert_rejected(
+        result, out, "dev.yaml", "network.flow_log_retention_days", "'a week'", "integer"
+    )
+
+
+def test_retention_that_cloudwatch_rejects(env_dir, tmp_path):
+    env_dir.write("dev", {"network": {"flow_log_retention_days": 10}})
+    result, out = render(env_dir, tmp_path)
+    assert_rejected(result, out, "flow_log_retention_days", "(got 10)", "365")
+
+
+def test_yaml_boolean_in_string_field_gets_a_hint(env_dir, tmp_path):
+    env_dir.write("dev", {"network": {"nat_mode": True}})
+    result, out = render(env_dir, tmp_path)
+    assert_rejected(result, out, "network.nat_mode", "True")
+
+
+def test_bad_cidr(env_dir, tmp_path):
+    with_regions(env_dir, lambda regions: regions[1].update(cidr="10.1.0.0/33"))
+    result, out = render(env_dir, tmp_path)
+    assert_rejected(result, out, "dev.yaml", "regions[1].cidr", "10.1.0.0/33", "IPv4 CIDR")
+
+
+def test_cidr_with_host_bits(env_dir, tmp_path):
+    with_regions(env_dir, lambda regions: regions[1].update(cidr="10.1.0.1/16"))
+    result, out = render(env_dir, tmp_path)
+    assert_rejected(result, out, "regions[1].cidr", "host bits")
+
+
+def test_overlapping_vpc_cidrs(env_dir, tmp_path):
+    with_regions(env_dir, lambda regions: regions[1].update(cidr="10.0.128.0/17"))
+    result, out = render(env_dir, tmp_path)
+    assert_rejected(result, out, "regions[1].cidr", "overlaps regions[0].cidr 10.0.0.0/16")
+
+
+def test_subnet_outside_its_vpc(env_dir, tmp_path):
+    def mutate(regions):
+        regions[0]["public_subnets"] = ["10.0.0.0/24", "10.9.0.0/24"]
+
+    with_regions(env_dir, mutate)
+    result, out = render(env_dir, tmp_path)
+    assert_rejected(
+        result, out, "regions[0].public_subnets[1]", "10.9.0.0/24", "outside the VPC CIDR"
+    )
+
+
+def test_overlapping_subnets(env_dir, tmp_path):
+    def mutate(regions):
+        regions[0]["public_subnets"] = ["10.0.0.0/24", "10.0.1.0/24"]
+        regions[0]["private_subnets"] = ["10.0.1.0/25", "10.0.2.0/24"]
+
+    with_regions(env_dir, mutate)
+    result, out = render(env_dir, tmp_path)
+    assert_rejected(result, out, "regions[0].private_subnets[0]", "overlaps public_subnets[1]")
+
+
+def test_subnet_count_must_match_azs(env_dir, tmp_path):
+    with_regions(env_dir, lambda regions: regions[0].update(private_subnets=["10.0.200.0/24"]))
+    result, out = render(env_dir, tmp_path)
+    assert_rejected(result, out, "regions[0].private_subnets", "one subnet per availability zone")
+
+
+def test_unknown_region(env_dir, tmp_path):
+    with_regions(env_dir, lambda regions: regions[1].update(name="eu-middle-9"))
+    result, out = render(env_dir, tmp_path)
+    assert_rejected(result, out, "regions[1].name", "eu-middle-9", "unknown AWS region")
+
+
+def test_az_of_another_region(env_dir, tmp_path):
+    with_regions(env_dir, lambda regions: regions[1].update(azs=["eu-west-1a", "us-east-1b"]))
+    result, out = render(env_dir, tmp_path)
+    assert_rejected(result, out, "regions[1].azs[1]", "us-east-1b", "not an availability zone")
+
+
+def test_fewer_than_two_azs(env_dir, tmp_path):
+    with_regions(env_dir, lambda regions: regions[1].update(azs=["eu-west-1a"]))
+    result, out = render(env_dir, tmp_path)
+    assert_rejected(result, out, "regions[1].azs", "at least 2")
+
+
+def test_duplicate_region(env_dir, tmp_path):
+    def mutate(regions):
+        regions.append({**regions[1], "cidr": "10.2.0.0/16"})
+
+    with_regions(env_dir, mutate)
+    result, out = render(env_dir, tmp_path)
+    assert_rejected(result, out, "regions[2].name", "duplicate region", "regions[1]")
+
+
+def test_no_source_region(env_dir, tmp_path):
+    with_regions(env_dir, lambda regions: regions[0].update(role="target"))
+    result, out = render(env_dir, tmp_path)
+    assert_rejected(result, out, "regions:", "exactly one region with role: source, found 0")
+
+
+def test_two_source_regions(env_dir, tmp_path):
+    with_regions(env_dir, lambda regions: regions[1].update(role="source"))
+    result, out = render(env_dir, tmp_path)
+    assert_rejected(result, out, "found 2 (us-east-1, eu-west-1)")
+
+
+def test_error_in_defaults_names_the_defaults_file(env_dir, tmp_path):
+    defaults = env_dir.defaults()
+    defaults["regions"][1]["cidr"] = "not-a-cidr"
+    env_dir.write("_defaults", defaults)
+    result, out = render(env_dir, tmp_path)
+    assert_rejected(result, out, "_defaults.yaml: regions[1].cidr")
+
+
+def test_every_problem_is_reported_at_once(env_dir, tmp_path):
+    env_dir.write("dev", {"project": "Payment!", "network": {"nat_mode": "double"}})
+    result, out = render(env_dir, tmp_path)
+    assert_rejected(result, out, "project", "network.nat_mode")
+
+
+def test_environment_without_a_file_lists_known_ones(env_dir, tmp_path):
+    result, out = render(env_dir, tmp_path, env="qa")
+    assert_rejected(result, out, "qa.yaml", "no such environment 'qa'", "dev, prod, staging")
+
+
+def test_environment_name_cannot_escape_the_folder(env_dir, tmp_path):
+    result, out = render(env_dir, tmp_path, env="../dev")
+    assert_rejected(result, out, "not an environment name")
+
+
+def test_malformed_yaml_reports_line_and_column(env_dir, tmp_path):
+    env_dir.write("dev", "network:\n  nat_mode: single\n   flow_log_retention_days: 30\n")
+    result, out = render(env_dir, tmp_path)
+    assert_rejected(result, out, "dev.yaml:3:")
+
+
+def test_duplicate_yaml_key_is_an_error(env_dir, tmp_path):
+    env_dir.write("dev", "network:\n  nat_mode: single\n  nat_mode: per_az\n")
+    result, out = render(env_dir, tmp_path)
+    assert_rejected(result, out, "dev.yaml:3:3", "duplicate key 'nat_mode'")
+
+
+def test_top_level_must_be_a_mapping(env_dir, tmp_path):
+    env_dir.write("dev", "- just\n- a list\n")
+    result, out = render(env_dir, tmp_path)
+    assert_rejected(result, out, "dev.yaml", "expected a mapping")
+
+
+def test_reserved_tag_cannot_be_overridden(env_dir, tmp_path):
+    env_dir.write("dev", {"tags": {"Environment": "production"}})
+    result, out = render(env_dir, tmp_path)
+    assert_rejected(result, out, "tags.Environment", "payinfra sets this tag itself")
+
+
+def test_s3_backend_needs_bucket_and_region(env_dir, tmp_path):
+    env_dir.write("dev", {"backend": {"type": "s3"}})
+    result, out = render(env_dir, tmp_path)
+    assert_rejected(result, out, "backend", "needs both `bucket` and `region`")
+
+
+@pytest.mark.parametrize("bad", ["not-a-list", [], [{"name": "us-east-1"}]])
+def test_malformed_regions(env_dir, tmp_path, bad):
+    env_dir.write("dev", {"regions": bad})
+    result, out = render(env_dir, tmp_path)
+    assert_rejected(result, out, "dev.yaml", "regions")
+
+
+def test_failed_render_leaves_previous_output_untouched(env_dir, tmp_path):
+    result, out = render(env_dir, tmp_path)
+    assert result.exit_code == 0, result.output
+    before = {path: path.read_bytes() for path in (out / "dev").rglob("*") if path.is_file()}
+    env_dir.write("dev", {"network": {"nat_mode": "double"}})
+    result, _ = render(env_dir, tmp_path)
+    assert result.exit_code == 2
+    after = {path: path.read_bytes() for path in (out / "dev").rglob("*") if path.is_file()}
+    assert after == before

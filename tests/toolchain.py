@@ -1,0 +1,153 @@
+"""Run the real terraform binary and a moto server for tests.
+
+The provider comes from a local mirror when one is found (this machine has no registry access):
+PAYINFRA_PLUGIN_DIR names it explicitly, otherwise the usual mirror folders are probed. With no
+mirror, `terraform init` downloads from the registry as it would on a user's machine.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+MIRROR_CANDIDATES = (
+    "/opt/tf-plugins",
+    "~/.terraform.d/plugins",
+    "~/.local/share/terraform/plugins",
+    "/usr/local/share/terraform/plugins",
+    "/usr/share/terraform/plugins",
+)
+PROVIDER_PATH = "registry.terraform.io/hashicorp/aws"
+
+
+def terraform_binary() -> str:
+    """The terraform to test with; in CI a missing binary fails the run instead of skipping."""
+    binary = os.environ.get("PAYINFRA_TERRAFORM") or shutil.which("terraform")
+    if binary:
+        return binary
+    message = "terraform not found on PATH (set PAYINFRA_TERRAFORM to its path)"
+    if os.environ.get("CI"):
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+def plugin_dir() -> Path | None:
+    explicit = os.environ.get("PAYINFRA_PLUGIN_DIR")
+    if explicit:
+        return Path(explicit)
+    for candidate in MIRROR_CANDIDATES:
+        path = Path(candidate).expanduser()
+        if (path / PROVIDER_PATH).is_dir():
+            return path
+    return None
+
+
+def child_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    env = dict(os.environ)
+    config = env.get("TF_CLI_CONFIG_FILE")
+    if config and not Path(config).exists():
+        # A dangling CLI config only makes terraform print a warning on every call.
+        env.pop("TF_CLI_CONFIG_FILE")
+    env["TF_IN_AUTOMATION"] = "1"
+    env["CHECKPOINT_DISABLE"] = "1"
+    env.update(extra or {})
+    return env
+
+
+def terraform(
+    root: Path, *args: str, env: dict[str, str] | None = None, input: str | None = None
+) -> subprocess.CompletedProcess:
+    result = subprocess.run(
+        [terraform_binary(), f"-chdir={root}", *args],
+        input=input,
+        capture_output=True,
+        text=True,
+        env=child_env(env),
+        timeout=600,
+    )
+    if result.returncode != 0:
+        raise AssertionError(
+            f"terraform {' '.join(args)} failed ({result.returncode}):\n"
+            f"{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
+        )
+    return result
+
+
+def terraform_init(root: Path, *, backend: bool = True, env: dict[str, str] | None = None):
+    args = ["init", "-input=false", "-no-color"]
+    if not backend:
+        args.append("-backend=false")
+    mirror = plugin_dir()
+    if mirror:
+        args.append(f"-plugin-dir={mirror}")
+    return terraform(root, *args, env=env)
+
+
+def planned_resources(root: Path, env: dict[str, str]) -> list[dict]:
+    """Plan against `env` (a moto endpoint) and return the resource changes of the saved plan."""
+    terraform(root, "plan", "-input=false", "-no-color", "-lock=false", "-out=test.tfplan", env=env)
+    shown = terraform(root, "show", "-json", "test.tfplan", env=env)
+    return json.loads(shown.stdout)["resource_changes"]
+
+
+# ---- moto server ----
+
+
+class MotoServer:
+    """A moto server on a free loopback port, for the AWS provider to talk to."""
+
+    def __init__(self):
+        self.port = _free_port()
+        self.endpoint = f"http://127.0.0.1:{self.port}"
+        moto = Path(sys.executable).with_name("moto_server")
+        self.process = subprocess.Popen(
+            [str(moto), "-H", "127.0.0.1", "-p", str(self.port)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            env={**os.environ, "MOTO_IAM_LOAD_MANAGED_POLICIES": "true"},
+        )
+        self._wait_until_healthy()
+
+    def aws_env(self) -> dict[str, str]:
+        return {
+            "AWS_ENDPOINT_URL": self.endpoint,
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_REGION": "us-east-1",
+        }
+
+    def reset(self) -> None:
+        request = urllib.request.Request(f"{self.endpoint}/moto-api/reset", method="POST")
+        urllib.request.urlopen(request, timeout=10).close()
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=10)
+
+    def _wait_until_healthy(self) -> None:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"moto_server exited with {self.process.returncode}")
+            try:
+                urllib.request.urlopen(f"{self.endpoint}/moto-api/", timeout=1).close()
+                return
+            except OSError:
+                time.sleep(0.2)
+        self.stop()
+        raise RuntimeError("moto_server did not answer within 30 s")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
