@@ -12,3 +12,7 @@ def _asset(name: str) -> Path:
 
 def templates_dir() -> Path:
     return _asset("templates")
+
+
+def lambda_source_dir() -> Path:
+    return _asset("lambda_src")

@@ -35,6 +35,9 @@ RESERVED_TAGS = ("Environment", "ManagedBy", "MigrationBatch", "Project", "Regio
 SUBNET_NEWBITS = 4
 PRIVATE_BLOCK_OFFSET = 8
 MAX_AZS = 6
+SUPPORTED_POSTGRES_MAJORS = (15, 16, 17)
+# PCI DSS 10.5.1 asks for a year of audit logs; protected environments must keep them that long.
+PROTECTED_MIN_RETENTION_DAYS = 365
 
 NatMode = Literal["single", "per_az"]
 
@@ -117,6 +120,70 @@ class Network(_Model):
     flow_log_retention_days: RetentionDays = 30
 
 
+class Logs(_Model):
+    retention_days: RetentionDays = 30
+
+
+class Database(_Model):
+    engine_version: Annotated[str, Field(pattern=r"^\d+(\.\d+)?$")] = "17"
+    instance_class: Annotated[str, Field(pattern=r"^db\.[a-z0-9]+\.[a-z0-9]+$")] = "db.t4g.small"
+    allocated_storage_gb: Annotated[int, Field(ge=20, le=65536)] = 20
+    max_allocated_storage_gb: Annotated[int, Field(ge=20, le=65536)] = 100
+    multi_az: bool = False
+    backup_retention_days: Annotated[int, Field(ge=1, le=35)] = 7
+    skip_final_snapshot: bool = False
+    name: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,62}$")] = "payments"
+    master_username: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,15}$")] = "payments_admin"
+
+    @property
+    def major_version(self) -> int:
+        return int(self.engine_version.split(".")[0])
+
+    @model_validator(mode="after")
+    def _supported(self) -> Database:
+        if self.major_version not in SUPPORTED_POSTGRES_MAJORS:
+            raise ValueError(
+                f"engine_version {self.engine_version} is not a supported PostgreSQL major on RDS; "
+                f"expected one of {', '.join(map(str, SUPPORTED_POSTGRES_MAJORS))}"
+            )
+        if self.max_allocated_storage_gb < self.allocated_storage_gb:
+            raise ValueError("max_allocated_storage_gb must be at least allocated_storage_gb")
+        return self
+
+
+class Storage(_Model):
+    noncurrent_version_expiration_days: Annotated[int, Field(ge=1, le=3650)] = 90
+
+
+class Lambda(_Model):
+    memory_mb: Annotated[int, Field(ge=128, le=10240)] = 256
+    timeout_seconds: Annotated[int, Field(ge=1, le=29)] = 10
+    reserved_concurrency: Annotated[int, Field(ge=1, le=1000)] = 10
+    max_amount: Annotated[str, Field(pattern=r"^\d{1,12}(\.\d{1,4})?$")] = "100000.00"
+    currencies: Annotated[
+        list[Annotated[str, Field(pattern=r"^[A-Z]{3}$")]], Field(min_length=1)
+    ] = ["EUR", "GBP", "USD"]
+
+
+class Jwt(_Model):
+    issuer: Annotated[str, Field(pattern=r"^https://[^\s]+$")]
+    audience: Annotated[list[Annotated[str, Field(min_length=1)]], Field(min_length=1)]
+
+
+class Api(_Model):
+    throttling_burst_limit: Annotated[int, Field(ge=1, le=5000)] = 100
+    throttling_rate_limit: Annotated[int, Field(ge=1, le=10000)] = 50
+    jwt: Jwt | None = None
+
+    @property
+    def authorization(self) -> Literal["AWS_IAM", "JWT"]:
+        return "JWT" if self.jwt else "AWS_IAM"
+
+
+class Alarms(_Model):
+    emails: list[Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]] = []
+
+
 class Backend(_Model):
     type: Literal["local", "s3"] = "local"
     bucket: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")] | None = None
@@ -138,8 +205,17 @@ class Environment(_Model):
     name_suffix: Annotated[str, Field(max_length=8), AfterValidator(_name_part)] | None = None
     migration_batch: TagText
     tags: dict[Annotated[str, Field(min_length=1, max_length=128)], TagText] = {}
+    protected: bool = False
+    primary_region: RegionName | None = None
     regions: Annotated[list[Region], Field(min_length=2)]
     network: Network = Network()
+    logs: Logs = Logs()
+    database: Database = Database()
+    storage: Storage = Storage()
+    # `lambda` is a Python keyword, hence the alias.
+    function: Lambda = Field(default=Lambda(), alias="lambda")
+    api: Api = Api()
+    alarms: Alarms = Alarms()
     backend: Backend = Backend()
 
     @property
@@ -154,6 +230,13 @@ class Environment(_Model):
     @property
     def targets(self) -> list[Region]:
         return [region for region in self.regions if region.role == "target"]
+
+    @property
+    def primary(self) -> Region:
+        """The region that runs the database, the Lambda and the API: the first target unless
+        `primary_region` names another."""
+        wanted = self.primary_region or self.targets[0].name
+        return next(region for region in self.regions if region.name == wanted)
 
     def nat_mode(self, region: Region) -> NatMode:
         return region.nat_mode or self.network.nat_mode
@@ -298,6 +381,7 @@ def _show(value: Any) -> str:
 def _consistency_problems(env: Environment) -> list[Problem]:
     problems: list[Problem] = []
     problems += _role_problems(env)
+    problems += _protection_problems(env)
     problems += _tag_problems(env)
     seen: dict[str, int] = {}
     for index, region in enumerate(env.regions):
@@ -336,6 +420,33 @@ def _role_problems(env: Environment) -> list[Problem]:
             )
         ]
     return []
+
+
+def _protection_problems(env: Environment) -> list[Problem]:
+    problems = []
+    names = [region.name for region in env.regions]
+    if env.primary_region is not None and env.primary_region not in names:
+        problems.append(
+            Problem(("primary_region",), f"not one of this environment's regions "
+                    f"({', '.join(names)})", env.primary_region, True)
+        )
+    if not env.protected:
+        return problems
+    if env.database.skip_final_snapshot:
+        problems.append(
+            Problem(("database", "skip_final_snapshot"),
+                    "a protected environment always takes a final snapshot", True, True)
+        )
+    for path, days in (
+        (("logs", "retention_days"), env.logs.retention_days),
+        (("network", "flow_log_retention_days"), env.network.flow_log_retention_days),
+    ):
+        if days < PROTECTED_MIN_RETENTION_DAYS:
+            problems.append(
+                Problem(path, f"a protected environment keeps logs at least "
+                        f"{PROTECTED_MIN_RETENTION_DAYS} days (PCI DSS 10.5.1)", days, True)
+            )
+    return problems
 
 
 def _tag_problems(env: Environment) -> list[Problem]:

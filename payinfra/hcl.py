@@ -10,11 +10,16 @@ import re
 from collections.abc import Mapping, Sequence
 from ipaddress import IPv4Network
 
-IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
+# A name or a dotted traversal of names (`aws.requester`), as block labels and keys use them.
+IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*(\.[A-Za-z_][A-Za-z0-9_-]*)*")
 
 
 class Hcl(str):
     """Text that is already valid HCL (an encoded literal or an expression built by payinfra)."""
+
+
+class Attributes(dict):
+    """An HCL object whose keys are attribute names: written bare and in the order given."""
 
 
 def quote(text: str) -> Hcl:
@@ -71,17 +76,40 @@ def identifier(name: str) -> Hcl:
     return Hcl(name)
 
 
+def body(attributes: Attributes, indent: int = 2) -> Hcl:
+    """The inside of a block: one aligned `name = value` line per attribute."""
+    return Hcl(_aligned({key: identifier(key) for key in attributes}, attributes, indent))
+
+
 def _object(mapping: Mapping, indent: int) -> Hcl:
     if not mapping:
         return Hcl("{}")
-    pad = " " * (indent + 2)
-    keys = {key: quote(str(key)) for key in mapping}
-    width = max(len(encoded) for encoded in keys.values())
-    lines = [
-        f"{pad}{keys[key].ljust(width)} = {literal(mapping[key], indent + 2)}"
-        for key in sorted(mapping, key=str)
-    ]
-    return Hcl("{\n" + "\n".join(lines) + "\n" + " " * indent + "}")
+    if isinstance(mapping, Attributes):
+        keys = {key: identifier(key) for key in mapping}
+    else:
+        keys = {key: quote(str(key)) for key in sorted(mapping, key=str)}
+    return Hcl("{\n" + _aligned(keys, mapping, indent + 2) + "\n" + " " * indent + "}")
+
+
+def _aligned(keys: dict, mapping: Mapping, indent: int) -> str:
+    """`key = value` lines aligned as `terraform fmt` does: a run of one-line values shares one
+    column; a multi-line value stands alone and ends the run."""
+    encoded = [(keys[key], literal(mapping[key], indent)) for key in keys]
+    lines, run = [], []
+
+    def flush():
+        width = max((len(name) for name, _ in run), default=0)
+        lines.extend(f"{' ' * indent}{name.ljust(width)} = {value}" for name, value in run)
+        run.clear()
+
+    for name, value in encoded:
+        if "\n" in value:
+            flush()
+            lines.append(f"{' ' * indent}{name} = {value}")
+        else:
+            run.append((name, value))
+    flush()
+    return "\n".join(lines)
 
 
 def _list(items: Sequence, indent: int) -> Hcl:

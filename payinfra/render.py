@@ -8,16 +8,19 @@ import jinja2
 
 from payinfra import assets
 from payinfra.config import Environment, Region
-from payinfra.hcl import Hcl, expression, identifier, literal, quote
+from payinfra.hcl import Attributes, Hcl, body, expression, identifier, literal, quote
+from payinfra.package import build_zip
 
-MODULES = ("network",)
+MODULES = ("compute", "data", "network", "observability", "peering")
 ROOT_TEMPLATES = ("backend.tf", "main.tf", "outputs.tf", "providers.tf", "versions.tf")
 TERRAFORM_MIN = "1.6"
 # The S3 backend's native lock file (`use_lockfile`) arrived in Terraform 1.10.
 TERRAFORM_MIN_S3_LOCKFILE = "1.10"
 AWS_PROVIDER_CONSTRAINT = "~> 5.100"
+LAMBDA_PACKAGE = "build/payment_processor.zip"
+LAMBDA_HANDLER = "payment_processor.app.handler"
 
-Files = dict[str, str]
+Files = dict[str, str | bytes]
 
 
 def render_environment(env: Environment) -> Files:
@@ -29,6 +32,7 @@ def render_environment(env: Environment) -> Files:
     }
     for module in MODULES:
         files.update(_module_files(module))
+    files[LAMBDA_PACKAGE] = build_zip(assets.lambda_source_dir())
     return dict(sorted(files.items()))
 
 
@@ -61,66 +65,210 @@ def _only_hcl(value: object) -> object:
     return value
 
 
-# ---- Root module context ----
+# ---- Module calls ----
+
+
+def _label(kind: str, region: Region | None = None) -> Hcl:
+    return identifier(f"{kind}_{region.alias}" if region else kind)
+
+
+def _ref(module: Hcl, output: str) -> Hcl:
+    return expression(f"module.{module}.{output}")
+
+
+def _provider(region: Region) -> Hcl:
+    return expression(f"aws.{identifier(region.alias)}")
+
+
+def _module(label: Hcl, source: str, providers: dict[str, Hcl], arguments: Attributes) -> dict:
+    return {
+        "label": quote(label),
+        "source": quote(f"./modules/{source}"),
+        "providers": literal(Attributes(providers), indent=2),
+        "arguments": body(arguments),
+    }
+
+
+def _network(env: Environment, region: Region) -> dict:
+    arguments = Attributes(
+        name=f"{env.name_prefix}-{region.name}",
+        cidr_block=region.cidr,
+        nat_mode=env.nat_mode(region),
+        flow_log_retention_days=env.network.flow_log_retention_days,
+        public_subnets=dict(zip(region.azs, region.public_subnets)),
+        private_subnets=dict(zip(region.azs, region.private_subnets)),
+    )
+    return _module(_label("network", region), "network", {"aws": _provider(region)}, arguments)
+
+
+def _peering(env: Environment, target: Region) -> dict:
+    source = env.source
+    requester, accepter = _label("network", source), _label("network", target)
+    arguments = Attributes(
+        name=f"{env.name_prefix}-{source.name}-to-{target.name}",
+        accepter_region=target.name,
+        requester_vpc_id=_ref(requester, "vpc_id"),
+        requester_cidr_block=_ref(requester, "vpc_cidr_block"),
+        requester_route_table_ids=_ref(requester, "private_route_table_ids"),
+        accepter_vpc_id=_ref(accepter, "vpc_id"),
+        accepter_cidr_block=_ref(accepter, "vpc_cidr_block"),
+        accepter_route_table_ids=_ref(accepter, "private_route_table_ids"),
+    )
+    providers = {"aws.requester": _provider(source), "aws.accepter": _provider(target)}
+    return _module(_label("peering", target), "peering", providers, arguments)
+
+
+def _data(env: Environment, region: Region) -> dict:
+    arguments = Attributes(
+        name=env.name_prefix,
+        noncurrent_version_expiration_days=env.storage.noncurrent_version_expiration_days,
+    )
+    if region == env.source:
+        arguments["replication_destinations"] = {
+            target.name: Attributes(
+                bucket_arn=_ref(_label("data", target), "replica_bucket_arn"),
+                kms_key_arn=_ref(_label("data", target), "s3_kms_key_arn"),
+            )
+            for target in env.targets
+        }
+    if region == env.primary:
+        arguments["database"] = _database(env)
+    return _module(_label("data", region), "data", {"aws": _provider(region)}, arguments)
+
+
+def _database(env: Environment) -> Attributes:
+    network, database = _label("network", env.primary), env.database
+    # The source region reaches the database over the peering while data is migrated.
+    migration_cidrs = [env.source.cidr] if env.primary != env.source else []
+    return Attributes(
+        vpc_id=_ref(network, "vpc_id"),
+        subnet_ids=expression(f"values({_ref(network, 'private_subnet_ids')})"),
+        client_security_group_ids=[_ref(_label("compute"), "security_group_id")],
+        migration_cidr_blocks=migration_cidrs,
+        engine_version=database.engine_version,
+        parameter_group_family=f"postgres{database.major_version}",
+        instance_class=database.instance_class,
+        allocated_storage_gb=database.allocated_storage_gb,
+        max_allocated_storage_gb=database.max_allocated_storage_gb,
+        multi_az=database.multi_az,
+        backup_retention_days=database.backup_retention_days,
+        deletion_protection=env.protected,
+        skip_final_snapshot=database.skip_final_snapshot,
+        db_name=database.name,
+        master_username=database.master_username,
+        log_retention_days=env.logs.retention_days,
+        logs_kms_key_arn=_ref(network, "logs_kms_key_arn"),
+    )
+
+
+def _compute(env: Environment) -> dict:
+    network, data, function = _label("network", env.primary), _label("data", env.primary), env.function
+    arguments = Attributes(
+        name=env.name_prefix,
+        package_path=expression(f'"${{path.module}}/{LAMBDA_PACKAGE}"'),
+        handler=LAMBDA_HANDLER,
+        memory_mb=function.memory_mb,
+        timeout_seconds=function.timeout_seconds,
+        reserved_concurrency=function.reserved_concurrency,
+        log_retention_days=env.logs.retention_days,
+        throttling_burst_limit=env.api.throttling_burst_limit,
+        throttling_rate_limit=env.api.throttling_rate_limit,
+        vpc_id=_ref(network, "vpc_id"),
+        vpc_cidr_block=_ref(network, "vpc_cidr_block"),
+        subnet_ids=expression(f"values({_ref(network, 'private_subnet_ids')})"),
+        logs_kms_key_arn=_ref(network, "logs_kms_key_arn"),
+        table_arn=_ref(data, "table_arn"),
+        table_kms_key_arn=_ref(data, "table_kms_key_arn"),
+        environment_variables=Attributes(
+            TABLE_NAME=_ref(data, "table_name"),
+            ALLOWED_CURRENCIES=",".join(function.currencies),
+            MAX_AMOUNT=function.max_amount,
+            LOG_LEVEL="INFO",
+        ),
+    )
+    if env.api.jwt:
+        arguments["jwt"] = Attributes(issuer=env.api.jwt.issuer, audience=env.api.jwt.audience)
+    return _module(_label("compute"), "compute", {"aws": _provider(env.primary)}, arguments)
+
+
+def _observability(env: Environment) -> dict:
+    network, data, compute = (
+        _label("network", env.primary), _label("data", env.primary), _label("compute"),
+    )
+    arguments = Attributes(
+        name=env.name_prefix,
+        alarm_emails=env.alarms.emails,
+        kms_key_arn=_ref(network, "logs_kms_key_arn"),
+        function_name=_ref(compute, "function_name"),
+        api_id=_ref(compute, "api_id"),
+        api_stage_name=_ref(compute, "api_stage_name"),
+        db_instance_identifier=_ref(data, "db_instance_identifier"),
+        table_name=_ref(data, "table_name"),
+    )
+    providers = {"aws": _provider(env.primary)}
+    return _module(_label("observability"), "observability", providers, arguments)
+
+
+# ---- Root ----
 
 
 def _root_context(env: Environment) -> dict:
-    regions = [_region_context(env, region) for region in env.regions]
+    # Replication reads the targets' buckets, so their data modules come before the source's.
+    data_regions = [*env.targets, *(r for r in env.regions if r.role == "source")]
     return {
         "terraform_min": literal(
             f">= {TERRAFORM_MIN_S3_LOCKFILE if env.backend.type == 's3' else TERRAFORM_MIN}"
         ),
         "aws_constraint": literal(AWS_PROVIDER_CONSTRAINT),
         "backend": _backend_context(env),
-        "regions": regions,
+        "providers": [_provider_context(env, region) for region in env.regions],
+        "network": [_network(env, region) for region in env.regions],
+        "peering": [_peering(env, target) for target in env.targets],
+        "data": [_data(env, region) for region in data_regions],
+        "compute": _compute(env),
+        "observability": _observability(env),
         "outputs": _outputs(env),
     }
 
 
-def _network_module(region: Region) -> Hcl:
-    return identifier(f"network_{region.alias}")
-
-
-def _per_region(env: Environment, attribute: str) -> Hcl:
-    """A map from region name to one network module output, laid out for an output block."""
-    values = {
-        region.name: expression(f"module.{_network_module(region)}.{attribute}")
-        for region in env.regions
+def _provider_context(env: Environment, region: Region) -> dict:
+    return {
+        "alias": literal(region.alias),
+        "region": literal(region.name),
+        "default_tags": literal({**env.common_tags(), "Region": region.name}, indent=4),
     }
-    return literal(values, indent=2)
+
+
+def _per_region(regions: list[Region], kind: str, output: str) -> dict[str, Hcl]:
+    """A map from region name to one output of that region's module, for an output block."""
+    return {region.name: _ref(_label(kind, region), output) for region in regions}
 
 
 def _outputs(env: Environment) -> list[dict[str, Hcl]]:
-    return [
-        {
-            "name": quote("vpc_ids"),
-            "description": literal("VPC id per region."),
-            "value": _per_region(env, "vpc_id"),
-        },
-        {
-            "name": quote("private_subnet_ids"),
-            "description": literal("Private subnet ids per region, keyed by availability zone."),
-            "value": _per_region(env, "private_subnet_ids"),
-        },
+    data, compute = _label("data", env.primary), _label("compute")
+    outputs = [
+        ("vpc_ids", "VPC id per region.", _per_region(env.regions, "network", "vpc_id")),
+        ("private_subnet_ids", "Private subnet ids per region, keyed by availability zone.",
+         _per_region(env.regions, "network", "private_subnet_ids")),
+        ("peering_connection_ids", "VPC peering connection id per target region.",
+         _per_region(env.targets, "peering", "peering_connection_id")),
+        ("bucket_names", "Data bucket name per region.",
+         _per_region(env.regions, "data", "bucket_name")),
+        ("rds_endpoint", "host:port of the PostgreSQL instance.", _ref(data, "db_endpoint")),
+        ("rds_master_secret_arn", "ARN of the Secrets Manager secret with the database "
+         "master credentials (the ARN, never the value).", _ref(data, "db_master_secret_arn")),
+        ("transactions_table_name", "DynamoDB transactions table.", _ref(data, "table_name")),
+        ("lambda_function_arn", "Payment processor function.", _ref(compute, "function_arn")),
+        ("api_endpoint", "Base URL of the payments API.", _ref(compute, "api_endpoint")),
+        ("api_invoke_policy_json", "IAM policy that lets a caller invoke exactly the payments "
+         "routes (attach it to the caller's role).", _ref(compute, "invoke_policy_json")),
+        ("alarm_topic_arn", "SNS topic every alarm notifies.",
+         _ref(_label("observability"), "alarm_topic_arn")),
     ]
-
-
-def _region_context(env: Environment, region: Region) -> dict:
-    return {
-        "name": literal(region.name),
-        "provider": expression(f"aws.{identifier(region.alias)}"),
-        "alias": literal(region.alias),
-        "default_tags": literal({**env.common_tags(), "Region": region.name}, indent=4),
-        "network_label": quote(_network_module(region)),
-        "network": {
-            "name": literal(f"{env.name_prefix}-{region.name}"),
-            "cidr_block": literal(region.cidr),
-            "public_subnets": literal(dict(zip(region.azs, region.public_subnets)), indent=2),
-            "private_subnets": literal(dict(zip(region.azs, region.private_subnets)), indent=2),
-            "nat_mode": literal(env.nat_mode(region)),
-            "flow_log_retention_days": literal(env.network.flow_log_retention_days),
-        },
-    }
+    return [
+        {"name": quote(name), "body": body(Attributes(description=description, value=value))}
+        for name, description, value in outputs
+    ]
 
 
 def _backend_context(env: Environment) -> dict[str, Hcl] | None:

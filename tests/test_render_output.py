@@ -125,7 +125,10 @@ def test_n_regions_render_one_module_and_provider_each(env_dir, tmp_path):
     render_cli(env_dir, out)
     main_tf = parse((out / "dev" / "main.tf").read_text())
     providers = parse((out / "dev" / "providers.tf").read_text())["provider"]
-    assert len(labelled(main_tf, "module")) == 4
+    modules = labelled(main_tf, "module")
+    for kind, count in (("network_", 4), ("peering_", 3), ("data_", 4)):
+        assert len([name for name in modules if name.startswith(kind)]) == count, kind
+    assert {"compute", "observability"} <= set(modules)
     assert sorted(p["aws"]["alias"] for p in providers) == sorted(
         r["name"].replace("-", "_") for r in regions
     )

@@ -93,10 +93,11 @@ def terraform_init(root: Path, *, backend: bool = True, env: dict[str, str] | No
 
 
 def planned_resources(root: Path, env: dict[str, str]) -> list[dict]:
-    """Plan against `env` (a moto endpoint) and return the resource changes of the saved plan."""
+    """Plan against `env` (a moto endpoint); the managed resources' changes in the saved plan."""
     terraform(root, "plan", "-input=false", "-no-color", "-lock=false", "-out=test.tfplan", env=env)
     shown = terraform(root, "show", "-json", "test.tfplan", env=env)
-    return json.loads(shown.stdout)["resource_changes"]
+    changes = json.loads(shown.stdout)["resource_changes"]
+    return [change for change in changes if change["mode"] == "managed"]
 
 
 # ---- moto server ----

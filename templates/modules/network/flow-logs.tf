@@ -5,61 +5,6 @@ locals {
   flow_log_arn = "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:/aws/vpc-flow-logs/${var.name}"
 }
 
-# ---- Log encryption key ----
-# One customer-managed key per region for CloudWatch Logs; later modules in the region reuse it.
-
-data "aws_iam_policy_document" "logs_key" {
-  statement {
-    sid       = "AccountAdministersKey"
-    actions   = ["kms:*"]
-    resources = ["*"]
-
-    principals {
-      type        = "AWS"
-      identifiers = ["arn:${local.partition}:iam::${local.account_id}:root"]
-    }
-  }
-
-  statement {
-    sid = "CloudWatchLogsUsesKeyForThisAccount"
-    actions = [
-      "kms:Decrypt",
-      "kms:DescribeKey",
-      "kms:Encrypt",
-      "kms:GenerateDataKey*",
-      "kms:ReEncrypt*",
-    ]
-    resources = ["*"]
-
-    principals {
-      type        = "Service"
-      identifiers = ["logs.${local.region}.amazonaws.com"]
-    }
-
-    condition {
-      test     = "ArnLike"
-      variable = "kms:EncryptionContext:aws:logs:arn"
-      values   = ["arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:*"]
-    }
-  }
-}
-
-resource "aws_kms_key" "logs" {
-  description             = "${var.name} CloudWatch Logs"
-  enable_key_rotation     = true
-  deletion_window_in_days = 30
-  policy                  = data.aws_iam_policy_document.logs_key.json
-
-  tags = {
-    Name = "${var.name}-logs"
-  }
-}
-
-resource "aws_kms_alias" "logs" {
-  name          = "alias/${var.name}-logs"
-  target_key_id = aws_kms_key.logs.key_id
-}
-
 # ---- Flow logs ----
 
 resource "aws_cloudwatch_log_group" "flow_log" {

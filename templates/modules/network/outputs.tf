@@ -19,8 +19,13 @@ output "private_subnet_ids" {
 }
 
 output "private_route_table_ids" {
-  description = "Ids of the route tables the private subnets use (one, or one per zone)."
-  value       = [for az in local.nat_azs : aws_route_table.private[az].id]
+  description = "Route tables the private subnets use, keyed by the zone of their NAT gateway."
+  value       = { for az, table in aws_route_table.private : az => table.id }
+}
+
+output "private_subnet_cidr_blocks" {
+  description = "Private subnet CIDRs keyed by availability zone."
+  value       = var.private_subnets
 }
 
 output "logs_kms_key_arn" {

@@ -1,0 +1,1 @@
+"""The payment processor behind POST /payments and GET /payments/{transactionId}."""

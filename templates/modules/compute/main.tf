@@ -1,0 +1,226 @@
+locals {
+  account_id    = data.aws_caller_identity.current.account_id
+  partition     = data.aws_partition.current.partition
+  region        = data.aws_region.current.name
+  function_name = "${var.name}-payment-processor"
+
+  # The API's routes, and the execute-api ARN path each one is invoked through.
+  routes = {
+    create-payment = { route_key = "POST /payments", arn_path = "POST/payments" }
+    get-payment    = { route_key = "GET /payments/{transactionId}", arn_path = "GET/payments/*" }
+  }
+}
+
+data "aws_caller_identity" "current" {}
+
+data "aws_partition" "current" {}
+
+data "aws_region" "current" {}
+
+# ---- Key for the function's settings and its dead-letter queue ----
+
+data "aws_iam_policy_document" "function_key" {
+  # checkov:skip=CKV_AWS_109:A key policy's "*" resource is the key itself; only the account root is trusted.
+  # checkov:skip=CKV_AWS_111:A key policy's "*" resource is the key itself; only the account root is trusted.
+  # checkov:skip=CKV_AWS_356:A key policy's "*" resource is the key itself; only the account root is trusted.
+  statement {
+    sid       = "AccountAdministersKey"
+    actions   = ["kms:*"]
+    resources = ["*"]
+
+    principals {
+      type        = "AWS"
+      identifiers = ["arn:${local.partition}:iam::${local.account_id}:root"]
+    }
+  }
+}
+
+resource "aws_kms_key" "function" {
+  description             = "${var.name} payment processor settings and dead-letter queue"
+  enable_key_rotation     = true
+  deletion_window_in_days = 30
+  policy                  = data.aws_iam_policy_document.function_key.json
+
+  tags = {
+    Name = "${var.name}-payment-processor"
+  }
+}
+
+resource "aws_kms_alias" "function" {
+  name          = "alias/${var.name}-payment-processor"
+  target_key_id = aws_kms_key.function.key_id
+}
+
+# ---- Network: HTTPS to AWS APIs, PostgreSQL inside the VPC, nothing else ----
+
+resource "aws_security_group" "function" {
+  name        = "${var.name}-payment-processor"
+  description = "Payment processor Lambda: egress to AWS APIs and PostgreSQL only"
+  vpc_id      = var.vpc_id
+
+  tags = {
+    Name = "${var.name}-payment-processor"
+  }
+}
+
+resource "aws_vpc_security_group_egress_rule" "https" {
+  security_group_id = aws_security_group.function.id
+  description       = "HTTPS to AWS service endpoints (DynamoDB, KMS, X-Ray, SQS)"
+  ip_protocol       = "tcp"
+  from_port         = 443
+  to_port           = 443
+  cidr_ipv4         = "0.0.0.0/0"
+}
+
+resource "aws_vpc_security_group_egress_rule" "postgres" {
+  security_group_id = aws_security_group.function.id
+  description       = "PostgreSQL inside the VPC"
+  ip_protocol       = "tcp"
+  from_port         = 5432
+  to_port           = 5432
+  cidr_ipv4         = var.vpc_cidr_block
+}
+
+# ---- Dead-letter queue for failed asynchronous invocations ----
+
+resource "aws_sqs_queue" "dead_letter" {
+  name                      = "${var.name}-payment-processor-dlq"
+  kms_master_key_id         = aws_kms_key.function.arn
+  message_retention_seconds = 1209600
+
+  tags = {
+    Name = "${var.name}-payment-processor-dlq"
+  }
+}
+
+# ---- Execution role ----
+
+data "aws_iam_policy_document" "function_assume" {
+  statement {
+    sid     = "LambdaAssumesRole"
+    actions = ["sts:AssumeRole"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["lambda.amazonaws.com"]
+    }
+  }
+}
+
+data "aws_iam_policy_document" "function" {
+  statement {
+    sid = "ReadWriteTransactions"
+    actions = [
+      "dynamodb:ConditionCheckItem",
+      "dynamodb:GetItem",
+      "dynamodb:PutItem",
+      "dynamodb:Query",
+    ]
+    # Query on a GSI is authorised against the index ARN, not the table's.
+    resources = [var.table_arn, "${var.table_arn}/index/*"]
+  }
+
+  statement {
+    sid       = "WriteOwnLogGroup"
+    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+    resources = ["${aws_cloudwatch_log_group.function.arn}:*"]
+  }
+
+  statement {
+    sid       = "UseOwnKeys"
+    actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
+    resources = [aws_kms_key.function.arn, var.table_kms_key_arn]
+  }
+
+  statement {
+    sid       = "SendToDeadLetterQueue"
+    actions   = ["sqs:SendMessage"]
+    resources = [aws_sqs_queue.dead_letter.arn]
+  }
+
+  statement {
+    sid       = "WriteTraces"
+    actions   = ["xray:PutTelemetryRecords", "xray:PutTraceSegments"]
+    resources = ["*"] # X-Ray has no resource-level permissions for these actions.
+  }
+}
+
+resource "aws_iam_role" "function" {
+  name               = "${var.name}-payment-processor"
+  assume_role_policy = data.aws_iam_policy_document.function_assume.json
+
+  tags = {
+    Name = "${var.name}-payment-processor"
+  }
+}
+
+resource "aws_iam_role_policy" "function" {
+  name   = "payment-processor"
+  role   = aws_iam_role.function.id
+  policy = data.aws_iam_policy_document.function.json
+}
+
+resource "aws_iam_role_policy_attachment" "vpc_access" {
+  role       = aws_iam_role.function.name
+  policy_arn = "arn:${local.partition}:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole"
+}
+
+# ---- Function ----
+
+resource "aws_cloudwatch_log_group" "function" {
+  name              = "/aws/lambda/${local.function_name}"
+  retention_in_days = var.log_retention_days
+  kms_key_id        = var.logs_kms_key_arn
+
+  tags = {
+    Name = local.function_name
+  }
+}
+
+resource "aws_lambda_function" "this" {
+  # checkov:skip=CKV_AWS_272:The zip is built reproducibly by payinfra from reviewed source and pinned by source_code_hash; AWS Signer jobs run outside Terraform.
+  function_name                  = local.function_name
+  description                    = "POST /payments and GET /payments/{transactionId}"
+  role                           = aws_iam_role.function.arn
+  runtime                        = "python3.12"
+  architectures                  = ["arm64"]
+  handler                        = var.handler
+  filename                       = var.package_path
+  source_code_hash               = filebase64sha256(var.package_path)
+  memory_size                    = var.memory_mb
+  timeout                        = var.timeout_seconds
+  reserved_concurrent_executions = var.reserved_concurrency
+  kms_key_arn                    = aws_kms_key.function.arn
+
+  environment {
+    variables = var.environment_variables
+  }
+
+  vpc_config {
+    subnet_ids         = var.subnet_ids
+    security_group_ids = [aws_security_group.function.id]
+  }
+
+  tracing_config {
+    mode = "Active"
+  }
+
+  dead_letter_config {
+    target_arn = aws_sqs_queue.dead_letter.arn
+  }
+
+  logging_config {
+    log_format = "JSON"
+    log_group  = aws_cloudwatch_log_group.function.name
+  }
+
+  tags = {
+    Name = local.function_name
+  }
+
+  depends_on = [
+    aws_cloudwatch_log_group.function,
+    aws_iam_role_policy.function,
+    aws_iam_role_policy_attachment.vpc_access,
+  ]
+}

@@ -1,0 +1,34 @@
+output "function_name" {
+  description = "Name of the payment processor function."
+  value       = aws_lambda_function.this.function_name
+}
+
+output "function_arn" {
+  description = "ARN of the payment processor function."
+  value       = aws_lambda_function.this.arn
+}
+
+output "security_group_id" {
+  description = "Security group of the function; the database admits it on 5432."
+  value       = aws_security_group.function.id
+}
+
+output "api_id" {
+  description = "Id of the HTTP API."
+  value       = aws_apigatewayv2_api.this.id
+}
+
+output "api_stage_name" {
+  description = "Name of the API stage."
+  value       = aws_apigatewayv2_stage.this.name
+}
+
+output "api_endpoint" {
+  description = "Base URL of the payments API."
+  value       = aws_apigatewayv2_stage.this.invoke_url
+}
+
+output "invoke_policy_json" {
+  description = "IAM policy granting a caller execute-api:Invoke on exactly the payments routes."
+  value       = data.aws_iam_policy_document.invoke.json
+}

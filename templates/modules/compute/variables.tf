@@ -1,0 +1,88 @@
+variable "name" {
+  description = "Environment name prefix, e.g. payment-dev."
+  type        = string
+}
+
+variable "vpc_id" {
+  description = "VPC the function runs in."
+  type        = string
+}
+
+variable "vpc_cidr_block" {
+  description = "CIDR of that VPC; the function may reach PostgreSQL anywhere inside it."
+  type        = string
+}
+
+variable "subnet_ids" {
+  description = "Private subnets the function runs in."
+  type        = list(string)
+}
+
+variable "package_path" {
+  description = "Path of the deterministic zip payinfra built from lambda_src/."
+  type        = string
+}
+
+variable "handler" {
+  description = "Module and function the Lambda runtime calls."
+  type        = string
+}
+
+variable "memory_mb" {
+  description = "Memory of the function in MB."
+  type        = number
+}
+
+variable "timeout_seconds" {
+  description = "Timeout of the function; below API Gateway's 30 s limit."
+  type        = number
+}
+
+variable "reserved_concurrency" {
+  description = "Concurrent executions reserved for (and capped at) this function."
+  type        = number
+}
+
+variable "environment_variables" {
+  description = "Settings for the function (no secrets)."
+  type        = map(string)
+}
+
+variable "table_arn" {
+  description = "ARN of the transactions table."
+  type        = string
+}
+
+variable "table_kms_key_arn" {
+  description = "ARN of the key that encrypts the transactions table."
+  type        = string
+}
+
+variable "logs_kms_key_arn" {
+  description = "ARN of the region's key for CloudWatch Logs."
+  type        = string
+}
+
+variable "log_retention_days" {
+  description = "Days CloudWatch Logs keeps function and API access logs."
+  type        = number
+}
+
+variable "throttling_burst_limit" {
+  description = "API Gateway default route burst limit (requests)."
+  type        = number
+}
+
+variable "throttling_rate_limit" {
+  description = "API Gateway default route steady rate limit (requests per second)."
+  type        = number
+}
+
+variable "jwt" {
+  description = "JWT authorizer settings; null means every route requires AWS_IAM (SigV4) auth."
+  type = object({
+    issuer   = string
+    audience = list(string)
+  })
+  default = null
+}
