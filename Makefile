@@ -4,7 +4,11 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 ENV    ?= dev
-PYTEST_ARGS ?=
+PYTEST_ARGS ?= -n 2
+# checkov pins many libraries of its own, so it lives in a venv of its own.
+CHECKOV_VERSION := 3.3.30
+CHECKOV_VENV    := $(VENV)/checkov
+CHECKOV         := $(CHECKOV_VENV)/bin/checkov
 
 .PHONY: render test fmt clean
 
@@ -14,11 +18,15 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[test]'
 	touch $(STAMP)
 
+$(CHECKOV): | $(STAMP)
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install --quiet --disable-pip-version-check 'checkov==$(CHECKOV_VERSION)'
+
 render: $(STAMP)
 	$(BIN)/payinfra render $(ENV)
 
-test: $(STAMP)
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+test: $(STAMP) $(CHECKOV)
+	PAYINFRA_CHECKOV=$(CURDIR)/$(CHECKOV) $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 fmt:
 	terraform fmt -recursive templates/modules

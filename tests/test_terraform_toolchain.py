@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 
 import pytest
@@ -46,23 +47,111 @@ def plans(initialised, moto_server):
     return counts
 
 
+def nat_gateways(environment, region) -> int:
+    return len(region.azs) if environment.nat_mode(region) == "per_az" else 1
+
+
+def expected_resources_per_module(environment) -> dict[str, int]:
+    """How many resources each module call must plan, derived from the config alone."""
+    source, primary = environment.source, environment.primary
+    expected = {}
+    for region in environment.regions:
+        # vpc, default sg, igw, public table + route, logs key + alias, flow log group, role,
+        # role policy, flow log; per AZ two subnets and two associations; per NAT an EIP, the
+        # gateway, a private table and its default route.
+        expected[f"module.network_{region.alias}"] = (
+            11 + 4 * len(region.azs) + 4 * nat_gateways(environment, region)
+        )
+        # s3 key + alias, bucket, versioning, encryption, public access block, ownership,
+        # policy, lifecycle; the source adds a replication role, its policy and the rules.
+        data = 9 + (3 if region == source else 0)
+        if region == primary:
+            # rds and dynamodb keys + aliases, subnet group, security group, ingress from the
+            # processor, parameter group, two log groups, monitoring role + attachment, the
+            # instance, the table; ingress from the source VPC when it is another region.
+            data += 14 + (1 if primary != source else 0)
+        expected[f"module.data_{region.alias}"] = data
+    for target in environment.targets:
+        # connection, accepter, options on both sides, a route per private table each way.
+        expected[f"module.peering_{target.alias}"] = (
+            4 + nat_gateways(environment, source) + nat_gateways(environment, target)
+        )
+    # key + alias, security group + two egress rules, dlq, role + policy + attachment, log group,
+    # function, api, integration, two routes, access log group, stage, two permissions.
+    expected["module.compute"] = 19 + (1 if environment.api.jwt else 0)
+    # topic, dashboard, seven tabled alarms, p99 latency and free storage alarms, subscriptions.
+    expected["module.observability"] = 11 + len(environment.alarms.emails)
+    return expected
+
+
+@pytest.mark.parametrize("env", REAL_ENVS)
+def test_plan_resource_count_matches_the_config(plans, env):
+    environment = load_environment(ENVIRONMENTS, env)
+    planned = Counter()
+    for (module, _), count in plans[env].items():
+        planned[module] += count
+    assert dict(planned) == expected_resources_per_module(environment)
+
+
 @pytest.mark.parametrize("env", REAL_ENVS)
 def test_plan_creates_subnets_nat_and_routes_per_az_and_nat_mode(plans, env):
     environment = load_environment(ENVIRONMENTS, env)
     for region in environment.regions:
         module = f"module.network_{region.alias}"
         azs = len(region.azs)
-        nat_gateways = azs if environment.nat_mode(region) == "per_az" else 1
+        nats = nat_gateways(environment, region)
         planned = plans[env]
         assert planned[(module, "aws_vpc")] == 1
         assert planned[(module, "aws_subnet")] == 2 * azs
         assert planned[(module, "aws_route_table_association")] == 2 * azs
-        assert planned[(module, "aws_eip")] == nat_gateways
-        assert planned[(module, "aws_nat_gateway")] == nat_gateways
+        assert planned[(module, "aws_eip")] == nats
+        assert planned[(module, "aws_nat_gateway")] == nats
         # One public table plus one private table per NAT gateway.
-        assert planned[(module, "aws_route_table")] == 1 + nat_gateways
-        assert planned[(module, "aws_route")] == 1 + nat_gateways
+        assert planned[(module, "aws_route_table")] == 1 + nats
+        assert planned[(module, "aws_route")] == 1 + nats
         assert planned[(module, "aws_internet_gateway")] == 1
         assert planned[(module, "aws_flow_log")] == 1
         assert planned[(module, "aws_cloudwatch_log_group")] == 1
         assert planned[(module, "aws_default_security_group")] == 1
+
+
+def test_peering_routes_go_both_ways_on_every_private_route_table(plans):
+    environment = load_environment(ENVIRONMENTS, "prod")
+    source, (target,) = environment.source, environment.targets
+    planned = plans["prod"]
+    peering = f"module.peering_{target.alias}"
+    assert planned[(peering, "aws_route")] == (
+        nat_gateways(environment, source) + nat_gateways(environment, target)
+    )
+    assert planned[(peering, "aws_vpc_peering_connection_options")] == 2
+
+
+def reachable(edges: dict[str, set[str]], start: str) -> set[str]:
+    seen, todo = set(), [start]
+    while todo:
+        node = todo.pop()
+        for nxt in edges.get(node, ()):
+            if nxt not in seen:
+                seen.add(nxt)
+                todo.append(nxt)
+    return seen
+
+
+@pytest.fixture(scope="module")
+def dev_graph(plans, initialised) -> dict[str, set[str]]:
+    dot = terraform(initialised["dev"], "graph").stdout
+    edges: dict[str, set[str]] = {}
+    for source, target in re.findall(r'"([^"]+)" -> "([^"]+)"', dot):
+        edges.setdefault(source, set()).add(target)
+    return edges
+
+
+def test_graph_puts_replication_after_both_buckets_versioning(dev_graph):
+    depends_on = reachable(dev_graph, "module.data_us_east_1.aws_s3_bucket_replication_configuration.this")
+    assert "module.data_us_east_1.aws_s3_bucket_versioning.this" in depends_on
+    assert "module.data_eu_west_1.aws_s3_bucket_versioning.this" in depends_on
+
+
+def test_graph_creates_the_log_group_before_the_function(dev_graph):
+    depends_on = reachable(dev_graph, "module.compute.aws_lambda_function.this")
+    assert "module.compute.aws_cloudwatch_log_group.function" in depends_on

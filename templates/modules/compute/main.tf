@@ -70,6 +70,10 @@ resource "aws_vpc_security_group_egress_rule" "https" {
   from_port         = 443
   to_port           = 443
   cidr_ipv4         = "0.0.0.0/0"
+
+  tags = {
+    Name = "${var.name}-payment-processor-https"
+  }
 }
 
 resource "aws_vpc_security_group_egress_rule" "postgres" {
@@ -79,6 +83,10 @@ resource "aws_vpc_security_group_egress_rule" "postgres" {
   from_port         = 5432
   to_port           = 5432
   cidr_ipv4         = var.vpc_cidr_block
+
+  tags = {
+    Name = "${var.name}-payment-processor-postgres"
+  }
 }
 
 # ---- Dead-letter queue for failed asynchronous invocations ----

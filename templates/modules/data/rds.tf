@@ -37,6 +37,10 @@ resource "aws_vpc_security_group_ingress_rule" "db_from_clients" {
   from_port                    = 5432
   to_port                      = 5432
   referenced_security_group_id = var.database.client_security_group_ids[count.index]
+
+  tags = {
+    Name = "${var.name}-db-from-processor"
+  }
 }
 
 resource "aws_vpc_security_group_ingress_rule" "db_from_migration_source" {
@@ -48,6 +52,10 @@ resource "aws_vpc_security_group_ingress_rule" "db_from_migration_source" {
   from_port         = 5432
   to_port           = 5432
   cidr_ipv4         = each.value
+
+  tags = {
+    Name = "${var.name}-db-from-migration-source"
+  }
 }
 
 # ---- Parameters: TLS only, slow-query logging ----

@@ -1,6 +1,8 @@
 # ---- Data bucket ----
 
 resource "aws_s3_bucket" "this" {
+  # checkov:skip=CKV_AWS_18:Object access is audited by CloudTrail S3 data events (organisation trail); server access logs cannot be SSE-KMS encrypted.
+  # checkov:skip=CKV2_AWS_62:Nothing consumes bucket events; replication, not notifications, moves the data between regions.
   bucket = "${local.regional_name}-data-${local.account_id}"
 
   tags = {

@@ -1,46 +1,41 @@
 locals {
   region = data.aws_region.current.name
 
-  lambda_dimensions = ["FunctionName", var.function_name]
-  api_dimensions    = ["ApiId", var.api_id, "Stage", var.api_stage_name]
-  db_dimensions     = ["DBInstanceIdentifier", var.db_instance_identifier]
-  table_dimensions  = ["TableName", var.table_name]
-
   # Every metric names its dimensions: without them CloudWatch graphs nothing.
   dashboard_widgets = [
     {
       title = "Payment processor"
       metrics = [
-        concat(["AWS/Lambda", "Invocations"], local.lambda_dimensions, [{ stat = "Sum" }]),
-        concat(["AWS/Lambda", "Errors"], local.lambda_dimensions, [{ stat = "Sum" }]),
-        concat(["AWS/Lambda", "Throttles"], local.lambda_dimensions, [{ stat = "Sum" }]),
-        concat(["AWS/Lambda", "Duration"], local.lambda_dimensions, [{ stat = "p99" }]),
+        ["AWS/Lambda", "Invocations", "FunctionName", var.function_name, { stat = "Sum" }],
+        ["AWS/Lambda", "Errors", "FunctionName", var.function_name, { stat = "Sum" }],
+        ["AWS/Lambda", "Throttles", "FunctionName", var.function_name, { stat = "Sum" }],
+        ["AWS/Lambda", "Duration", "FunctionName", var.function_name, { stat = "p99" }],
       ]
     },
     {
       title = "Payments API"
       metrics = [
-        concat(["AWS/ApiGateway", "Count"], local.api_dimensions, [{ stat = "Sum" }]),
-        concat(["AWS/ApiGateway", "4xx"], local.api_dimensions, [{ stat = "Sum" }]),
-        concat(["AWS/ApiGateway", "5xx"], local.api_dimensions, [{ stat = "Sum" }]),
-        concat(["AWS/ApiGateway", "Latency"], local.api_dimensions, [{ stat = "p99" }]),
+        ["AWS/ApiGateway", "Count", "ApiId", var.api_id, "Stage", var.api_stage_name, { stat = "Sum" }],
+        ["AWS/ApiGateway", "4xx", "ApiId", var.api_id, "Stage", var.api_stage_name, { stat = "Sum" }],
+        ["AWS/ApiGateway", "5xx", "ApiId", var.api_id, "Stage", var.api_stage_name, { stat = "Sum" }],
+        ["AWS/ApiGateway", "Latency", "ApiId", var.api_id, "Stage", var.api_stage_name, { stat = "p99" }],
       ]
     },
     {
       title = "PostgreSQL"
       metrics = [
-        concat(["AWS/RDS", "CPUUtilization"], local.db_dimensions, [{ stat = "Average" }]),
-        concat(["AWS/RDS", "DatabaseConnections"], local.db_dimensions, [{ stat = "Maximum" }]),
-        concat(["AWS/RDS", "FreeStorageSpace"], local.db_dimensions, [{ stat = "Minimum" }]),
+        ["AWS/RDS", "CPUUtilization", "DBInstanceIdentifier", var.db_instance_identifier, { stat = "Average" }],
+        ["AWS/RDS", "DatabaseConnections", "DBInstanceIdentifier", var.db_instance_identifier, { stat = "Maximum" }],
+        ["AWS/RDS", "FreeStorageSpace", "DBInstanceIdentifier", var.db_instance_identifier, { stat = "Minimum" }],
       ]
     },
     {
       title = "Transactions table"
       metrics = [
-        concat(["AWS/DynamoDB", "ConsumedReadCapacityUnits"], local.table_dimensions, [{ stat = "Sum" }]),
-        concat(["AWS/DynamoDB", "ConsumedWriteCapacityUnits"], local.table_dimensions, [{ stat = "Sum" }]),
-        concat(["AWS/DynamoDB", "ReadThrottleEvents"], local.table_dimensions, [{ stat = "Sum" }]),
-        concat(["AWS/DynamoDB", "WriteThrottleEvents"], local.table_dimensions, [{ stat = "Sum" }]),
+        ["AWS/DynamoDB", "ConsumedReadCapacityUnits", "TableName", var.table_name, { stat = "Sum" }],
+        ["AWS/DynamoDB", "ConsumedWriteCapacityUnits", "TableName", var.table_name, { stat = "Sum" }],
+        ["AWS/DynamoDB", "ReadThrottleEvents", "TableName", var.table_name, { stat = "Sum" }],
+        ["AWS/DynamoDB", "WriteThrottleEvents", "TableName", var.table_name, { stat = "Sum" }],
       ]
     },
   ]

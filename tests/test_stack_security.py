@@ -1,0 +1,317 @@
+"""The secure-by-default properties of the whole stack, read from parsed HCL."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.conftest import REAL_ENVS
+from tests.hclparse import labelled
+from tests.stackfacts import blocks, of_type, one
+
+SECRET_PATTERNS = [
+    re.compile(r"(?i)\bpassword\s*="),
+    re.compile(r"(?i)\bsecret(_key)?\s*=\s*\""),
+    re.compile(r"AKIA[0-9A-Z]{16}"),
+    re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----"),
+    re.compile(r"(?i)ChangeMe"),
+]
+
+# The only statements allowed a "*" resource, and why AWS leaves no choice.
+WILDCARD_RESOURCES_ALLOWED = {
+    # In a key policy "*" means "this key".
+    ("network", "logs_key", "AccountAdministersKey"),
+    ("network", "logs_key", "CloudWatchLogsUsesKeyForThisAccount"),
+    ("network", "logs_key", "CloudWatchAlarmsPublishToEncryptedTopic"),
+    ("data", "account_key_policy", "AccountAdministersKey"),
+    ("compute", "function_key", "AccountAdministersKey"),
+    # xray:PutTraceSegments and PutTelemetryRecords support no resource-level permissions.
+    ("compute", "function", "WriteTraces"),
+}
+STACK_ARN = re.compile(
+    r"^\$\{(aws_[a-z0-9_]+(\[[^\]]+\])?\.[a-z0-9_]+\.arn|var\.[a-z_]+_arn|local\.[a-z_]+_arn|"
+    r"destination\.(bucket_arn|kms_key_arn))\}(/\*|:\*|/index/\*)?$"
+    r"|^\$\{aws_apigatewayv2_api\.this\.execution_arn\}/"
+)
+
+
+@pytest.mark.parametrize("env", REAL_ENVS)
+def test_no_password_or_secret_anywhere_in_the_output(rendered_roots, env):
+    for path in rendered_roots[env].rglob("*"):
+        if path.is_file() and path.suffix in {".tf", ".json", ".hcl", ""}:
+            text = path.read_text(encoding="utf-8", errors="replace")
+            for pattern in SECRET_PATTERNS:
+                assert not pattern.search(text), f"{path}: matches {pattern.pattern}"
+
+
+def test_database_password_is_managed_by_rds_in_secrets_manager(parsed):
+    db = one(parsed["dev"], "aws_db_instance", "this", "data")
+    assert "password" not in db
+    assert db["manage_master_user_password"] is True
+    assert db["master_user_secret_kms_key_id"] == "${aws_kms_key.rds[0].key_id}"
+
+
+def test_database_is_encrypted_private_tls_only_and_iam_authenticated(parsed):
+    tree = parsed["dev"]
+    db = one(tree, "aws_db_instance", "this", "data")
+    assert db["storage_encrypted"] is True
+    assert db["kms_key_id"] == "${aws_kms_key.rds[0].arn}"
+    assert db["publicly_accessible"] is False
+    assert db["iam_database_authentication_enabled"] is True
+    assert db["performance_insights_kms_key_id"] == "${aws_kms_key.rds[0].arn}"
+    assert db["auto_minor_version_upgrade"] is True
+    assert set(db["enabled_cloudwatch_logs_exports"]) == {"postgresql", "upgrade"}
+    parameters = one(tree, "aws_db_parameter_group", "this", "data")["parameter"]
+    assert {"name": "rds.force_ssl", "value": "1"} in parameters
+
+
+def test_database_admits_5432_only_from_the_processor_and_the_source_vpc(parsed):
+    tree = parsed["dev"]
+    rules = [b for b in of_type(tree, "aws_vpc_security_group_ingress_rule") if b.module == "data"]
+    assert {b.name for b in rules} == {"db_from_clients", "db_from_migration_source"}
+    for rule in rules:
+        assert (rule.body["from_port"], rule.body["to_port"]) == (5432, 5432)
+    database = labelled(tree["main.tf"], "module")["data_eu_west_1"]["database"]
+    assert database["client_security_group_ids"] == ["${module.compute.security_group_id}"]
+    assert database["migration_cidr_blocks"] == ["10.0.0.0/16"]
+
+
+@pytest.mark.parametrize(
+    ("env", "protected", "skip_final_snapshot", "multi_az"),
+    [("dev", False, True, False), ("staging", False, False, False), ("prod", True, False, True)],
+)
+def test_protection_follows_the_environment(parsed, env, protected, skip_final_snapshot, multi_az):
+    database = labelled(parsed[env]["main.tf"], "module")["data_eu_west_1"]["database"]
+    assert database["deletion_protection"] is protected
+    assert database["skip_final_snapshot"] is skip_final_snapshot
+    assert database["multi_az"] is multi_az
+    assert database["engine_version"] != "14.7"
+    table = one(parsed[env], "aws_dynamodb_table", "transactions", "data")
+    assert table["deletion_protection_enabled"] == "${var.database.deletion_protection}"
+
+
+def test_transactions_table_is_keyed_for_idempotent_writes(parsed):
+    table = one(parsed["dev"], "aws_dynamodb_table", "transactions", "data")
+    assert table["hash_key"] == "transactionId"
+    assert "range_key" not in table
+    indexes = {index["name"]: index for index in table["global_secondary_index"]}
+    assert (indexes["CustomerIndex"]["hash_key"], indexes["CustomerIndex"]["range_key"]) == (
+        "customerId", "createdAt",
+    )
+    assert (indexes["StatusIndex"]["hash_key"], indexes["StatusIndex"]["range_key"]) == (
+        "status", "createdAt",
+    )
+    assert table["billing_mode"] == "PAY_PER_REQUEST"
+    assert table["point_in_time_recovery"] == [{"enabled": True}]
+    assert table["server_side_encryption"] == [
+        {"enabled": True, "kms_key_arn": "${aws_kms_key.dynamodb[0].arn}"}
+    ]
+
+
+@pytest.mark.parametrize("env", REAL_ENVS)
+def test_every_bucket_blocks_public_access_on_all_four_settings(parsed, env):
+    tree = parsed[env]
+    buckets = of_type(tree, "aws_s3_bucket")
+    blocks_by_bucket = {
+        b.body["bucket"]: b.body for b in of_type(tree, "aws_s3_bucket_public_access_block")
+    }
+    assert buckets
+    for bucket in buckets:
+        settings = blocks_by_bucket[f"${{aws_s3_bucket.{bucket.name}.id}}"]
+        for flag in ("block_public_acls", "block_public_policy", "ignore_public_acls",
+                     "restrict_public_buckets"):
+            assert settings[flag] is True, flag
+
+
+def test_buckets_are_kms_encrypted_versioned_and_tls_only(parsed):
+    tree = parsed["dev"]
+    (sse,) = one(tree, "aws_s3_bucket_server_side_encryption_configuration", "this", "data")["rule"]
+    (default,) = sse["apply_server_side_encryption_by_default"]
+    assert default == {"sse_algorithm": "aws:kms", "kms_master_key_id": "${aws_kms_key.s3.arn}"}
+    assert sse["bucket_key_enabled"] is True
+    versioning = one(tree, "aws_s3_bucket_versioning", "this", "data")
+    assert versioning["versioning_configuration"] == [{"status": "Enabled"}]
+    (deny,) = [b.body for b in of_type(tree, "aws_iam_policy_document", "data")
+               if b.name == "bucket"][0]["statement"]
+    assert deny["effect"] == "Deny"
+    assert deny["condition"] == [
+        {"test": "Bool", "variable": "aws:SecureTransport", "values": ["false"]}
+    ]
+
+
+def test_replication_is_kms_aware_and_waits_for_versioning(parsed):
+    replication = one(parsed["dev"], "aws_s3_bucket_replication_configuration", "this", "data")
+    assert "${aws_s3_bucket_versioning.this}" in replication["depends_on"]
+    (rule,) = replication["dynamic"][0]["rule"]["content"]
+    assert rule["source_selection_criteria"] == [
+        {"sse_kms_encrypted_objects": [{"status": "Enabled"}]}
+    ]
+    (destination,) = rule["destination"]
+    assert destination["encryption_configuration"] == [
+        {"replica_kms_key_id": "${rule.value.kms_key_arn}"}
+    ]
+    # The destination side: the ARN handed to the source only exists after versioning.
+    output = labelled(parsed["dev"]["modules/data/outputs.tf"], "output")["replica_bucket_arn"]
+    assert output["depends_on"] == ["${aws_s3_bucket_versioning.this}"]
+
+
+@pytest.mark.parametrize("env", REAL_ENVS)
+def test_every_log_group_is_kms_encrypted_with_retention(parsed, env):
+    groups = of_type(parsed[env], "aws_cloudwatch_log_group")
+    # Flow logs, RDS exports (one block, for_each), the function, API access logs.
+    assert {group.name for group in groups} == {"flow_log", "db", "function", "api_access"}
+    for group in groups:
+        assert group.body["kms_key_id"].startswith("${"), group.name
+        assert group.body["retention_in_days"].startswith("${var."), group.name
+
+
+@pytest.mark.parametrize("env", REAL_ENVS)
+def test_every_iam_policy_resource_is_an_arn_of_this_stack(parsed, env):
+    wildcards = set()
+    for document in of_type(parsed[env], "aws_iam_policy_document", "data"):
+        for statement in document.body["statement"]:
+            resources = statement.get("resources", [])
+            if isinstance(resources, str):  # a `for` expression over this stack's ARNs
+                assert "_arn" in resources and '"*"' not in resources, resources
+                continue
+            for resource in resources:
+                if resource == "*":
+                    wildcards.add((document.module, document.name, statement["sid"]))
+                else:
+                    assert STACK_ARN.match(resource), (document.name, statement["sid"], resource)
+    assert wildcards == WILDCARD_RESOURCES_ALLOWED
+
+
+def test_processor_may_query_the_table_and_its_indexes(parsed):
+    (policy,) = [b.body for b in of_type(parsed["dev"], "aws_iam_policy_document", "data")
+                 if b.module == "compute" and b.name == "function"]
+    statements = {statement["sid"]: statement for statement in policy["statement"]}
+    dynamodb = statements["ReadWriteTransactions"]
+    assert "dynamodb:Query" in dynamodb["actions"]
+    assert dynamodb["resources"] == ["${var.table_arn}", "${var.table_arn}/index/*"]
+    assert statements["WriteOwnLogGroup"]["resources"] == [
+        "${aws_cloudwatch_log_group.function.arn}:*"
+    ]
+
+
+def test_processor_runs_in_private_subnets_with_tracing_and_encrypted_settings(parsed):
+    tree = parsed["dev"]
+    function = one(tree, "aws_lambda_function", "this", "compute")
+    assert function["runtime"] == "python3.12"
+    assert function["tracing_config"] == [{"mode": "Active"}]
+    assert function["kms_key_arn"] == "${aws_kms_key.function.arn}"
+    assert function["dead_letter_config"] == [{"target_arn": "${aws_sqs_queue.dead_letter.arn}"}]
+    assert function["source_code_hash"] == "${filebase64sha256(var.package_path)}"
+    assert "${aws_cloudwatch_log_group.function}" in function["depends_on"]
+    compute = labelled(tree["main.tf"], "module")["compute"]
+    assert compute["subnet_ids"] == "${values(module.network_eu_west_1.private_subnet_ids)}"
+    assert not any("SECRET" in key or "PASSWORD" in key
+                   for key in compute["environment_variables"])
+
+
+def test_every_route_requires_iam_authorization_by_default(parsed):
+    tree = parsed["dev"]
+    route = one(tree, "aws_apigatewayv2_route", "this", "compute")
+    assert route["authorization_type"] == '${var.jwt == null ? "AWS_IAM" : "JWT"}'
+    assert "jwt" not in labelled(tree["main.tf"], "module")["compute"]
+
+
+def test_lambda_permission_is_scoped_to_this_apis_execution_arn(parsed):
+    permission = one(parsed["dev"], "aws_lambda_permission", "api", "compute")
+    assert permission["source_arn"] == (
+        "${aws_apigatewayv2_api.this.execution_arn}/*/${each.value.arn_path}"
+    )
+    assert permission["principal"] == "apigateway.amazonaws.com"
+
+
+def test_stage_logs_access_as_json_and_throttles(parsed):
+    stage = one(parsed["dev"], "aws_apigatewayv2_stage", "this", "compute")
+    (settings,) = stage["default_route_settings"]
+    assert settings["throttling_burst_limit"] == "${var.throttling_burst_limit}"
+    assert settings["throttling_rate_limit"] == "${var.throttling_rate_limit}"
+    (logs,) = stage["access_log_settings"]
+    assert logs["format"].startswith("${jsonencode(")
+
+
+@pytest.mark.parametrize("env", REAL_ENVS)
+def test_every_alarm_notifies_the_alarm_topic(parsed, env):
+    alarms = of_type(parsed[env], "aws_cloudwatch_metric_alarm")
+    assert alarms
+    for alarm in alarms:
+        assert alarm.body["alarm_actions"] == ["${aws_sns_topic.alarms.arn}"], alarm.name
+        assert alarm.body["dimensions"], alarm.name
+
+
+def test_alarm_table_covers_the_required_signals(parsed):
+    document = parsed["dev"]["modules/observability/alarms.tf"]
+    alarms = document["locals"][0]["alarms"]
+    metrics = {(alarm["namespace"], alarm["metric"]) for alarm in alarms.values()}
+    assert metrics >= {
+        ("AWS/Lambda", "Errors"), ("AWS/Lambda", "Throttles"), ("AWS/ApiGateway", "5xx"),
+        ("AWS/RDS", "CPUUtilization"), ("AWS/RDS", "DatabaseConnections"),
+        ("AWS/DynamoDB", "ReadThrottleEvents"), ("AWS/DynamoDB", "WriteThrottleEvents"),
+    }
+    for alarm in alarms.values():
+        assert alarm["dimensions"]
+    standalone = {b.name for b in of_type(parsed["dev"], "aws_cloudwatch_metric_alarm")}
+    assert {"api_latency_p99", "rds_free_storage"} <= standalone
+
+
+def test_every_dashboard_metric_carries_its_dimensions(parsed):
+    document = parsed["dev"]["modules/observability/main.tf"]
+    widgets = document["locals"][0]["dashboard_widgets"]
+    assert len(widgets) == 4
+    for widget in widgets:
+        for metric in widget["metrics"]:
+            namespace, name, *rest = metric
+            assert isinstance(rest[-1], dict)
+            dimensions = rest[:-1]
+            assert dimensions and len(dimensions) % 2 == 0, (namespace, name)
+            for value in dimensions[1::2]:
+                assert value.startswith("${var."), (namespace, name, value)
+
+
+def test_alarm_topic_is_kms_encrypted(parsed):
+    topic = one(parsed["dev"], "aws_sns_topic", "alarms", "observability")
+    assert topic["kms_master_key_id"] == "${var.kms_key_arn}"
+
+
+@pytest.mark.parametrize("env", REAL_ENVS)
+def test_every_kms_key_rotates(parsed, env):
+    for key in of_type(parsed[env], "aws_kms_key"):
+        assert key.body["enable_key_rotation"] is True, key.name
+
+
+@pytest.mark.parametrize("env", REAL_ENVS)
+def test_every_taggable_resource_has_a_name_tag(parsed, env):
+    untaggable = {
+        "aws_route", "aws_route_table_association", "aws_kms_alias", "aws_iam_role_policy",
+        "aws_iam_role_policy_attachment", "aws_s3_bucket_versioning",
+        "aws_s3_bucket_server_side_encryption_configuration", "aws_s3_bucket_public_access_block",
+        "aws_s3_bucket_ownership_controls", "aws_s3_bucket_policy",
+        "aws_s3_bucket_lifecycle_configuration", "aws_s3_bucket_replication_configuration",
+        "aws_vpc_peering_connection_options", "aws_apigatewayv2_integration",
+        "aws_apigatewayv2_route", "aws_apigatewayv2_authorizer", "aws_lambda_permission",
+        "aws_sns_topic_subscription", "aws_cloudwatch_dashboard",
+    }
+    for block in blocks(parsed[env]):
+        if block.type not in untaggable:
+            assert "Name" in block.body.get("tags", {}), f"{block.module}: {block.type}.{block.name}"
+
+
+def test_jwt_authorizer_replaces_iam_when_the_yaml_names_an_issuer(env_dir):
+    from payinfra.config import load_environment
+    from payinfra.render import render_environment
+    from tests.hclparse import parse
+
+    jwt = {"issuer": "https://idp.example.com/", "audience": ["payments-api"]}
+    env_dir.write("dev", {"api": {"jwt": jwt}})
+    files = render_environment(load_environment(env_dir.path, "dev"))
+    compute = labelled(parse(files["main.tf"]), "module")["compute"]
+    assert compute["jwt"] == {"issuer": jwt["issuer"], "audience": jwt["audience"]}
+    authorizer = parse(files["modules/compute/api.tf"])["resource"]
+    (jwt_block,) = [b["aws_apigatewayv2_authorizer"]["jwt"] for b in authorizer
+                    if "aws_apigatewayv2_authorizer" in b]
+    assert jwt_block["count"] == "${var.jwt == null ? 0 : 1}"
+    assert jwt_block["authorizer_type"] == "JWT"
