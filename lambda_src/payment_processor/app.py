@@ -1,11 +1,196 @@
-"""Lambda entry point for the payments HTTP API (payload format 2.0)."""
+"""Lambda entry point for the payments HTTP API (payload format 2.0).
 
+POST /payments                    201 created, 200 replay of the same payment, 409 conflict
+GET  /payments/{transactionId}    200 or 404
+Client mistakes get a 4xx with a machine-readable `error`; AWS trouble gets 503 + Retry-After;
+only the truly unexpected gets 500, and never with internals.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
 import json
+import logging
+import os
+import time
+from datetime import UTC, datetime
+from decimal import Decimal
+from functools import cache
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from payment_processor import logs
+from payment_processor.store import Transactions, same_payment
+from payment_processor.validation import InvalidPayment, Rules, parse_payment, valid_identifier
+
+CREATE_ROUTE = "POST /payments"
+GET_ROUTE = "GET /payments/{transactionId}"
+MAX_BODY_BYTES = 64 * 1024
+RETRYABLE_AWS_ERRORS = {
+    "InternalServerError", "LimitExceededException", "ProvisionedThroughputExceededException",
+    "RequestLimitExceeded", "ServiceUnavailable", "ThrottlingException", "TransactionConflict",
+}
+RETRY_AFTER_SECONDS = "1"
+
+
+class ClientMistake(Exception):
+    def __init__(self, status: int, error: str, message: str, details: list | None = None):
+        super().__init__(message)
+        self.status, self.error, self.details = status, error, details
+
+
+@cache
+def _rules() -> Rules:
+    currencies = frozenset(os.environ.get("ALLOWED_CURRENCIES", "EUR,GBP,USD").split(","))
+    return Rules(currencies, Decimal(os.environ.get("MAX_AMOUNT", "100000.00")))
+
+
+@cache
+def _transactions() -> Transactions:
+    return Transactions(os.environ["TABLE_NAME"])
 
 
 def handler(event, context):
+    started = time.perf_counter()
+    logs.configure()
+    request_id = _request_id(event, context)
+    route = event.get("routeKey") if isinstance(event, dict) else None
+    try:
+        response = _dispatch(event, route, request_id)
+    except ClientMistake as mistake:
+        body = {"error": mistake.error, "message": str(mistake)}
+        if mistake.details:
+            body["details"] = mistake.details
+        response = _json(mistake.status, body)
+    except (ClientError, BotoCoreError) as error:
+        response = _aws_failure(error, request_id)
+    except Exception:  # noqa: BLE001 - the last line of defence must catch everything
+        logs.log(logging.ERROR, "unexpected_error", request_id, with_traceback=True, route=route)
+        response = _json(500, {"error": "internal_error", "requestId": request_id})
+    logs.log(logging.INFO, "request_done", request_id, route=route,
+             status=response["statusCode"],
+             latencyMs=round((time.perf_counter() - started) * 1000, 1))
+    return response
+
+
+def _dispatch(event, route: str | None, request_id: str) -> dict:
+    if route == CREATE_ROUTE:
+        return _create(event, request_id)
+    if route == GET_ROUTE:
+        return _read(event)
+    raise ClientMistake(404, "route_not_found", "no such route")
+
+
+def _create(event: dict, request_id: str) -> dict:
+    _require_json_content_type(_headers(event))
+    payment = _parse_or_reject(_json_body(event))
+    stored = _transactions().create(payment, _now())
+    location = {"Location": f"/payments/{payment.transaction_id}"}
+    logs.log(logging.INFO, "payment_stored" if stored.created else "payment_replayed",
+             request_id, transactionId=payment.transaction_id,
+             customer=logs.pseudonym(payment.customer_id))
+    if stored.created:
+        return _json(201, stored.record, location)
+    if same_payment(stored.record, payment):
+        return _json(200, stored.record, {**location, "Idempotent-Replayed": "true"})
+    raise ClientMistake(409, "idempotency_conflict",
+                        "this transactionId was already used for a different payment")
+
+
+def _read(event: dict) -> dict:
+    parameters = event.get("pathParameters") or {}
+    transaction_id = parameters.get("transactionId") if isinstance(parameters, dict) else None
+    if not valid_identifier(transaction_id):
+        raise ClientMistake(400, "invalid_transaction_id",
+                            "transactionId must be 1 to 64 characters of A-Z a-z 0-9 _ -")
+    record = _transactions().get(transaction_id)
+    if record is None:
+        raise ClientMistake(404, "payment_not_found", "no payment with this transactionId")
+    return _json(200, record)
+
+
+# ---- Request parsing ----
+
+
+def _headers(event: dict) -> dict[str, str]:
+    headers = event.get("headers") or {}
+    if not isinstance(headers, dict):
+        return {}
+    return {str(name).lower(): value for name, value in headers.items() if isinstance(value, str)}
+
+
+def _require_json_content_type(headers: dict[str, str]) -> None:
+    media_type, _, parameters = headers.get("content-type", "").partition(";")
+    charset = parameters.strip().lower().removeprefix("charset=").strip('"')
+    if media_type.strip().lower() != "application/json" or charset not in ("", "utf-8"):
+        raise ClientMistake(415, "unsupported_media_type", "send Content-Type: application/json")
+
+
+def _json_body(event: dict) -> dict:
+    raw = event.get("body")
+    if not isinstance(raw, str) or not raw:
+        raise ClientMistake(400, "missing_body", "the request needs a JSON object body")
+    try:
+        data = base64.b64decode(raw, validate=True) if event.get("isBase64Encoded") else raw.encode()
+        if len(data) > MAX_BODY_BYTES:
+            raise ClientMistake(413, "body_too_large", f"at most {MAX_BODY_BYTES} bytes")
+        body = json.loads(data.decode("utf-8"), parse_float=Decimal, parse_int=Decimal,
+                          parse_constant=_reject_constant, object_pairs_hook=_unique_keys)
+    except (binascii.Error, UnicodeError, ValueError, RecursionError) as error:
+        raise ClientMistake(400, "invalid_json", "the body is not valid UTF-8 JSON") from error
+    if not isinstance(body, dict):
+        raise ClientMistake(400, "body_not_object", "the body must be a JSON object")
+    return body
+
+
+def _reject_constant(name: str):
+    raise ValueError(f"{name} is not a number")
+
+
+def _unique_keys(pairs: list[tuple[str, object]]) -> dict:
+    keys = [key for key, _ in pairs]
+    if len(set(keys)) != len(keys):
+        raise ValueError("duplicate key")
+    return dict(pairs)
+
+
+def _parse_or_reject(body: dict):
+    try:
+        return parse_payment(body, _rules())
+    except InvalidPayment as invalid:
+        raise ClientMistake(400, "validation_failed", "the payment is invalid",
+                            invalid.problems) from None
+
+
+# ---- Responses ----
+
+
+def _json(status: int, body: dict, headers: dict | None = None) -> dict:
     return {
-        "statusCode": 501,
-        "headers": {"Content-Type": "application/json"},
-        "body": json.dumps({"error": "not_implemented"}),
+        "statusCode": status,
+        "headers": {"Content-Type": "application/json", "Cache-Control": "no-store",
+                    **(headers or {})},
+        "body": json.dumps(body, sort_keys=True),
     }
+
+
+def _aws_failure(error: Exception, request_id: str) -> dict:
+    code = error.response["Error"]["Code"] if isinstance(error, ClientError) else type(error).__name__
+    retryable = not isinstance(error, ClientError) or code in RETRYABLE_AWS_ERRORS
+    logs.log(logging.WARNING if retryable else logging.ERROR, "aws_error", request_id, code=code)
+    if retryable:
+        return _json(503, {"error": "service_unavailable", "requestId": request_id},
+                     {"Retry-After": RETRY_AFTER_SECONDS})
+    return _json(500, {"error": "internal_error", "requestId": request_id})
+
+
+def _request_id(event, context) -> str:
+    request_context = event.get("requestContext") if isinstance(event, dict) else None
+    if isinstance(request_context, dict) and isinstance(request_context.get("requestId"), str):
+        return request_context["requestId"]
+    return getattr(context, "aws_request_id", "local")
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")

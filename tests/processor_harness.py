@@ -1,0 +1,78 @@
+"""Run the payment processor in-process against moto's DynamoDB, with the table built from the
+key schema and indexes that the rendered HCL declares."""
+
+from __future__ import annotations
+
+import base64
+import json
+import sys
+import uuid
+from pathlib import Path
+
+from tests.conftest import REPO
+
+sys.path.insert(0, str(REPO / "lambda_src"))
+
+from payment_processor import app  # noqa: E402
+
+
+def table_spec(parsed_tree: dict) -> dict:
+    """create_table arguments read from modules/data/dynamodb.tf."""
+    document = parsed_tree["modules/data/dynamodb.tf"]
+    (table,) = [b["aws_dynamodb_table"]["transactions"] for b in document["resource"]]
+    key_schema = [{"AttributeName": table["hash_key"], "KeyType": "HASH"}]
+    if "range_key" in table:
+        key_schema.append({"AttributeName": table["range_key"], "KeyType": "RANGE"})
+    indexes = [
+        {
+            "IndexName": index["name"],
+            "KeySchema": [
+                {"AttributeName": index["hash_key"], "KeyType": "HASH"},
+                {"AttributeName": index["range_key"], "KeyType": "RANGE"},
+            ],
+            "Projection": {"ProjectionType": index["projection_type"]},
+        }
+        for index in table["global_secondary_index"]
+    ]
+    return {
+        "KeySchema": key_schema,
+        "AttributeDefinitions": [
+            {"AttributeName": attribute["name"], "AttributeType": attribute["type"]}
+            for attribute in table["attribute"]
+        ],
+        "GlobalSecondaryIndexes": indexes,
+        "BillingMode": table["billing_mode"],
+    }
+
+
+def http_event(method: str, path: str, body=None, headers=None, base64_body=False,
+               transaction_id: str | None = None) -> dict:
+    """An API Gateway HTTP API (payload 2.0) event as the service sends it."""
+    route = "POST /payments" if method == "POST" else "GET /payments/{transactionId}"
+    text = body if isinstance(body, str) or body is None else json.dumps(body)
+    if base64_body and text is not None:
+        text = base64.b64encode(text.encode()).decode()
+    event = {
+        "version": "2.0",
+        "routeKey": route,
+        "rawPath": path,
+        "rawQueryString": "",
+        "headers": {"content-type": "application/json", **(headers or {})},
+        "requestContext": {
+            "requestId": str(uuid.uuid4()),
+            "http": {"method": method, "path": path, "protocol": "HTTP/1.1"},
+            "routeKey": route,
+            "stage": "$default",
+        },
+        "isBase64Encoded": base64_body,
+    }
+    if text is not None:
+        event["body"] = text
+    if transaction_id is not None:
+        event["pathParameters"] = {"transactionId": transaction_id}
+    return event
+
+
+def invoke(event: dict) -> tuple[int, dict, dict]:
+    response = app.handler(event, None)
+    return response["statusCode"], response["headers"], json.loads(response["body"])

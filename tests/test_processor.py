@@ -1,0 +1,289 @@
+"""The payment processor, run in-process against moto's DynamoDB."""
+
+from __future__ import annotations
+
+import json
+import threading
+from decimal import Decimal
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError, ReadTimeoutError
+from moto import mock_aws
+
+from tests.processor_harness import app, http_event, invoke, table_spec
+
+TABLE = "payment-test-transactions"
+
+
+def payment(**overrides) -> dict:
+    return {"transactionId": "tx-1", "customerId": "cust-1", "amount": "12.50",
+            "currency": "EUR", **overrides}
+
+
+def post(body, **kwargs):
+    return invoke(http_event("POST", "/payments", body, **kwargs))
+
+
+def get(transaction_id):
+    return invoke(http_event("GET", f"/payments/{transaction_id}", transaction_id=transaction_id))
+
+
+@pytest.fixture
+def dynamodb(parsed, monkeypatch):
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
+    monkeypatch.setenv("TABLE_NAME", TABLE)
+    monkeypatch.setenv("ALLOWED_CURRENCIES", "EUR,GBP,JPY,USD,KWD")
+    monkeypatch.setenv("MAX_AMOUNT", "100000.00")
+    with mock_aws():
+        client = boto3.client("dynamodb", region_name="eu-west-1")
+        client.create_table(TableName=TABLE, **table_spec(parsed["dev"]))
+        app._rules.cache_clear()
+        app._transactions.cache_clear()
+        yield client
+        app._transactions.cache_clear()
+        app._rules.cache_clear()
+
+
+def items(client) -> list[dict]:
+    return client.scan(TableName=TABLE, ConsistentRead=True)["Items"]
+
+
+# ---- Creating ----
+
+
+def test_first_write_returns_201_with_location(dynamodb):
+    status, headers, body = post(payment())
+    assert status == 201
+    assert headers["Location"] == "/payments/tx-1"
+    assert body["status"] == "ACCEPTED"
+    assert body["amount"] == "12.50"
+    assert body["createdAt"].endswith("Z") and "T" in body["createdAt"]
+
+
+def test_amount_is_stored_as_a_dynamodb_number_not_a_string(dynamodb):
+    post(payment(amount="0.30"))
+    (item,) = items(dynamodb)
+    assert item["amount"] == {"N": "0.30"} or item["amount"] == {"N": "0.3"}
+    assert item["status"] == {"S": "ACCEPTED"}
+    assert set(item) >= {"customerId", "createdAt", "status"}
+
+
+def test_replay_of_the_same_payment_returns_200_and_the_stored_record(dynamodb):
+    _, _, first = post(payment())
+    status, headers, body = post(payment(amount="12.5"))
+    assert status == 200
+    assert headers["Idempotent-Replayed"] == "true"
+    assert body == first
+    assert len(items(dynamodb)) == 1
+
+
+def test_same_id_with_a_different_payload_is_a_conflict_and_changes_nothing(dynamodb):
+    post(payment())
+    before = items(dynamodb)
+    status, _, body = post(payment(amount="99.99"))
+    assert status == 409
+    assert body["error"] == "idempotency_conflict"
+    assert items(dynamodb) == before
+
+
+def test_concurrent_duplicates_leave_exactly_one_record(dynamodb):
+    results = []
+    barrier = threading.Barrier(8)
+
+    def submit():
+        barrier.wait()
+        results.append(post(payment())[0])
+
+    threads = [threading.Thread(target=submit) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(results) == [200] * 7 + [201]
+    assert len(items(dynamodb)) == 1
+
+
+# ---- Reading ----
+
+
+def test_get_returns_the_record(dynamodb):
+    _, _, created = post(payment())
+    status, _, body = get("tx-1")
+    assert (status, body) == (200, created)
+
+
+def test_get_of_an_unknown_id_is_404(dynamodb):
+    status, _, body = get("nope")
+    assert (status, body["error"]) == (404, "payment_not_found")
+
+
+@pytest.mark.parametrize("bad_id", ["", "a" * 65, "tx 1", "tx/1", "é"])
+def test_get_of_a_bad_id_is_400(dynamodb, bad_id):
+    status, _, body = get(bad_id)
+    assert (status, body["error"]) == (400, "invalid_transaction_id")
+
+
+# ---- Decimal precision ----
+
+
+@pytest.mark.parametrize(
+    ("sent", "stored"),
+    [
+        ("0.10", "0.10"), ("0.1", "0.10"), (Decimal("0.2"), "0.20"), ("100000.00", "100000.00"),
+        ("99999.99", "99999.99"), ("0.01", "0.01"),
+    ],
+)
+def test_amounts_keep_their_exact_value(dynamodb, sent, stored):
+    body = payment(amount=sent) if isinstance(sent, str) else None
+    raw = body and json.dumps(body)
+    if raw is None:
+        raw = '{"transactionId": "tx-1", "customerId": "c", "currency": "EUR", "amount": 0.2}'
+    status, _, created = post(raw)
+    assert (status, created["amount"]) == (201, stored)
+
+
+def test_point_one_plus_point_two_style_amounts_are_not_floats(dynamodb):
+    raw = '{"transactionId": "t", "customerId": "c", "currency": "USD", "amount": 0.30000000000000004}'
+    status, _, body = post(raw)
+    assert status == 400
+    assert body["details"] == [{"field": "amount", "message": "USD allows at most 2 decimal places"}]
+
+
+def test_large_amounts_are_exact_and_the_maximum_is_enforced(dynamodb, monkeypatch):
+    monkeypatch.setenv("MAX_AMOUNT", "999999999999999.99")
+    app._rules.cache_clear()
+    status, _, body = post(payment(amount="999999999999999.99"))
+    assert (status, body["amount"]) == (201, "999999999999999.99")
+    status, _, body = post(payment(transactionId="tx-2", amount="1000000000000000.00"))
+    assert status == 400 and body["details"][0]["field"] == "amount"
+
+
+def test_zero_decimal_currency_rejects_minor_units(dynamodb):
+    assert post(payment(currency="JPY", amount="1500"))[0] == 201
+    status, _, body = post(payment(transactionId="tx-2", currency="JPY", amount="1500.5"))
+    assert status == 400
+    assert "JPY allows at most 0 decimal places" in body["details"][0]["message"]
+
+
+# ---- Client mistakes ----
+
+
+def test_base64_encoded_body_is_decoded(dynamodb):
+    status, _, body = post(payment(), base64_body=True)
+    assert (status, body["transactionId"]) == (201, "tx-1")
+
+
+@pytest.mark.parametrize("content_type", [None, "text/plain", "application/xml",
+                                          "application/json; charset=latin-1"])
+def test_non_json_content_type_is_415(dynamodb, content_type):
+    event = http_event("POST", "/payments", payment())
+    if content_type is None:
+        del event["headers"]["content-type"]
+    else:
+        event["headers"]["content-type"] = content_type
+    status, _, body = invoke(event)
+    assert (status, body["error"]) == (415, "unsupported_media_type")
+    assert items(dynamodb) == []
+
+
+def test_json_content_type_with_utf8_charset_is_accepted(dynamodb):
+    status, _, _ = post(payment(), headers={"content-type": "Application/JSON; charset=UTF-8"})
+    assert status == 201
+
+
+@pytest.mark.parametrize(
+    ("raw", "error"),
+    [
+        ("{not json", "invalid_json"),
+        ('{"amount": NaN}', "invalid_json"),
+        ('{"a": 1, "a": 2}', "invalid_json"),
+        ("[1, 2]", "body_not_object"),
+        ('"text"', "body_not_object"),
+        ("", "missing_body"),
+    ],
+)
+def test_malformed_bodies_are_400_with_a_code(dynamodb, raw, error):
+    status, _, body = post(raw)
+    assert (status, body["error"]) == (400, error)
+    assert items(dynamodb) == []
+
+
+def test_every_invalid_field_is_listed(dynamodb):
+    status, _, body = post({"transactionId": "bad id!", "amount": -1, "currency": "XXX",
+                            "note": "hi"})
+    assert status == 400
+    fields = sorted(detail["field"] for detail in body["details"])
+    assert fields == ["amount", "currency", "customerId", "note", "transactionId"]
+    assert items(dynamodb) == []
+
+
+@pytest.mark.parametrize("amount", [True, None, [], {}, "1e3", "-5", "0", "0.00", "1,00", " 1"])
+def test_bad_amounts_are_rejected(dynamodb, amount):
+    status, _, body = post(payment(amount=amount))
+    assert status == 400
+    assert [detail["field"] for detail in body["details"]] == ["amount"]
+
+
+def test_oversized_body_is_413(dynamodb):
+    status, _, body = post(payment(customerId="c", note="x" * 70_000))
+    assert (status, body["error"]) == (413, "body_too_large")
+
+
+def test_unknown_route_is_404(dynamodb):
+    event = http_event("POST", "/payments", payment())
+    event["routeKey"] = "DELETE /payments/{transactionId}"
+    assert invoke(event)[0] == 404
+
+
+# ---- AWS trouble ----
+
+
+def failing_client(exception):
+    class Failing:
+        def put_item(self, **_):
+            raise exception
+
+        get_item = put_item
+
+    return Failing()
+
+
+@pytest.mark.parametrize(
+    "exception",
+    [
+        ClientError({"Error": {"Code": "ProvisionedThroughputExceededException"}}, "PutItem"),
+        ClientError({"Error": {"Code": "ThrottlingException"}}, "PutItem"),
+        ReadTimeoutError(endpoint_url="https://dynamodb"),
+    ],
+)
+def test_throttling_and_timeouts_are_503_with_retry_after(dynamodb, monkeypatch, exception):
+    monkeypatch.setattr(app._transactions(), "client", failing_client(exception))
+    status, headers, body = post(payment())
+    assert (status, body["error"]) == (503, "service_unavailable")
+    assert headers["Retry-After"] == "1"
+
+
+def test_unexpected_errors_are_500_without_internals(dynamodb, monkeypatch, capsys):
+    boom = ClientError({"Error": {"Code": "AccessDeniedException",
+                                  "Message": "arn:aws:iam::123:role/secret"}}, "PutItem")
+    monkeypatch.setattr(app._transactions(), "client", failing_client(boom))
+    status, _, body = post(payment())
+    assert status == 500
+    assert set(body) == {"error", "requestId"}
+    assert "arn:" not in json.dumps(body)
+
+
+# ---- Logs ----
+
+
+def test_logs_are_json_with_a_request_id_and_no_customer_id_or_body(dynamodb, capsys):
+    event = http_event("POST", "/payments", payment(customerId="alice-4242"))
+    invoke(event)
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert lines and all(line["requestId"] == event["requestContext"]["requestId"] for line in lines)
+    text = json.dumps(lines)
+    assert "alice-4242" not in text
+    assert "12.50" not in text

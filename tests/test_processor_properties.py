@@ -1,0 +1,125 @@
+"""Arbitrary client input never makes the processor answer 500, and invalid input never writes."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import boto3
+import pytest
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
+from moto import mock_aws
+
+from tests.processor_harness import app, table_spec
+
+TABLE = "payment-fuzz-transactions"
+ROUTES = ["POST /payments", "GET /payments/{transactionId}"]
+FIELDS = ["transactionId", "customerId", "amount", "currency"]
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=70),
+    lambda children: st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=8), children, max_size=3),
+    max_leaves=8,
+)
+payment_like = st.fixed_dictionaries(
+    {},
+    optional={
+        "transactionId": st.text(max_size=70) | st.from_regex(r"[A-Za-z0-9_-]{1,64}", fullmatch=True),
+        "customerId": st.text(max_size=70) | st.from_regex(r"[A-Za-z0-9_-]{1,64}", fullmatch=True),
+        "amount": json_values | st.from_regex(r"-?[0-9]{1,8}(\.[0-9]{0,4})?", fullmatch=True),
+        "currency": st.sampled_from(["EUR", "JPY", "usd", "XXX", ""]) | json_values,
+    },
+).flatmap(lambda body: st.dictionaries(st.text(max_size=10), json_values, max_size=2)
+          .map(lambda extra: {**extra, **body}))
+bodies = st.one_of(
+    payment_like.map(json.dumps),
+    json_values.map(json.dumps),
+    st.text(max_size=200),
+    st.none(),
+)
+headers = st.dictionaries(
+    st.sampled_from(["content-type", "Content-Type", "x-other"]) | st.text(max_size=10),
+    st.sampled_from(["application/json", "application/json; charset=utf-8", "text/plain", ""])
+    | st.text(max_size=30),
+    max_size=3,
+)
+
+
+valid_payment = st.fixed_dictionaries({
+    # A small id space makes replays and conflicts happen.
+    "transactionId": st.integers(1, 40).map(lambda n: f"tx-{n}"),
+    "customerId": st.just("c-1"),
+    "amount": st.sampled_from(["1", "1.50", "0.01", "1500"]),
+    "currency": st.sampled_from(["EUR", "JPY", "GBP"]),
+})
+
+
+@st.composite
+def plausible_posts(draw):
+    """Mostly valid POSTs, some with one field swapped for junk."""
+    body = draw(valid_payment)
+    if draw(st.booleans()):
+        body[draw(st.sampled_from(FIELDS))] = draw(json_values)
+    return {
+        "version": "2.0",
+        "routeKey": "POST /payments",
+        "headers": {"content-type": "application/json"},
+        "body": json.dumps(body),
+        "isBase64Encoded": False,
+        "requestContext": {"requestId": "fuzz"},
+    }
+
+
+@st.composite
+def arbitrary_events(draw):
+    body = draw(bodies)
+    encode = draw(st.booleans())
+    if encode and body is not None:
+        body = draw(st.sampled_from([base64.b64encode(body.encode()).decode(), body]))
+    event = {
+        "version": "2.0",
+        "routeKey": draw(st.sampled_from(ROUTES) | st.text(max_size=20)),
+        "rawPath": draw(st.text(max_size=40)),
+        "headers": draw(headers | st.none() | st.just([])),
+        "isBase64Encoded": encode,
+        "pathParameters": draw(
+            st.none() | st.fixed_dictionaries({"transactionId": st.text(max_size=70) | json_values})
+        ),
+        "requestContext": {"requestId": "fuzz"},
+    }
+    if body is not None:
+        event["body"] = body
+    return event
+
+
+@given(http_event=plausible_posts() | arbitrary_events())
+@settings(max_examples=300, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+def test_client_input_never_causes_500_and_invalid_input_never_writes(fuzz_table, http_event):
+    before = fuzz_table.scan(TableName=TABLE, Select="COUNT")["Count"]
+    response = app.handler(http_event, None)
+    event(f"status {response['statusCode']}")
+    after = fuzz_table.scan(TableName=TABLE, Select="COUNT")["Count"]
+    assert response["statusCode"] < 500, response
+    assert isinstance(json.loads(response["body"]), dict)
+    if response["statusCode"] != 201:
+        assert after == before
+    else:
+        assert after == before + 1
+
+
+@pytest.fixture(scope="module")
+def fuzz_table(parsed):
+    with pytest.MonkeyPatch.context() as patch, mock_aws():
+        for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+                            "AWS_DEFAULT_REGION": "eu-west-1", "TABLE_NAME": TABLE,
+                            "LOG_LEVEL": "WARNING"}.items():
+            patch.setenv(name, value)
+        client = boto3.client("dynamodb", region_name="eu-west-1")
+        client.create_table(TableName=TABLE, **table_spec(parsed["dev"]))
+        app._rules.cache_clear()
+        app._transactions.cache_clear()
+        yield client
+        app._transactions.cache_clear()
+        app._rules.cache_clear()
