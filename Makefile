@@ -10,7 +10,11 @@ CHECKOV_VERSION := 3.3.30
 CHECKOV_VENV    := $(VENV)/checkov
 CHECKOV         := $(CHECKOV_VENV)/bin/checkov
 
-.PHONY: render test fmt clean
+# A local provider mirror, when this machine has one (no registry access needed then).
+PLUGIN_DIR ?= $(firstword $(wildcard /opt/tf-plugins $(HOME)/.terraform.d/plugins))
+PLUGIN_FLAG := $(if $(PLUGIN_DIR),--plugin-dir $(PLUGIN_DIR))
+
+.PHONY: demo demo-down render test fmt clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +25,19 @@ $(STAMP): pyproject.toml
 $(CHECKOV): | $(STAMP)
 	$(PYTHON) -m venv $(CHECKOV_VENV)
 	$(CHECKOV_VENV)/bin/pip install --quiet --disable-pip-version-check 'checkov==$(CHECKOV_VERSION)'
+
+# The whole stack on a local AWS emulator: render, start moto, init, plan, apply, outputs.
+demo: $(STAMP)
+	$(BIN)/payinfra emulator start --port 5000
+	$(BIN)/payinfra init local $(PLUGIN_FLAG)
+	$(BIN)/payinfra plan local --no-render
+	$(BIN)/payinfra apply local --no-render
+	$(BIN)/payinfra output local
+
+# Tear the demo down again: destroy the stack, stop the emulator.
+demo-down: $(STAMP)
+	$(BIN)/payinfra destroy local --auto-approve $(PLUGIN_FLAG)
+	$(BIN)/payinfra emulator stop
 
 render: $(STAMP)
 	$(BIN)/payinfra render $(ENV)

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import functools
+import json
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 import click
 
-from payinfra import __version__
+from payinfra import __version__, emulator, lifecycle
 from payinfra.config import list_environments, load_environment
 from payinfra.errors import PayinfraError
+from payinfra.plansummary import table
 from payinfra.render import render_environment
 from payinfra.writer import write_tree
 
@@ -23,6 +25,53 @@ environments_option = click.option(
     envvar="PAYINFRA_ENVIRONMENTS_DIR",
     help="Folder holding <env>.yaml and _defaults.yaml [env: PAYINFRA_ENVIRONMENTS_DIR].",
 )
+
+
+out_option = click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("out"),
+    show_default=True,
+    help="Parent folder; the Terraform root is written to OUT/ENV/.",
+)
+
+
+def _terraform_command(command: Callable) -> Callable:
+    """The options every terraform-driving command shares, and ENV plus args after `--`."""
+    for decorator in reversed((
+        click.argument("env"),
+        environments_option,
+        out_option,
+        click.option("--no-render", is_flag=True,
+                     help="Use out/ENV/ as it is instead of rendering it first."),
+        click.option("--terraform", "terraform_binary", envvar="PAYINFRA_TERRAFORM",
+                     help="terraform binary to run [env: PAYINFRA_TERRAFORM; default: PATH]."),
+        click.argument("terraform_args", nargs=-1, type=click.UNPROCESSED),
+    )):
+        command = decorator(command)
+    return command
+
+
+plugin_dir_option = click.option(
+    "--plugin-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    envvar=lifecycle.PLUGIN_DIR_ENV,
+    help="Install providers from this filesystem mirror instead of the registry "
+    f"[env: {lifecycle.PLUGIN_DIR_ENV}].",
+)
+
+
+def _workspace(env, environments_dir, out_dir, no_render, terraform_binary):
+    return lifecycle.open_workspace(environments_dir, env, out_dir, render=not no_render,
+                                    terraform=terraform_binary)
+
+
+def _typed_confirmation(name: str) -> Callable[[str], bool]:
+    def confirm(prompt: str) -> bool:
+        return click.prompt(prompt, default="", show_default=False) == name
+
+    return confirm
 
 
 def _reports_errors(command: Callable) -> Callable:
@@ -48,20 +97,18 @@ def main() -> None:
     Typical use:
       payinfra envs                 list environments and their regions
       payinfra render dev           write out/dev/ from environments/dev.yaml
+      payinfra plan prod            render, plan, save out/prod/plan.tfplan, summarise
+      payinfra apply prod           apply exactly that saved plan
+      payinfra emulator start       run a local AWS emulator for the `local` environment
+
+    Arguments after `--` go to terraform unchanged: payinfra plan dev -- -target=module.compute
     """
 
 
 @main.command()
 @click.argument("env")
 @environments_option
-@click.option(
-    "--out",
-    "out_dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=Path("out"),
-    show_default=True,
-    help="Parent folder; the Terraform root is written to OUT/ENV/.",
-)
+@out_option
 @_reports_errors
 def render(env: str, environments_dir: Path, out_dir: Path) -> None:
     """Render environment ENV into OUT/ENV/.
@@ -96,3 +143,152 @@ def envs(environments_dir: Path) -> None:
         regions = [f"{environment.source.name} (source)"]
         regions += [f"{region.name} (target)" for region in environment.targets]
         click.echo(f"{name.ljust(width)}  {', '.join(regions)}")
+
+
+@main.command(context_settings={"ignore_unknown_options": True})
+@_terraform_command
+@plugin_dir_option
+@click.option("--upgrade", is_flag=True, help="Allow newer provider versions than the lock file.")
+@_reports_errors
+def init(env, environments_dir, out_dir, no_render, terraform_binary, terraform_args,
+         plugin_dir, upgrade):
+    """Render ENV and run terraform init (backend from the YAML; .terraform.lock.hcl is kept)."""
+    ws = _workspace(env, environments_dir, out_dir, no_render, terraform_binary)
+    lifecycle.init(ws, plugin_dir=plugin_dir, upgrade=upgrade, extra=terraform_args)
+
+
+@main.command(context_settings={"ignore_unknown_options": True})
+@_terraform_command
+@plugin_dir_option
+@click.option("--detailed-exitcode", is_flag=True,
+              help="Exit 0 when nothing changes, 2 when the plan has changes, 1 on error.")
+@_reports_errors
+def plan(env, environments_dir, out_dir, no_render, terraform_binary, terraform_args,
+         plugin_dir, detailed_exitcode):
+    """Render ENV, plan into out/ENV/plan.tfplan (+ plan.json), and summarise the changes.
+
+    Destroys or replacements of stateful resources (RDS, DynamoDB, S3, KMS) are called out.
+    """
+    ws = _workspace(env, environments_dir, out_dir, no_render, terraform_binary)
+    result = lifecycle.plan(ws, detailed_exitcode=detailed_exitcode, plugin_dir=plugin_dir,
+                            extra=terraform_args)
+    click.echo()
+    click.echo(table(result.summary))
+    for address in result.summary.stateful_losses:
+        click.secho(f"DATA LOSS: {address} would be destroyed or replaced", fg="red", bold=True)
+    click.echo(f"\nsaved plan: {ws.root / lifecycle.PLAN_FILE}; apply it with "
+               f"`payinfra apply {env}`")
+    raise SystemExit(result.exit_code)
+
+
+@main.command(context_settings={"ignore_unknown_options": True})
+@_terraform_command
+@click.option("--auto-approve", is_flag=True,
+              help="Skip typing the environment name (for CI) in a protected environment.")
+@click.option("--allow-destroy", is_flag=True,
+              help="Let a protected environment's plan destroy or replace stateful resources.")
+@_reports_errors
+def apply(env, environments_dir, out_dir, no_render, terraform_binary, terraform_args,
+          auto_approve, allow_destroy):
+    """Apply the plan saved by `payinfra plan ENV`, only if the render still matches it."""
+    ws = _workspace(env, environments_dir, out_dir, no_render, terraform_binary)
+    lifecycle.apply(ws, auto_approve=auto_approve, allow_destroy=allow_destroy,
+                    confirm=_typed_confirmation(env), extra=terraform_args)
+    click.echo(f"applied {env}")
+
+
+@main.command(context_settings={"ignore_unknown_options": True})
+@_terraform_command
+@plugin_dir_option
+@click.option("--auto-approve", is_flag=True,
+              help="Skip typing the name (unprotected environments only).")
+@click.option("--force", is_flag=True,
+              help="Required, with the name typed, to destroy a protected environment.")
+@_reports_errors
+def destroy(env, environments_dir, out_dir, no_render, terraform_binary, terraform_args,
+            plugin_dir, auto_approve, force):
+    """Destroy everything in ENV. Protected environments need --force and the name typed."""
+    ws = _workspace(env, environments_dir, out_dir, no_render, terraform_binary)
+    lifecycle.destroy(ws, force=force, auto_approve=auto_approve,
+                      confirm=_typed_confirmation(env), plugin_dir=plugin_dir,
+                      extra=terraform_args)
+    click.echo(f"destroyed {env}")
+
+
+@main.command()
+@click.argument("env")
+@environments_option
+@out_option
+@click.option("--terraform", "terraform_binary", envvar="PAYINFRA_TERRAFORM",
+              help="terraform binary to run [env: PAYINFRA_TERRAFORM; default: PATH].")
+@click.option("--json", "as_json", is_flag=True, help="Print the outputs as one JSON object.")
+@_reports_errors
+def output(env, environments_dir, out_dir, terraform_binary, as_json):
+    """Show ENV's Terraform outputs as a table, or --json."""
+    ws = _workspace(env, environments_dir, out_dir, False, terraform_binary)
+    values = lifecycle.outputs(ws)
+    if as_json:
+        click.echo(json.dumps(values, indent=2, sort_keys=True))
+        return
+    width = max((len(name) for name in values), default=0)
+    for name, value in values.items():
+        shown = value if isinstance(value, str) else json.dumps(value, sort_keys=True)
+        click.echo(f"{name.ljust(width)}  {shown}")
+
+
+@main.command()
+@click.argument("env")
+@environments_option
+@out_option
+@click.option("--terraform", "terraform_binary", envvar="PAYINFRA_TERRAFORM",
+              help="terraform binary to run [env: PAYINFRA_TERRAFORM; default: PATH].")
+@plugin_dir_option
+@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text",
+              show_default=True, help="json: one object for CI annotations.")
+@_reports_errors
+def validate(env, environments_dir, out_dir, terraform_binary, plugin_dir, output_format):
+    """Render ENV, then terraform fmt -check, init -backend=false + validate, and checkov."""
+    ws = _workspace(env, environments_dir, out_dir, False, terraform_binary)
+    findings, ran = lifecycle.validate(ws, plugin_dir=plugin_dir)
+    if output_format == "json":
+        click.echo(json.dumps({"environment": env, "checks": ran,
+                               "findings": [f.__dict__ for f in findings]}, indent=2))
+    else:
+        for finding in findings:
+            click.echo(f"{finding.tool}: {finding.location}: {finding.message}")
+        click.echo(f"{env}: {len(findings)} finding(s) from {', '.join(ran)}")
+    raise SystemExit(1 if findings else 0)
+
+
+@main.group(name="emulator")
+def emulator_group() -> None:
+    """Run a local AWS emulator (moto server) for environments with an `emulator` endpoint."""
+
+
+@emulator_group.command("start")
+@click.option("--port", type=click.IntRange(1024, 65535), default=5000, show_default=True)
+@_reports_errors
+def emulator_start(port):
+    """Start moto server on 127.0.0.1:PORT and wait until it answers."""
+    state = emulator.start(port)
+    click.echo(f"emulator running at {state.endpoint} (pid {state.pid})")
+
+
+@emulator_group.command("stop")
+@_reports_errors
+def emulator_stop():
+    """Stop the emulator started by `payinfra emulator start`."""
+    click.echo("emulator stopped" if emulator.stop() else "no emulator was running")
+
+
+@emulator_group.command("status")
+@_reports_errors
+def emulator_status():
+    """Say whether the emulator runs and answers; exit 1 when it does not."""
+    state = emulator.status()
+    if not state.running:
+        click.echo("emulator not running")
+        raise SystemExit(1)
+    click.echo(f"emulator at {state.endpoint} (pid {state.pid}): "
+               f"{'healthy' if state.healthy else 'not answering'}")
+    raise SystemExit(0 if state.healthy else 1)

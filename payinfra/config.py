@@ -184,6 +184,18 @@ class Alarms(_Model):
     emails: list[Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]] = []
 
 
+class Emulator(_Model):
+    """An AWS emulator on this machine (moto server); terraform reaches it via AWS_ENDPOINT_URL."""
+
+    endpoint: Annotated[
+        str, Field(pattern=r"^http://(127\.\d{1,3}\.\d{1,3}\.\d{1,3}|localhost):\d{2,5}$")
+    ] = "http://127.0.0.1:5000"
+
+    @property
+    def port(self) -> int:
+        return int(self.endpoint.rsplit(":", 1)[1])
+
+
 class Backend(_Model):
     type: Literal["local", "s3"] = "local"
     bucket: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")] | None = None
@@ -217,6 +229,7 @@ class Environment(_Model):
     api: Api = Api()
     alarms: Alarms = Alarms()
     backend: Backend = Backend()
+    emulator: Emulator | None = None
 
     @property
     def name_prefix(self) -> str:

@@ -133,6 +133,8 @@ def _data(env: Environment, region: Region) -> dict:
         }
     if region == env.primary:
         arguments["database"] = _database(env)
+    if env.emulator:
+        arguments["emulator_compatible"] = True
     return _module(_label("data", region), "data", {"aws": _provider(region)}, arguments)
 
 
@@ -188,6 +190,8 @@ def _compute(env: Environment) -> dict:
     )
     if env.api.jwt:
         arguments["jwt"] = Attributes(issuer=env.api.jwt.issuer, audience=env.api.jwt.audience)
+    if env.emulator:
+        arguments["emulator_compatible"] = True
     return _module(_label("compute"), "compute", {"aws": _provider(env.primary)}, arguments)
 
 
@@ -232,9 +236,12 @@ def _root_context(env: Environment) -> dict:
 
 
 def _provider_context(env: Environment, region: Region) -> dict:
+    settings = Attributes(alias=region.alias, region=region.name)
+    if env.emulator:
+        # The emulator serves buckets by path, not by virtual host.
+        settings["s3_use_path_style"] = True
     return {
-        "alias": literal(region.alias),
-        "region": literal(region.name),
+        "settings": body(settings),
         "default_tags": literal({**env.common_tags(), "Region": region.name}, indent=4),
     }
 
@@ -275,8 +282,13 @@ def _backend_context(env: Environment) -> dict[str, Hcl] | None:
     backend = env.backend
     if backend.type == "local":
         return None
-    return {
-        "bucket": literal(backend.bucket),
-        "key": literal(f"{backend.key_prefix}/{env.name}/terraform.tfstate"),
-        "region": literal(backend.region),
-    }
+    settings = Attributes(
+        bucket=backend.bucket,
+        key=f"{backend.key_prefix}/{env.name}/terraform.tfstate",
+        region=backend.region,
+        encrypt=True,
+        use_lockfile=True,
+    )
+    if env.emulator:
+        settings["use_path_style"] = True
+    return {"settings": body(settings, indent=4)}

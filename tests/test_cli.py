@@ -36,7 +36,7 @@ def test_envs_lists_environments_with_their_regions(env_dir):
     result = invoke("envs", "--environments-dir", str(env_dir.path))
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
-    assert [line.split()[0] for line in lines] == ["dev", "prod", "staging"]
+    assert [line.split()[0] for line in lines] == ["dev", "local", "prod", "staging"]
     assert "us-east-1 (source), eu-west-1 (target)" in lines[0]
 
 

@@ -162,7 +162,7 @@ def test_every_problem_is_reported_at_once(env_dir, tmp_path):
 
 def test_environment_without_a_file_lists_known_ones(env_dir, tmp_path):
     result, out = render(env_dir, tmp_path, env="qa")
-    assert_rejected(result, out, "qa.yaml", "no such environment 'qa'", "dev, prod, staging")
+    assert_rejected(result, out, "qa.yaml", "no such environment 'qa'", "dev, local, prod, staging")
 
 
 def test_environment_name_cannot_escape_the_folder(env_dir, tmp_path):

@@ -213,13 +213,23 @@ resource "aws_lambda_function" "this" {
     mode = "Active"
   }
 
-  dead_letter_config {
-    target_arn = aws_sqs_queue.dead_letter.arn
+  # emulator gap: lambda_dead_letter_config
+  dynamic "dead_letter_config" {
+    for_each = var.emulator_compatible ? [] : [aws_sqs_queue.dead_letter.arn]
+
+    content {
+      target_arn = dead_letter_config.value
+    }
   }
 
-  logging_config {
-    log_format = "JSON"
-    log_group  = aws_cloudwatch_log_group.function.name
+  # emulator gap: lambda_logging_config
+  dynamic "logging_config" {
+    for_each = var.emulator_compatible ? [] : [aws_cloudwatch_log_group.function.name]
+
+    content {
+      log_format = "JSON"
+      log_group  = logging_config.value
+    }
   }
 
   tags = {

@@ -86,3 +86,9 @@ variable "jwt" {
   })
   default = null
 }
+
+variable "emulator_compatible" {
+  description = "Leave out the settings the local AWS emulator cannot store (payinfra's EMULATOR_GAPS). Never true for a real environment."
+  type        = bool
+  default     = false
+}

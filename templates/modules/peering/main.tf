@@ -1,3 +1,15 @@
+data "aws_region" "requester" {
+  provider = aws.requester
+}
+
+locals {
+  # The connection spans two regions; both sides carry the same tags so neither overwrites the other.
+  tags = {
+    Name   = var.name
+    Region = "${data.aws_region.requester.name}:${var.accepter_region}"
+  }
+}
+
 # ---- Connection ----
 
 resource "aws_vpc_peering_connection" "this" {
@@ -8,10 +20,7 @@ resource "aws_vpc_peering_connection" "this" {
   peer_region = var.accepter_region
   auto_accept = false
 
-  tags = {
-    Name = var.name
-    Side = "requester"
-  }
+  tags = local.tags
 }
 
 resource "aws_vpc_peering_connection_accepter" "this" {
@@ -20,10 +29,7 @@ resource "aws_vpc_peering_connection_accepter" "this" {
   vpc_peering_connection_id = aws_vpc_peering_connection.this.id
   auto_accept               = true
 
-  tags = {
-    Name = var.name
-    Side = "accepter"
-  }
+  tags = local.tags
 }
 
 # ---- Cross-VPC DNS ----

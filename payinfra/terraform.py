@@ -1,0 +1,71 @@
+"""Run the terraform binary in a rendered root: argv building, environment, live output."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from payinfra.errors import PayinfraError
+
+TERRAFORM_ENV = "PAYINFRA_TERRAFORM"
+INSTALL_ADVICE = (
+    "install Terraform >= 1.6 (https://developer.hashicorp.com/terraform/install), put it on PATH, "
+    f"or point --terraform / {TERRAFORM_ENV} at the binary"
+)
+
+
+class TerraformNotFound(PayinfraError):
+    exit_code = 127
+
+
+class TerraformFailed(PayinfraError):
+    """terraform exited non-zero; payinfra exits with the same code."""
+
+    def __init__(self, command: str, exit_code: int):
+        super().__init__(f"terraform {command} exited with {exit_code}")
+        self.exit_code = exit_code
+
+
+def find_terraform(explicit: str | None = None) -> str:
+    candidate = explicit or os.environ.get(TERRAFORM_ENV) or "terraform"
+    found = shutil.which(candidate)
+    if found is None:
+        raise TerraformNotFound(f"terraform not found ({candidate!r}): {INSTALL_ADVICE}")
+    return found
+
+
+@dataclass
+class Terraform:
+    binary: str
+    root: Path
+    extra_env: dict[str, str] = field(default_factory=dict)
+
+    def argv(self, *args: str) -> list[str]:
+        return [self.binary, f"-chdir={self.root}", *args]
+
+    def run(self, *args: str, ok_codes: tuple[int, ...] = (0,)) -> int:
+        """Run with output streamed to the terminal; raise unless the exit code is expected."""
+        code = subprocess.run(self.argv(*args), env=self._env(), check=False).returncode
+        if code not in ok_codes:
+            raise TerraformFailed(args[0], code)
+        return code
+
+    def capture(self, *args: str) -> str:
+        """Run and return stdout (stderr still streams), raising on a non-zero exit."""
+        completed = subprocess.run(
+            self.argv(*args), env=self._env(), stdout=subprocess.PIPE, text=True, check=False
+        )
+        if completed.returncode != 0:
+            raise TerraformFailed(args[0], completed.returncode)
+        return completed.stdout
+
+    def _env(self) -> dict[str, str]:
+        env = {**os.environ, "TF_IN_AUTOMATION": "1", **self.extra_env}
+        config = env.get("TF_CLI_CONFIG_FILE")
+        if config and not Path(config).exists():
+            # A dangling CLI config only makes terraform print a warning on every call.
+            env.pop("TF_CLI_CONFIG_FILE")
+        return env

@@ -1,0 +1,60 @@
+"""A stand-in `terraform` for argument-handling tests: it records each call and replays canned
+behaviour. Real terraform is used everywhere else."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import sys
+from pathlib import Path
+
+SCRIPT = r'''#!{python}
+import json, os, sys
+from pathlib import Path
+
+argv = sys.argv[1:]
+chdir = next((a.split("=", 1)[1] for a in argv if a.startswith("-chdir=")), os.getcwd())
+args = [a for a in argv if not a.startswith("-chdir=")]
+command = args[0] if args else ""
+with open(os.environ["FAKE_TF_LOG"], "a") as log:
+    log.write(json.dumps({{"argv": argv, "cwd": os.getcwd(), "chdir": chdir,
+                          "endpoint": os.environ.get("AWS_ENDPOINT_URL")}}) + "\n")
+canned = Path(os.environ["FAKE_TF_DIR"])
+for arg in args:
+    if arg.startswith("-out="):
+        Path(chdir, arg[5:]).write_text("binary plan")
+if command == "init":
+    Path(chdir, ".terraform").mkdir(exist_ok=True)
+if (canned / f"{{command}}.stdout").exists():
+    sys.stdout.write((canned / f"{{command}}.stdout").read_text())
+code_file = canned / f"{{command}}.exit"
+sys.exit(int(code_file.read_text()) if code_file.exists() else 0)
+'''
+
+
+class FakeTerraform:
+    def __init__(self, folder: Path):
+        self.folder = folder
+        self.log = folder / "calls.jsonl"
+        self.binary = folder / "terraform"
+        self.binary.write_text(SCRIPT.format(python=sys.executable))
+        self.binary.chmod(self.binary.stat().st_mode | stat.S_IEXEC)
+
+    def env(self) -> dict[str, str]:
+        return {"FAKE_TF_LOG": str(self.log), "FAKE_TF_DIR": str(self.folder),
+                "PATH": f"{self.folder}{os.pathsep}{os.environ['PATH']}"}
+
+    def stdout(self, command: str, text: str) -> None:
+        (self.folder / f"{command}.stdout").write_text(text)
+
+    def exit_code(self, command: str, code: int) -> None:
+        (self.folder / f"{command}.exit").write_text(str(code))
+
+    def calls(self) -> list[dict]:
+        if not self.log.exists():
+            return []
+        return [json.loads(line) for line in self.log.read_text().splitlines()]
+
+    def commands(self) -> list[list[str]]:
+        return [[a for a in call["argv"] if not a.startswith("-chdir=")] for call in self.calls()]

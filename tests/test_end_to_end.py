@@ -1,0 +1,170 @@
+"""The complete `local` environment through payinfra, the real terraform and the real AWS provider,
+against a moto server: init, plan, apply, outputs, resources checked through boto3, a re-plan with
+no drift, destroy, nothing left. State lives in the emulator's S3 with a lock file."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+
+import boto3
+import pytest
+import yaml
+
+from tests.toolchain import child_env, plugin_dir, terraform_binary
+
+pytestmark = pytest.mark.terraform
+STATE_BUCKET = "payinfra-e2e-state"
+STATE_KEY = "payinfra/local/terraform.tfstate"
+
+
+class Stack:
+    """Runs payinfra as a user would, timing each phase."""
+
+    def __init__(self, folder, endpoint):
+        self.folder, self.endpoint = folder, endpoint
+        self.timings: dict[str, float] = {}
+        self.env = child_env({
+            "AWS_ACCESS_KEY_ID": "emulator", "AWS_SECRET_ACCESS_KEY": "emulator",
+            "PAYINFRA_TERRAFORM": terraform_binary(),
+        })
+        mirror = plugin_dir()
+        if mirror:
+            self.env["PAYINFRA_PLUGIN_DIR"] = str(mirror)
+
+    def command(self, *args: str) -> list[str]:
+        return [sys.executable, "-m", "payinfra", *args]
+
+    def run(self, phase: str, *args: str, ok=(0,)) -> subprocess.CompletedProcess:
+        started = time.monotonic()
+        completed = subprocess.run(self.command(*args), cwd=self.folder, env=self.env,
+                                   capture_output=True, text=True, timeout=900)
+        self.timings[phase] = time.monotonic() - started
+        assert completed.returncode in ok, (
+            f"payinfra {' '.join(args)} exited {completed.returncode}\n"
+            f"{completed.stdout[-6000:]}\n{completed.stderr[-3000:]}"
+        )
+        return completed
+
+    def client(self, service: str, region: str):
+        return boto3.client(service, region_name=region, endpoint_url=self.endpoint,
+                            aws_access_key_id="emulator", aws_secret_access_key="emulator")
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory, moto_server):
+    from tests.conftest import ENVIRONMENTS
+
+    folder = tmp_path_factory.mktemp("e2e")
+    environments = folder / "environments"
+    environments.mkdir()
+    for path in ENVIRONMENTS.glob("*.yaml"):
+        (environments / path.name).write_text(path.read_text())
+    local = yaml.safe_load((environments / "local.yaml").read_text())
+    local["emulator"] = {"endpoint": moto_server.endpoint}
+    local["backend"] = {"type": "s3", "bucket": STATE_BUCKET, "region": "us-east-1"}
+    (environments / "local.yaml").write_text(yaml.safe_dump(local))
+    moto_server.reset()
+    stack = Stack(folder, moto_server.endpoint)
+    stack.client("s3", "us-east-1").create_bucket(Bucket=STATE_BUCKET)
+    yield stack
+    print("\nend-to-end phases (s): " + ", ".join(f"{k} {v:.1f}" for k, v in stack.timings.items()))
+
+
+def test_local_stack_applies_checks_out_replans_clean_and_destroys(stack):
+    s3 = stack.client("s3", "us-east-1")
+    stack.run("init", "init", "local")
+    stack.run("plan", "plan", "local", "--no-render", "--", "-parallelism=20")
+
+    lock_seen = watch_for_lock(s3)
+    stack.run("apply", "apply", "local", "--no-render", "--", "-parallelism=20")
+    lock_seen.stop()
+    assert lock_seen.found, "the S3 backend never took its lock file during apply"
+    assert "Contents" in s3.list_objects_v2(Bucket=STATE_BUCKET, Prefix=STATE_KEY)
+    assert not object_exists(s3, STATE_KEY + ".tflock"), "the lock is released after apply"
+
+    outputs = json.loads(stack.run("output", "output", "local", "--json").stdout)
+    check_resources(stack, outputs)
+
+    stack.run("re-plan", "plan", "local", "--no-render", "--detailed-exitcode")
+
+    stack.run("destroy", "destroy", "local", "--auto-approve", "--", "-parallelism=20")
+    check_nothing_left(stack, outputs)
+
+
+def check_resources(stack, outputs):
+    for region, vpc_id in outputs["vpc_ids"].items():
+        (vpc,) = stack.client("ec2", region).describe_vpcs(VpcIds=[vpc_id])["Vpcs"]
+        assert vpc["State"] == "available"
+    (peering_id,) = outputs["peering_connection_ids"].values()
+    (peering,) = stack.client("ec2", "us-east-1").describe_vpc_peering_connections(
+        VpcPeeringConnectionIds=[peering_id])["VpcPeeringConnections"]
+    assert peering["Status"]["Code"] == "active"
+
+    dynamodb = stack.client("dynamodb", "eu-west-1")
+    table = dynamodb.describe_table(TableName=outputs["transactions_table_name"])["Table"]
+    assert {index["IndexName"] for index in table["GlobalSecondaryIndexes"]} == {
+        "CustomerIndex", "StatusIndex"}
+    backups = dynamodb.describe_continuous_backups(TableName=outputs["transactions_table_name"])
+    pitr = backups["ContinuousBackupsDescription"]["PointInTimeRecoveryDescription"]
+    assert pitr["PointInTimeRecoveryStatus"] == "ENABLED"
+
+    for region, bucket in outputs["bucket_names"].items():
+        s3 = stack.client("s3", region)
+        assert s3.get_bucket_versioning(Bucket=bucket)["Status"] == "Enabled"
+    source_bucket = outputs["bucket_names"]["us-east-1"]
+    rules = stack.client("s3", "us-east-1").get_bucket_replication(
+        Bucket=source_bucket)["ReplicationConfiguration"]["Rules"]
+    assert [rule["Destination"]["Bucket"] for rule in rules] == [
+        f"arn:aws:s3:::{outputs['bucket_names']['eu-west-1']}"]
+
+    function = stack.client("lambda", "eu-west-1").get_function(
+        FunctionName=outputs["lambda_function_arn"])["Configuration"]
+    assert function["Runtime"] == "python3.12"
+    api = stack.client("apigatewayv2", "eu-west-1")
+    (payments_api,) = [a for a in api.get_apis()["Items"] if a["Name"] == "payment-local-payments"]
+    routes = api.get_routes(ApiId=payments_api["ApiId"])["Items"]
+    assert {(r["RouteKey"], r["AuthorizationType"]) for r in routes} == {
+        ("POST /payments", "AWS_IAM"), ("GET /payments/{transactionId}", "AWS_IAM")}
+    assert outputs["rds_master_secret_arn"].startswith("arn:aws:secretsmanager:")
+
+
+def check_nothing_left(stack, outputs):
+    for region in outputs["vpc_ids"]:
+        ec2 = stack.client("ec2", region)
+        vpcs = ec2.describe_vpcs(Filters=[{"Name": "tag:ManagedBy", "Values": ["payinfra"]}])
+        assert vpcs["Vpcs"] == []
+    assert stack.client("dynamodb", "eu-west-1").list_tables()["TableNames"] == []
+    assert stack.client("lambda", "eu-west-1").list_functions()["Functions"] == []
+    assert stack.client("rds", "eu-west-1").describe_db_instances()["DBInstances"] == []
+    for region in outputs["bucket_names"]:
+        names = [b["Name"] for b in stack.client("s3", region).list_buckets()["Buckets"]]
+        assert names == [STATE_BUCKET]
+    state = stack.client("s3", "us-east-1").get_object(Bucket=STATE_BUCKET, Key=STATE_KEY)
+    assert json.loads(state["Body"].read())["resources"] == []
+
+
+def object_exists(s3, key: str) -> bool:
+    return "Contents" in s3.list_objects_v2(Bucket=STATE_BUCKET, Prefix=key)
+
+
+class watch_for_lock:
+    """Polls the state bucket in the background for the `.tflock` object."""
+
+    def __init__(self, s3):
+        self.s3, self.found, self._running = s3, False, True
+        self._thread = threading.Thread(target=self._poll, daemon=True)
+        self._thread.start()
+
+    def _poll(self):
+        while self._running and not self.found:
+            self.found = object_exists(self.s3, STATE_KEY + ".tflock")
+            time.sleep(0.5)
+
+    def stop(self):
+        self._running = False
+        self._thread.join(timeout=5)

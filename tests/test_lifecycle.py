@@ -1,0 +1,233 @@
+"""init/plan/apply/destroy/output/validate against a fake terraform: argv, -chdir, exit codes,
+the plan-to-render binding, and the protections."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from payinfra.cli import main
+from tests.fake_terraform import FakeTerraform
+
+
+def plan_json(*changes: tuple[str, str, list[str]]) -> str:
+    return json.dumps({"resource_changes": [
+        {"address": f"{module}.{rtype}.this", "module_address": module, "mode": "managed",
+         "type": rtype, "name": "this", "change": {"actions": actions}}
+        for module, rtype, actions in changes
+    ]})
+
+
+CREATE_ONLY = plan_json(("module.compute", "aws_lambda_function", ["create"]),
+                        ("module.data_eu_west_1", "aws_s3_bucket", ["create"]))
+REPLACES_TABLE = plan_json(("module.data_eu_west_1", "aws_dynamodb_table", ["delete", "create"]))
+
+
+@pytest.fixture
+def run(env_dir, tmp_path, monkeypatch):
+    folder = tmp_path / "fake"
+    folder.mkdir()
+    fake = FakeTerraform(folder)
+    for name, value in fake.env().items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("PAYINFRA_TERRAFORM", raising=False)
+    monkeypatch.delenv("PAYINFRA_PLUGIN_DIR", raising=False)
+    monkeypatch.delenv("PAYINFRA_CHECKOV", raising=False)
+    out = tmp_path / "out"
+
+    def invoke(*args, input=None):
+        command, env, *rest = args
+        result = CliRunner().invoke(
+            main, [command, env, "--environments-dir", str(env_dir.path), "--out", str(out), *rest],
+            input=input,
+        )
+        return result
+
+    invoke.fake, invoke.out, invoke.env_dir = fake, out, env_dir
+    return invoke
+
+
+def test_init_runs_in_the_rendered_root_with_chdir_first(run):
+    result = run("init", "dev", "--plugin-dir", "/mirror", "--upgrade")
+    assert result.exit_code == 0, result.output
+    (call,) = run.fake.calls()
+    assert call["argv"][0] == f"-chdir={run.out / 'dev'}"
+    assert call["argv"][1:] == ["init", "-input=false", "-plugin-dir=/mirror", "-upgrade"]
+    assert (run.out / "dev" / "main.tf").is_file()
+
+
+def test_args_after_double_dash_reach_terraform(run):
+    run.fake.stdout("show", CREATE_ONLY)
+    result = run("plan", "dev", "--", "-target=module.compute", "-parallelism=4")
+    assert result.exit_code == 0, result.output
+    plan_call = [c for c in run.fake.commands() if c[0] == "plan"][0]
+    assert plan_call[-2:] == ["-target=module.compute", "-parallelism=4"]
+
+
+def test_plan_initialises_saves_plan_json_and_summarises(run):
+    run.fake.stdout("show", CREATE_ONLY)
+    result = run("plan", "dev")
+    assert result.exit_code == 0, result.output
+    assert [c[0] for c in run.fake.commands()] == ["init", "plan", "show"]
+    assert run.fake.commands()[1][:3] == ["plan", "-input=false", "-out=plan.tfplan"]
+    root = run.out / "dev"
+    assert json.loads((root / "plan.json").read_text()) == json.loads(CREATE_ONLY)
+    assert "module.compute" in result.output and "aws_lambda_function" in result.output
+    assert "total" in result.output
+
+
+def test_plan_calls_out_stateful_replacements(run):
+    run.fake.stdout("show", REPLACES_TABLE)
+    result = run("plan", "dev")
+    assert "DATA LOSS: module.data_eu_west_1.aws_dynamodb_table.this" in result.output
+
+
+@pytest.mark.parametrize("code", [0, 2])
+def test_detailed_exitcode_is_propagated(run, code):
+    run.fake.stdout("show", CREATE_ONLY)
+    run.fake.exit_code("plan", code)
+    result = run("plan", "dev", "--detailed-exitcode")
+    assert result.exit_code == code, result.output
+    assert "-detailed-exitcode" in run.fake.commands()[1]
+
+
+def test_terraform_failure_exit_code_is_propagated(run):
+    run.fake.exit_code("init", 7)
+    result = run("init", "dev")
+    assert result.exit_code == 7
+    assert "terraform init exited with 7" in result.output
+
+
+def test_apply_uses_the_saved_plan_when_the_render_matches(run):
+    run.fake.stdout("show", CREATE_ONLY)
+    assert run("plan", "dev").exit_code == 0
+    result = run("apply", "dev")
+    assert result.exit_code == 0, result.output
+    assert run.fake.commands()[-1] == ["apply", "-input=false", "plan.tfplan"]
+    assert not (run.out / "dev" / "plan.tfplan").exists(), "a spent plan is removed"
+
+
+def test_apply_refuses_when_the_render_changed_since_the_plan(run):
+    run.fake.stdout("show", CREATE_ONLY)
+    assert run("plan", "dev").exit_code == 0
+    run.env_dir.write("dev", {"logs": {"retention_days": 30}})
+    result = run("apply", "dev")
+    assert result.exit_code == 3
+    assert "changed since the plan" in result.output and "payinfra plan dev" in result.output
+    assert "apply" not in [c[0] for c in run.fake.commands()]
+
+
+def test_apply_without_a_plan_is_refused(run):
+    result = run("apply", "dev")
+    assert result.exit_code == 3
+    assert "no saved plan" in result.output
+
+
+def protect(env_dir, name="dev"):
+    env_dir.write(name, {"protected": True, "logs": {"retention_days": 365},
+                         "network": {"flow_log_retention_days": 365}})
+
+
+def test_protected_apply_needs_the_name_typed(run):
+    protect(run.env_dir)
+    run.fake.stdout("show", CREATE_ONLY)
+    assert run("plan", "dev").exit_code == 0
+    refused = run("apply", "dev", input="prod\n")
+    assert refused.exit_code == 3 and "not confirmed" in refused.output
+    assert "apply" not in [c[0] for c in run.fake.commands()]
+    accepted = run("apply", "dev", input="dev\n")
+    assert accepted.exit_code == 0, accepted.output
+    assert run.fake.commands()[-1][0] == "apply"
+
+
+def test_protected_apply_with_auto_approve_for_ci(run):
+    protect(run.env_dir)
+    run.fake.stdout("show", CREATE_ONLY)
+    run("plan", "dev")
+    assert run("apply", "dev", "--auto-approve").exit_code == 0
+
+
+def test_protected_apply_refuses_stateful_destroys_without_allow_destroy(run):
+    protect(run.env_dir)
+    run.fake.stdout("show", REPLACES_TABLE)
+    run("plan", "dev")
+    refused = run("apply", "dev", "--auto-approve")
+    assert refused.exit_code == 3
+    assert "aws_dynamodb_table" in refused.output and "--allow-destroy" in refused.output
+    assert run("apply", "dev", "--auto-approve", "--allow-destroy").exit_code == 0
+
+
+def test_unprotected_destroy_needs_the_name_or_auto_approve(run):
+    assert run("destroy", "dev", input="nope\n").exit_code == 3
+    result = run("destroy", "dev", "--auto-approve")
+    assert result.exit_code == 0, result.output
+    assert run.fake.commands()[-1] == ["destroy", "-input=false", "-auto-approve"]
+
+
+def test_protected_destroy_is_refused_without_force(run):
+    protect(run.env_dir)
+    result = run("destroy", "dev", "--auto-approve")
+    assert result.exit_code == 3
+    assert "--force" in result.output
+    assert run.fake.calls() == []
+
+
+def test_protected_destroy_with_force_still_needs_the_name_typed(run):
+    protect(run.env_dir)
+    assert run("destroy", "dev", "--force", "--auto-approve", input="\n").exit_code == 3
+    assert "destroy" not in [c[0] for c in run.fake.commands()]
+    assert run("destroy", "dev", "--force", input="dev\n").exit_code == 0
+    assert run.fake.commands()[-1][0] == "destroy"
+
+
+def test_output_prints_a_table_or_json(run):
+    run.fake.stdout("output", json.dumps({
+        "api_endpoint": {"value": "https://api.example", "type": "string"},
+        "vpc_ids": {"value": {"eu-west-1": "vpc-1"}, "type": ["map", "string"]},
+    }))
+    table = run("output", "dev")
+    assert table.exit_code == 0, table.output
+    assert "api_endpoint  https://api.example" in table.output
+    as_json = run("output", "dev", "--json")
+    assert json.loads(as_json.output) == {"api_endpoint": "https://api.example",
+                                          "vpc_ids": {"eu-west-1": "vpc-1"}}
+
+
+def test_missing_terraform_is_a_clear_error(run, monkeypatch):
+    monkeypatch.setenv("PATH", "/nonexistent")
+    result = run("plan", "dev")
+    assert result.exit_code == 127
+    assert "terraform not found" in result.output and "install Terraform" in result.output
+
+
+def test_explicit_terraform_binary_is_used(run, monkeypatch):
+    monkeypatch.setenv("PATH", "/nonexistent")
+    result = run("init", "dev", "--terraform", str(run.fake.binary))
+    assert result.exit_code == 0, result.output
+
+
+def test_emulator_environment_points_terraform_at_the_endpoint(run):
+    run("init", "local")
+    (call,) = run.fake.calls()
+    assert call["endpoint"] == "http://127.0.0.1:5000"
+
+
+def test_no_render_requires_an_existing_render(run):
+    result = run("init", "dev", "--no-render")
+    assert result.exit_code == 1
+    assert "has not been rendered" in result.output
+
+
+def test_validate_reports_findings_as_json(run):
+    run.fake.stdout("fmt", "main.tf\n")
+    run.fake.exit_code("fmt", 3)
+    run.fake.stdout("validate", json.dumps({"valid": True, "diagnostics": []}))
+    result = run("validate", "dev", "--format", "json")
+    assert result.exit_code == 1
+    report = json.loads(result.output)
+    assert report["findings"] == [
+        {"tool": "terraform fmt", "location": "main.tf", "message": "not formatted (run terraform fmt)"}
+    ]
+    assert report["checks"] == ["terraform fmt", "terraform validate"]
