@@ -107,7 +107,7 @@ class MotoServer:
     """A moto server on a free loopback port, for the AWS provider to talk to."""
 
     def __init__(self):
-        self.port = _free_port()
+        self.port = free_port()
         self.endpoint = f"http://127.0.0.1:{self.port}"
         moto = Path(sys.executable).with_name("moto_server")
         self.process = subprocess.Popen(
@@ -148,7 +148,7 @@ class MotoServer:
         raise RuntimeError("moto_server did not answer within 30 s")
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
