@@ -37,6 +37,14 @@ out_option = click.option(
 )
 
 
+terraform_option = click.option(
+    "--terraform",
+    "terraform_binary",
+    envvar="PAYINFRA_TERRAFORM",
+    help="terraform binary to run [env: PAYINFRA_TERRAFORM; default: PATH].",
+)
+
+
 def _terraform_command(command: Callable) -> Callable:
     """The options every terraform-driving command shares, and ENV plus args after `--`."""
     for decorator in reversed((
@@ -45,8 +53,7 @@ def _terraform_command(command: Callable) -> Callable:
         out_option,
         click.option("--no-render", is_flag=True,
                      help="Use out/ENV/ as it is instead of rendering it first."),
-        click.option("--terraform", "terraform_binary", envvar="PAYINFRA_TERRAFORM",
-                     help="terraform binary to run [env: PAYINFRA_TERRAFORM; default: PATH]."),
+        terraform_option,
         click.argument("terraform_args", nargs=-1, type=click.UNPROCESSED),
     )):
         command = decorator(command)
@@ -219,8 +226,7 @@ def destroy(env, environments_dir, out_dir, no_render, terraform_binary, terrafo
 @click.argument("env")
 @environments_option
 @out_option
-@click.option("--terraform", "terraform_binary", envvar="PAYINFRA_TERRAFORM",
-              help="terraform binary to run [env: PAYINFRA_TERRAFORM; default: PATH].")
+@terraform_option
 @click.option("--json", "as_json", is_flag=True, help="Print the outputs as one JSON object.")
 @_reports_errors
 def output(env, environments_dir, out_dir, terraform_binary, as_json):
@@ -240,8 +246,7 @@ def output(env, environments_dir, out_dir, terraform_binary, as_json):
 @click.argument("env")
 @environments_option
 @out_option
-@click.option("--terraform", "terraform_binary", envvar="PAYINFRA_TERRAFORM",
-              help="terraform binary to run [env: PAYINFRA_TERRAFORM; default: PATH].")
+@terraform_option
 @plugin_dir_option
 @click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text",
               show_default=True, help="json: one object for CI annotations.")

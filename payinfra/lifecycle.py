@@ -224,12 +224,16 @@ def _validate_findings(ws: Workspace) -> list[Finding]:
                                text=True, check=False)
     report = json.loads(completed.stdout or "{}")
     return [
-        Finding("terraform validate",
-                f"{d.get('range', {}).get('filename', '')}:{d.get('range', {}).get('start', {}).get('line', '')}",
-                f"{d.get('severity')}: {d.get('summary')} {d.get('detail', '')}".strip())
-        for d in report.get("diagnostics", [])
-        if d.get("severity") == "error"
+        Finding("terraform validate", _diagnostic_location(diagnostic),
+                f"{diagnostic.get('summary')} {diagnostic.get('detail', '')}".strip())
+        for diagnostic in report.get("diagnostics", [])
+        if diagnostic.get("severity") == "error"
     ]
+
+
+def _diagnostic_location(diagnostic: dict) -> str:
+    where = diagnostic.get("range", {})
+    return f"{where.get('filename', '')}:{where.get('start', {}).get('line', '')}"
 
 
 def _checkov_findings(checkov: str, root: Path) -> list[Finding]:

@@ -95,8 +95,8 @@ def _network(env: Environment, region: Region) -> dict:
         cidr_block=region.cidr,
         nat_mode=env.nat_mode(region),
         flow_log_retention_days=env.network.flow_log_retention_days,
-        public_subnets=dict(zip(region.azs, region.public_subnets)),
-        private_subnets=dict(zip(region.azs, region.private_subnets)),
+        public_subnets=dict(zip(region.azs, region.public_subnets, strict=True)),
+        private_subnets=dict(zip(region.azs, region.private_subnets, strict=True)),
     )
     return _module(_label("network", region), "network", {"aws": _provider(region)}, arguments)
 
@@ -164,7 +164,8 @@ def _database(env: Environment) -> Attributes:
 
 
 def _compute(env: Environment) -> dict:
-    network, data, function = _label("network", env.primary), _label("data", env.primary), env.function
+    network, data = _label("network", env.primary), _label("data", env.primary)
+    function = env.function
     arguments = Attributes(
         name=env.name_prefix,
         package_path=expression(f'"${{path.module}}/{LAMBDA_PACKAGE}"'),

@@ -1,4 +1,4 @@
-"""Strict YAML reading: duplicate keys are errors, and malformed YAML reports its line and column."""
+"""Strict YAML reading: duplicate keys are errors; malformed YAML reports its line and column."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from payinfra.errors import ConfigError
 
 
 class _StrictLoader(yaml.SafeLoader):
-    """SafeLoader that refuses a mapping with the same key twice (PyYAML keeps the last silently)."""
+    """SafeLoader refusing a mapping with the same key twice (PyYAML keeps the last silently)."""
 
 
 def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool = False) -> dict:

@@ -7,7 +7,11 @@ import base64
 import json
 import sys
 import uuid
-from pathlib import Path
+from contextlib import contextmanager
+
+import boto3
+import pytest
+from moto import mock_aws
 
 from tests.conftest import REPO
 
@@ -43,6 +47,25 @@ def table_spec(parsed_tree: dict) -> dict:
         "GlobalSecondaryIndexes": indexes,
         "BillingMode": table["billing_mode"],
     }
+
+
+@contextmanager
+def emulated_table(parsed_tree: dict, table_name: str, **settings: str):
+    """moto's DynamoDB with the rendered table, and the processor configured to use it."""
+    environment = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+                   "AWS_DEFAULT_REGION": "eu-west-1", "TABLE_NAME": table_name, **settings}
+    with pytest.MonkeyPatch.context() as patch, mock_aws():
+        for name, value in environment.items():
+            patch.setenv(name, value)
+        client = boto3.client("dynamodb", region_name="eu-west-1")
+        client.create_table(TableName=table_name, **table_spec(parsed_tree))
+        app._rules.cache_clear()
+        app._transactions.cache_clear()
+        try:
+            yield client
+        finally:
+            app._transactions.cache_clear()
+            app._rules.cache_clear()
 
 
 def http_event(method: str, path: str, body=None, headers=None, base64_body=False,

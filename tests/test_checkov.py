@@ -6,26 +6,15 @@ A skip is allowed only inline in a module template, with a reason a reviewer can
 from __future__ import annotations
 
 import json
-import os
 import re
-import shutil
 import subprocess
 
 import pytest
 
 from tests.conftest import REAL_ENVS, REPO
+from tests.toolchain import required_tool
 
 SKIP = re.compile(r"#\s*checkov:skip=(?P<check>[A-Z0-9_]+)(?::(?P<reason>.*))?")
-
-
-def checkov_binary() -> str:
-    binary = os.environ.get("PAYINFRA_CHECKOV") or shutil.which("checkov")
-    if binary:
-        return binary
-    message = "checkov not found (make test installs it; or set PAYINFRA_CHECKOV)"
-    if os.environ.get("CI"):
-        pytest.fail(message)
-    pytest.skip(message)
 
 
 @pytest.fixture(scope="module")
@@ -33,7 +22,7 @@ def checkov_results(rendered_roots) -> dict[str, dict]:
     results = {}
     for env, root in rendered_roots.items():
         completed = subprocess.run(
-            [checkov_binary(), "--directory", str(root), "--framework", "terraform",
+            [required_tool("checkov", "PAYINFRA_CHECKOV"), "--directory", str(root), "--framework", "terraform",
              "--output", "json", "--skip-download", "--compact"],
             capture_output=True, text=True, timeout=600,
         )

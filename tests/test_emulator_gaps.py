@@ -19,7 +19,7 @@ MARK = re.compile(r"# emulator gap: ([a-z0-9_]+)")
 def template_lines():
     for path in sorted((REPO / "templates" / "modules").rglob("*.tf")):
         lines = path.read_text().splitlines()
-        for index, line in enumerate(lines):
+        for index in range(len(lines)):
             yield path, index, lines
 
 

@@ -5,7 +5,6 @@ no drift, destroy, nothing left. State lives in the emulator's S3 with a lock fi
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import threading

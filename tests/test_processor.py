@@ -6,12 +6,10 @@ import json
 import threading
 from decimal import Decimal
 
-import boto3
 import pytest
 from botocore.exceptions import ClientError, ReadTimeoutError
-from moto import mock_aws
 
-from tests.processor_harness import app, http_event, invoke, table_spec
+from tests.processor_harness import app, emulated_table, http_event, invoke
 
 TABLE = "payment-test-transactions"
 
@@ -30,21 +28,10 @@ def get(transaction_id):
 
 
 @pytest.fixture
-def dynamodb(parsed, monkeypatch):
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
-    monkeypatch.setenv("TABLE_NAME", TABLE)
-    monkeypatch.setenv("ALLOWED_CURRENCIES", "EUR,GBP,JPY,USD,KWD")
-    monkeypatch.setenv("MAX_AMOUNT", "100000.00")
-    with mock_aws():
-        client = boto3.client("dynamodb", region_name="eu-west-1")
-        client.create_table(TableName=TABLE, **table_spec(parsed["dev"]))
-        app._rules.cache_clear()
-        app._transactions.cache_clear()
+def dynamodb(parsed):
+    with emulated_table(parsed["dev"], TABLE, ALLOWED_CURRENCIES="EUR,GBP,JPY,USD,KWD",
+                        MAX_AMOUNT="100000.00") as client:
         yield client
-        app._transactions.cache_clear()
-        app._rules.cache_clear()
 
 
 def items(client) -> list[dict]:

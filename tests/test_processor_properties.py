@@ -5,13 +5,11 @@ from __future__ import annotations
 import base64
 import json
 
-import boto3
 import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
-from moto import mock_aws
 
-from tests.processor_harness import app, table_spec
+from tests.processor_harness import app, emulated_table
 
 TABLE = "payment-fuzz-transactions"
 ROUTES = ["POST /payments", "GET /payments/{transactionId}"]
@@ -111,15 +109,5 @@ def test_client_input_never_causes_500_and_invalid_input_never_writes(fuzz_table
 
 @pytest.fixture(scope="module")
 def fuzz_table(parsed):
-    with pytest.MonkeyPatch.context() as patch, mock_aws():
-        for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                            "AWS_DEFAULT_REGION": "eu-west-1", "TABLE_NAME": TABLE,
-                            "LOG_LEVEL": "WARNING"}.items():
-            patch.setenv(name, value)
-        client = boto3.client("dynamodb", region_name="eu-west-1")
-        client.create_table(TableName=TABLE, **table_spec(parsed["dev"]))
-        app._rules.cache_clear()
-        app._transactions.cache_clear()
+    with emulated_table(parsed["dev"], TABLE, LOG_LEVEL="WARNING") as client:
         yield client
-        app._transactions.cache_clear()
-        app._rules.cache_clear()

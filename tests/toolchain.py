@@ -29,15 +29,19 @@ MIRROR_CANDIDATES = (
 PROVIDER_PATH = "registry.terraform.io/hashicorp/aws"
 
 
-def terraform_binary() -> str:
-    """The terraform to test with; in CI a missing binary fails the run instead of skipping."""
-    binary = os.environ.get("PAYINFRA_TERRAFORM") or shutil.which("terraform")
+def required_tool(name: str, env_var: str) -> str:
+    """A tool the suite needs; in CI a missing one fails the run instead of skipping."""
+    binary = os.environ.get(env_var) or shutil.which(name)
     if binary:
         return binary
-    message = "terraform not found on PATH (set PAYINFRA_TERRAFORM to its path)"
+    message = f"{name} not found on PATH (make test installs what it can; or set {env_var})"
     if os.environ.get("CI"):
         pytest.fail(message)
     pytest.skip(message)
+
+
+def terraform_binary() -> str:
+    return required_tool("terraform", "PAYINFRA_TERRAFORM")
 
 
 def plugin_dir() -> Path | None:

@@ -132,7 +132,8 @@ def _json_body(event: dict) -> dict:
     if not isinstance(raw, str) or not raw:
         raise ClientMistake(400, "missing_body", "the request needs a JSON object body")
     try:
-        data = base64.b64decode(raw, validate=True) if event.get("isBase64Encoded") else raw.encode()
+        encoded = event.get("isBase64Encoded")
+        data = base64.b64decode(raw, validate=True) if encoded else raw.encode()
         if len(data) > MAX_BODY_BYTES:
             raise ClientMistake(413, "body_too_large", f"at most {MAX_BODY_BYTES} bytes")
         body = json.loads(data.decode("utf-8"), parse_float=Decimal, parse_int=Decimal,
@@ -176,8 +177,11 @@ def _json(status: int, body: dict, headers: dict | None = None) -> dict:
 
 
 def _aws_failure(error: Exception, request_id: str) -> dict:
-    code = error.response["Error"]["Code"] if isinstance(error, ClientError) else type(error).__name__
-    retryable = not isinstance(error, ClientError) or code in RETRYABLE_AWS_ERRORS
+    if isinstance(error, ClientError):
+        code = error.response["Error"]["Code"]
+        retryable = code in RETRYABLE_AWS_ERRORS
+    else:  # timeouts and connection errors from botocore itself
+        code, retryable = type(error).__name__, True
     logs.log(logging.WARNING if retryable else logging.ERROR, "aws_error", request_id, code=code)
     if retryable:
         return _json(503, {"error": "service_unavailable", "requestId": request_id},

@@ -47,9 +47,8 @@ def valid_identifier(value: object) -> bool:
 
 def parse_payment(body: dict, rules: Rules) -> Payment:
     """Return a Payment, or raise InvalidPayment listing every problem found."""
-    problems = [
-        {"field": name, "message": "unknown field"} for name in sorted(set(body) - set(REQUIRED_FIELDS))
-    ]
+    unknown = sorted(set(body) - set(REQUIRED_FIELDS))
+    problems = [{"field": name, "message": "unknown field"} for name in unknown]
     problems += [
         {"field": name, "message": "required"} for name in REQUIRED_FIELDS if name not in body
     ]
