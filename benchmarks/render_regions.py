@@ -62,7 +62,10 @@ def main() -> None:
             out = root / f"out{count}"
             samples = time_render(folder, out)
             files = render_environment(load_environment(folder, "bench"))
-            size = sum(len(text.encode()) for text in files.values())
+            size = sum(
+                len(content if isinstance(content, bytes) else content.encode())
+                for content in files.values()
+            )
             print(
                 f"{count:>7} {statistics.median(samples):>10.2f} {min(samples):>8.2f} "
                 f"{max(samples):>8.2f} {len(files):>6} {size:>8}"
