@@ -69,13 +69,17 @@ def _child_env(env: Environment) -> dict[str, str]:
 
 
 def init(ws: Workspace, *, plugin_dir: Path | None, upgrade: bool, extra: tuple[str, ...]) -> None:
-    args = ["init", "-input=false"]
-    plugin_dir = plugin_dir or _env_path(PLUGIN_DIR_ENV)
-    if plugin_dir:
-        args.append(f"-plugin-dir={plugin_dir}")
+    args = _init_args(plugin_dir)
     if upgrade:
         args.append("-upgrade")
     ws.terraform.run(*args, *extra)
+
+
+def _init_args(plugin_dir: Path | None) -> list[str]:
+    args = ["init", "-input=false"]
+    if plugin_dir:
+        args.append(f"-plugin-dir={plugin_dir}")
+    return args
 
 
 def ensure_initialised(ws: Workspace, plugin_dir: Path | None) -> None:
@@ -198,11 +202,7 @@ def validate(ws: Workspace, *, plugin_dir: Path | None) -> tuple[list[Finding], 
     """fmt, init -backend=false + validate, and checkov when installed. Returns findings and
     the names of the checks that ran."""
     findings, ran = _fmt_findings(ws), ["terraform fmt"]
-    args = ["init", "-input=false", "-backend=false"]
-    plugin_dir = plugin_dir or _env_path(PLUGIN_DIR_ENV)
-    if plugin_dir:
-        args.append(f"-plugin-dir={plugin_dir}")
-    ws.terraform.capture(*args)
+    ws.terraform.capture(*_init_args(plugin_dir), "-backend=false")
     findings += _validate_findings(ws)
     ran.append("terraform validate")
     checkov = os.environ.get(CHECKOV_ENV) or shutil.which("checkov")
@@ -213,15 +213,13 @@ def validate(ws: Workspace, *, plugin_dir: Path | None) -> tuple[list[Finding], 
 
 
 def _fmt_findings(ws: Workspace) -> list[Finding]:
-    completed = subprocess.run(ws.terraform.argv("fmt", "-check", "-recursive", "-list=true"),
-                               capture_output=True, text=True, check=False)
+    completed = ws.terraform.captured("fmt", "-check", "-recursive", "-list=true")
     return [Finding("terraform fmt", path, "not formatted (run terraform fmt)")
             for path in completed.stdout.split()]
 
 
 def _validate_findings(ws: Workspace) -> list[Finding]:
-    completed = subprocess.run(ws.terraform.argv("validate", "-json"), capture_output=True,
-                               text=True, check=False)
+    completed = ws.terraform.captured("validate", "-json")
     report = json.loads(completed.stdout or "{}")
     return [
         Finding("terraform validate", _diagnostic_location(diagnostic),
@@ -250,7 +248,3 @@ def _checkov_findings(checkov: str, root: Path) -> list[Finding]:
         for check in results.get("failed_checks", [])
     ]
 
-
-def _env_path(name: str) -> Path | None:
-    value = os.environ.get(name)
-    return Path(value) if value else None

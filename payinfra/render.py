@@ -76,6 +76,10 @@ def _ref(module: Hcl, output: str) -> Hcl:
     return expression(f"module.{module}.{output}")
 
 
+def _private_subnet_ids(network: Hcl) -> Hcl:
+    return expression(f"values({_ref(network, 'private_subnet_ids')})")
+
+
 def _provider(region: Region) -> Hcl:
     return expression(f"aws.{identifier(region.alias)}")
 
@@ -144,7 +148,7 @@ def _database(env: Environment) -> Attributes:
     migration_cidrs = [env.source.cidr] if env.primary != env.source else []
     return Attributes(
         vpc_id=_ref(network, "vpc_id"),
-        subnet_ids=expression(f"values({_ref(network, 'private_subnet_ids')})"),
+        subnet_ids=_private_subnet_ids(network),
         client_security_group_ids=[_ref(_label("compute"), "security_group_id")],
         migration_cidr_blocks=migration_cidrs,
         engine_version=database.engine_version,
@@ -178,7 +182,7 @@ def _compute(env: Environment) -> dict:
         throttling_rate_limit=env.api.throttling_rate_limit,
         vpc_id=_ref(network, "vpc_id"),
         vpc_cidr_block=_ref(network, "vpc_cidr_block"),
-        subnet_ids=expression(f"values({_ref(network, 'private_subnet_ids')})"),
+        subnet_ids=_private_subnet_ids(network),
         logs_kms_key_arn=_ref(network, "logs_kms_key_arn"),
         table_arn=_ref(data, "table_arn"),
         table_kms_key_arn=_ref(data, "table_kms_key_arn"),
@@ -219,7 +223,7 @@ def _observability(env: Environment) -> dict:
 
 def _root_context(env: Environment) -> dict:
     # Replication reads the targets' buckets, so their data modules come before the source's.
-    data_regions = [*env.targets, *(r for r in env.regions if r.role == "source")]
+    data_regions = [*env.targets, env.source]
     return {
         "terraform_min": literal(
             f">= {TERRAFORM_MIN_S3_LOCKFILE if env.backend.type == 's3' else TERRAFORM_MIN}"

@@ -24,9 +24,20 @@ class TerraformNotFound(PayinfraError):
 class TerraformFailed(PayinfraError):
     """terraform exited non-zero; payinfra exits with the same code."""
 
-    def __init__(self, command: str, exit_code: int):
-        super().__init__(f"terraform {command} exited with {exit_code}")
+    def __init__(self, command: str, exit_code: int, stderr: str = ""):
+        detail = f"\n{stderr.strip()}" if stderr.strip() else ""
+        super().__init__(f"terraform {command} exited with {exit_code}{detail}")
         self.exit_code = exit_code
+
+
+def terraform_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment terraform runs in: this process's, for automation, plus `extra`."""
+    env = {**os.environ, "TF_IN_AUTOMATION": "1", **(extra or {})}
+    config = env.get("TF_CLI_CONFIG_FILE")
+    if config and not Path(config).exists():
+        # A dangling CLI config only makes terraform print a warning on every call.
+        env.pop("TF_CLI_CONFIG_FILE")
+    return env
 
 
 def find_terraform(explicit: str | None = None) -> str:
@@ -48,24 +59,20 @@ class Terraform:
 
     def run(self, *args: str, ok_codes: tuple[int, ...] = (0,)) -> int:
         """Run with output streamed to the terminal; raise unless the exit code is expected."""
-        code = subprocess.run(self.argv(*args), env=self._env(), check=False).returncode
+        code = subprocess.run(self.argv(*args), env=terraform_env(self.extra_env),
+                              check=False).returncode
         if code not in ok_codes:
             raise TerraformFailed(args[0], code)
         return code
 
-    def capture(self, *args: str) -> str:
-        """Run and return stdout (stderr still streams), raising on a non-zero exit."""
-        completed = subprocess.run(
-            self.argv(*args), env=self._env(), stdout=subprocess.PIPE, text=True, check=False
-        )
-        if completed.returncode != 0:
-            raise TerraformFailed(args[0], completed.returncode)
-        return completed.stdout
+    def captured(self, *args: str) -> subprocess.CompletedProcess:
+        """Run with stdout and stderr captured, whatever the exit code."""
+        return subprocess.run(self.argv(*args), env=terraform_env(self.extra_env),
+                              capture_output=True, text=True, check=False)
 
-    def _env(self) -> dict[str, str]:
-        env = {**os.environ, "TF_IN_AUTOMATION": "1", **self.extra_env}
-        config = env.get("TF_CLI_CONFIG_FILE")
-        if config and not Path(config).exists():
-            # A dangling CLI config only makes terraform print a warning on every call.
-            env.pop("TF_CLI_CONFIG_FILE")
-        return env
+    def capture(self, *args: str) -> str:
+        """Run and return stdout, raising on a non-zero exit (stderr goes into the error)."""
+        completed = self.captured(*args)
+        if completed.returncode != 0:
+            raise TerraformFailed(args[0], completed.returncode, completed.stderr)
+        return completed.stdout

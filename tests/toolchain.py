@@ -19,6 +19,8 @@ from pathlib import Path
 
 import pytest
 
+from payinfra.terraform import terraform_env
+
 MIRROR_CANDIDATES = (
     "/opt/tf-plugins",
     "~/.terraform.d/plugins",
@@ -56,15 +58,8 @@ def plugin_dir() -> Path | None:
 
 
 def child_env(extra: dict[str, str] | None = None) -> dict[str, str]:
-    env = dict(os.environ)
-    config = env.get("TF_CLI_CONFIG_FILE")
-    if config and not Path(config).exists():
-        # A dangling CLI config only makes terraform print a warning on every call.
-        env.pop("TF_CLI_CONFIG_FILE")
-    env["TF_IN_AUTOMATION"] = "1"
-    env["CHECKPOINT_DISABLE"] = "1"
-    env.update(extra or {})
-    return env
+    """payinfra's terraform environment, without the version check that phones home."""
+    return terraform_env({"CHECKPOINT_DISABLE": "1", **(extra or {})})
 
 
 def terraform(
