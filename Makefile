@@ -14,7 +14,7 @@ CHECKOV         := $(CHECKOV_VENV)/bin/checkov
 PLUGIN_DIR ?= $(firstword $(wildcard /opt/tf-plugins $(HOME)/.terraform.d/plugins))
 PLUGIN_FLAG := $(if $(PLUGIN_DIR),--plugin-dir $(PLUGIN_DIR))
 
-.PHONY: demo demo-down render test fmt clean
+.PHONY: demo demo-down render test lint fmt clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -42,10 +42,20 @@ demo-down: $(STAMP)
 render: $(STAMP)
 	$(BIN)/payinfra render $(ENV)
 
-test: $(STAMP) $(CHECKOV)
+test: lint $(CHECKOV)
 	PAYINFRA_CHECKOV=$(CURDIR)/$(CHECKOV) $(BIN)/python -m pytest $(PYTEST_ARGS)
 
-fmt:
+# ruff (lint + format), mypy, terraform fmt of the module sources, and the pre-commit config.
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	terraform fmt -check -recursive templates/modules
+	$(BIN)/pre-commit validate-config .pre-commit-config.yaml
+
+fmt: $(STAMP)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
 	terraform fmt -recursive templates/modules
 
 # Removes the virtualenv and caches only: out/ may hold Terraform state and is never touched.

@@ -28,8 +28,15 @@ IMPORT_TIMER = (
 def cold_import_ms() -> list[float]:
     env = {**os.environ, "PYTHONPATH": str(REPO / "lambda_src")}
     return [
-        float(subprocess.run([sys.executable, "-c", IMPORT_TIMER], env=env, check=True,
-                             capture_output=True, text=True).stdout)
+        float(
+            subprocess.run(
+                [sys.executable, "-c", IMPORT_TIMER],
+                env=env,
+                check=True,
+                capture_output=True,
+                text=True,
+            ).stdout
+        )
         for _ in range(COLD_RUNS)
     ]
 
@@ -38,24 +45,38 @@ def warm_request_ms() -> tuple[list[float], list[float]]:
     import boto3
     from moto import mock_aws
 
-    for name, value in {"AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "x",
-                        "AWS_DEFAULT_REGION": "eu-west-1", "TABLE_NAME": "bench",
-                        "LOG_LEVEL": "WARNING"}.items():
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "x",
+        "AWS_SECRET_ACCESS_KEY": "x",
+        "AWS_DEFAULT_REGION": "eu-west-1",
+        "TABLE_NAME": "bench",
+        "LOG_LEVEL": "WARNING",
+    }.items():
         os.environ[name] = value
     from payment_processor import app
 
     def event(method: str, transaction_id: str) -> dict:
-        body = {"transactionId": transaction_id, "customerId": "c", "amount": "10.00",
-                "currency": "EUR"}
+        body = {
+            "transactionId": transaction_id,
+            "customerId": "c",
+            "amount": "10.00",
+            "currency": "EUR",
+        }
         if method == "POST":
-            return {"routeKey": "POST /payments", "body": json.dumps(body),
-                    "headers": {"content-type": "application/json"}}
-        return {"routeKey": "GET /payments/{transactionId}",
-                "pathParameters": {"transactionId": transaction_id}}
+            return {
+                "routeKey": "POST /payments",
+                "body": json.dumps(body),
+                "headers": {"content-type": "application/json"},
+            }
+        return {
+            "routeKey": "GET /payments/{transactionId}",
+            "pathParameters": {"transactionId": transaction_id},
+        }
 
     with mock_aws():
         boto3.client("dynamodb").create_table(
-            TableName="bench", BillingMode="PAY_PER_REQUEST",
+            TableName="bench",
+            BillingMode="PAY_PER_REQUEST",
             KeySchema=[{"AttributeName": "transactionId", "KeyType": "HASH"}],
             AttributeDefinitions=[{"AttributeName": "transactionId", "AttributeType": "S"}],
         )
@@ -73,8 +94,10 @@ def warm_request_ms() -> tuple[list[float], list[float]]:
 def describe(label: str, samples: list[float]) -> str:
     ordered = sorted(samples)
     p95 = ordered[int(len(ordered) * 0.95) - 1]
-    return (f"{label:<22} median {statistics.median(samples):7.2f} ms   "
-            f"p95 {p95:7.2f} ms   n={len(samples)}")
+    return (
+        f"{label:<22} median {statistics.median(samples):7.2f} ms   "
+        f"p95 {p95:7.2f} ms   n={len(samples)}"
+    )
 
 
 def main() -> None:
@@ -82,7 +105,7 @@ def main() -> None:
     posts, gets = warm_request_ms()
     print(describe("warm POST /payments", posts))
     print(describe("warm GET /payments/id", gets))
-    size = (REPO / "out" / "dev" / "build" / "payment_processor.zip")
+    size = REPO / "out" / "dev" / "build" / "payment_processor.zip"
     if size.exists():
         print(f"package size           {size.stat().st_size} bytes")
 

@@ -16,16 +16,16 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from payinfra.config import load_environment  # noqa: E402
-from payinfra.regions import AWS_REGIONS  # noqa: E402
-from payinfra.render import render_environment  # noqa: E402
-from payinfra.writer import write_tree  # noqa: E402
+from payinfra.config import load_environment
+from payinfra.regions import AWS_REGIONS
+from payinfra.render import render_environment
+from payinfra.writer import write_tree
 
 REPEATS = 20
 
 
 def environments_folder(root: Path, region_count: int) -> Path:
-    names = ["us-east-1"] + sorted(AWS_REGIONS - {"us-east-1"})[: region_count - 1]
+    names = ["us-east-1", *sorted(AWS_REGIONS - {"us-east-1"})[: region_count - 1]]
     blocks = IPv4Network("10.0.0.0/8").subnets(new_prefix=16)
     regions = [
         {

@@ -47,15 +47,20 @@ terraform_option = click.option(
 
 def _terraform_command(command: Callable) -> Callable:
     """The options every terraform-driving command shares, and ENV plus args after `--`."""
-    for decorator in reversed((
-        click.argument("env"),
-        environments_option,
-        out_option,
-        click.option("--no-render", is_flag=True,
-                     help="Use out/ENV/ as it is instead of rendering it first."),
-        terraform_option,
-        click.argument("terraform_args", nargs=-1, type=click.UNPROCESSED),
-    )):
+    for decorator in reversed(
+        (
+            click.argument("env"),
+            environments_option,
+            out_option,
+            click.option(
+                "--no-render",
+                is_flag=True,
+                help="Use out/ENV/ as it is instead of rendering it first.",
+            ),
+            terraform_option,
+            click.argument("terraform_args", nargs=-1, type=click.UNPROCESSED),
+        )
+    ):
         command = decorator(command)
     return command
 
@@ -70,8 +75,9 @@ plugin_dir_option = click.option(
 
 
 def _workspace(env, environments_dir, out_dir, no_render, terraform_binary):
-    return lifecycle.open_workspace(environments_dir, env, out_dir, render=not no_render,
-                                    terraform=terraform_binary)
+    return lifecycle.open_workspace(
+        environments_dir, env, out_dir, render=not no_render, terraform=terraform_binary
+    )
 
 
 def _typed_confirmation(name: str) -> Callable[[str], bool]:
@@ -157,8 +163,9 @@ def envs(environments_dir: Path) -> None:
 @plugin_dir_option
 @click.option("--upgrade", is_flag=True, help="Allow newer provider versions than the lock file.")
 @_reports_errors
-def init(env, environments_dir, out_dir, no_render, terraform_binary, terraform_args,
-         plugin_dir, upgrade):
+def init(
+    env, environments_dir, out_dir, no_render, terraform_binary, terraform_args, plugin_dir, upgrade
+):
     """Render ENV and run terraform init (backend from the YAML; .terraform.lock.hcl is kept)."""
     ws = _workspace(env, environments_dir, out_dir, no_render, terraform_binary)
     lifecycle.init(ws, plugin_dir=plugin_dir, upgrade=upgrade, extra=terraform_args)
@@ -167,58 +174,108 @@ def init(env, environments_dir, out_dir, no_render, terraform_binary, terraform_
 @main.command(context_settings={"ignore_unknown_options": True})
 @_terraform_command
 @plugin_dir_option
-@click.option("--detailed-exitcode", is_flag=True,
-              help="Exit 0 when nothing changes, 2 when the plan has changes, 1 on error.")
+@click.option(
+    "--detailed-exitcode",
+    is_flag=True,
+    help="Exit 0 when nothing changes, 2 when the plan has changes, 1 on error.",
+)
 @_reports_errors
-def plan(env, environments_dir, out_dir, no_render, terraform_binary, terraform_args,
-         plugin_dir, detailed_exitcode):
+def plan(
+    env,
+    environments_dir,
+    out_dir,
+    no_render,
+    terraform_binary,
+    terraform_args,
+    plugin_dir,
+    detailed_exitcode,
+):
     """Render ENV, plan into out/ENV/plan.tfplan (+ plan.json), and summarise the changes.
 
     Destroys or replacements of stateful resources (RDS, DynamoDB, S3, KMS) are called out.
     """
     ws = _workspace(env, environments_dir, out_dir, no_render, terraform_binary)
-    result = lifecycle.plan(ws, detailed_exitcode=detailed_exitcode, plugin_dir=plugin_dir,
-                            extra=terraform_args)
+    result = lifecycle.plan(
+        ws, detailed_exitcode=detailed_exitcode, plugin_dir=plugin_dir, extra=terraform_args
+    )
     click.echo()
     click.echo(table(result.summary))
     for address in result.summary.stateful_losses:
         click.secho(f"DATA LOSS: {address} would be destroyed or replaced", fg="red", bold=True)
-    click.echo(f"\nsaved plan: {ws.root / lifecycle.PLAN_FILE}; apply it with "
-               f"`payinfra apply {env}`")
+    click.echo(
+        f"\nsaved plan: {ws.root / lifecycle.PLAN_FILE}; apply it with `payinfra apply {env}`"
+    )
     raise SystemExit(result.exit_code)
 
 
 @main.command(context_settings={"ignore_unknown_options": True})
 @_terraform_command
-@click.option("--auto-approve", is_flag=True,
-              help="Skip typing the environment name (for CI) in a protected environment.")
-@click.option("--allow-destroy", is_flag=True,
-              help="Let a protected environment's plan destroy or replace stateful resources.")
+@click.option(
+    "--auto-approve",
+    is_flag=True,
+    help="Skip typing the environment name (for CI) in a protected environment.",
+)
+@click.option(
+    "--allow-destroy",
+    is_flag=True,
+    help="Let a protected environment's plan destroy or replace stateful resources.",
+)
 @_reports_errors
-def apply(env, environments_dir, out_dir, no_render, terraform_binary, terraform_args,
-          auto_approve, allow_destroy):
+def apply(
+    env,
+    environments_dir,
+    out_dir,
+    no_render,
+    terraform_binary,
+    terraform_args,
+    auto_approve,
+    allow_destroy,
+):
     """Apply the plan saved by `payinfra plan ENV`, only if the render still matches it."""
     ws = _workspace(env, environments_dir, out_dir, no_render, terraform_binary)
-    lifecycle.apply(ws, auto_approve=auto_approve, allow_destroy=allow_destroy,
-                    confirm=_typed_confirmation(env), extra=terraform_args)
+    lifecycle.apply(
+        ws,
+        auto_approve=auto_approve,
+        allow_destroy=allow_destroy,
+        confirm=_typed_confirmation(env),
+        extra=terraform_args,
+    )
     click.echo(f"applied {env}")
 
 
 @main.command(context_settings={"ignore_unknown_options": True})
 @_terraform_command
 @plugin_dir_option
-@click.option("--auto-approve", is_flag=True,
-              help="Skip typing the name (unprotected environments only).")
-@click.option("--force", is_flag=True,
-              help="Required, with the name typed, to destroy a protected environment.")
+@click.option(
+    "--auto-approve", is_flag=True, help="Skip typing the name (unprotected environments only)."
+)
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Required, with the name typed, to destroy a protected environment.",
+)
 @_reports_errors
-def destroy(env, environments_dir, out_dir, no_render, terraform_binary, terraform_args,
-            plugin_dir, auto_approve, force):
+def destroy(
+    env,
+    environments_dir,
+    out_dir,
+    no_render,
+    terraform_binary,
+    terraform_args,
+    plugin_dir,
+    auto_approve,
+    force,
+):
     """Destroy everything in ENV. Protected environments need --force and the name typed."""
     ws = _workspace(env, environments_dir, out_dir, no_render, terraform_binary)
-    lifecycle.destroy(ws, force=force, auto_approve=auto_approve,
-                      confirm=_typed_confirmation(env), plugin_dir=plugin_dir,
-                      extra=terraform_args)
+    lifecycle.destroy(
+        ws,
+        force=force,
+        auto_approve=auto_approve,
+        confirm=_typed_confirmation(env),
+        plugin_dir=plugin_dir,
+        extra=terraform_args,
+    )
     click.echo(f"destroyed {env}")
 
 
@@ -248,16 +305,26 @@ def output(env, environments_dir, out_dir, terraform_binary, as_json):
 @out_option
 @terraform_option
 @plugin_dir_option
-@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text",
-              show_default=True, help="json: one object for CI annotations.")
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="json: one object for CI annotations.",
+)
 @_reports_errors
 def validate(env, environments_dir, out_dir, terraform_binary, plugin_dir, output_format):
     """Render ENV, then terraform fmt -check, init -backend=false + validate, and checkov."""
     ws = _workspace(env, environments_dir, out_dir, False, terraform_binary)
     findings, ran = lifecycle.validate(ws, plugin_dir=plugin_dir)
     if output_format == "json":
-        click.echo(json.dumps({"environment": env, "checks": ran,
-                               "findings": [f.__dict__ for f in findings]}, indent=2))
+        click.echo(
+            json.dumps(
+                {"environment": env, "checks": ran, "findings": [f.__dict__ for f in findings]},
+                indent=2,
+            )
+        )
     else:
         for finding in findings:
             click.echo(f"{finding.tool}: {finding.location}: {finding.message}")
@@ -294,6 +361,8 @@ def emulator_status():
     if not state.running:
         click.echo("emulator not running")
         raise SystemExit(1)
-    click.echo(f"emulator at {state.endpoint} (pid {state.pid}): "
-               f"{'healthy' if state.healthy else 'not answering'}")
+    click.echo(
+        f"emulator at {state.endpoint} (pid {state.pid}): "
+        f"{'healthy' if state.healthy else 'not answering'}"
+    )
     raise SystemExit(0 if state.healthy else 1)

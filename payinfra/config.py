@@ -22,6 +22,7 @@ from pydantic import (
     ValidationError,
     model_validator,
 )
+from pydantic_core import ErrorDetails
 
 from payinfra.errors import ConfigError
 from payinfra.regions import AWS_REGIONS, LOG_RETENTION_DAYS, availability_zone_pattern
@@ -96,6 +97,13 @@ class Region(_Model):
     def alias(self) -> str:
         """The Terraform identifier for this region: eu-west-1 -> eu_west_1."""
         return self.name.replace("-", "_")
+
+    def subnets(self, tier: Literal["public", "private"]) -> list[IPv4Network]:
+        """The subnet CIDRs of one tier, one per AZ (given in YAML or derived)."""
+        cidrs = self.public_subnets if tier == "public" else self.private_subnets
+        if cidrs is None:
+            raise AssertionError("subnets are derived when the model is validated")
+        return cidrs
 
     @model_validator(mode="after")
     def _derive_subnets(self) -> Region:
@@ -340,7 +348,7 @@ def _copy_mappings(value: Any) -> Any:
     return value
 
 
-def _from_pydantic(error: dict) -> Problem:
+def _from_pydantic(error: ErrorDetails) -> Problem:
     loc = tuple(part for part in error["loc"] if not _is_union_branch(part))
     message = error["msg"].removeprefix("Value error, ")
     if error["type"] == "extra_forbidden":
@@ -440,15 +448,23 @@ def _protection_problems(env: Environment) -> list[Problem]:
     names = [region.name for region in env.regions]
     if env.primary_region is not None and env.primary_region not in names:
         problems.append(
-            Problem(("primary_region",), f"not one of this environment's regions "
-                    f"({', '.join(names)})", env.primary_region, True)
+            Problem(
+                ("primary_region",),
+                f"not one of this environment's regions ({', '.join(names)})",
+                env.primary_region,
+                True,
+            )
         )
     if not env.protected:
         return problems
     if env.database.skip_final_snapshot:
         problems.append(
-            Problem(("database", "skip_final_snapshot"),
-                    "a protected environment always takes a final snapshot", True, True)
+            Problem(
+                ("database", "skip_final_snapshot"),
+                "a protected environment always takes a final snapshot",
+                True,
+                True,
+            )
         )
     for path, days in (
         (("logs", "retention_days"), env.logs.retention_days),
@@ -456,8 +472,13 @@ def _protection_problems(env: Environment) -> list[Problem]:
     ):
         if days < PROTECTED_MIN_RETENTION_DAYS:
             problems.append(
-                Problem(path, f"a protected environment keeps logs at least "
-                        f"{PROTECTED_MIN_RETENTION_DAYS} days (PCI DSS 10.5.1)", days, True)
+                Problem(
+                    path,
+                    f"a protected environment keeps logs at least "
+                    f"{PROTECTED_MIN_RETENTION_DAYS} days (PCI DSS 10.5.1)",
+                    days,
+                    True,
+                )
             )
     return problems
 
@@ -481,8 +502,12 @@ def _region_problems(index: int, region: Region) -> list[Problem]:
         path = ("regions", index, "azs", az_index)
         if not pattern.fullmatch(az):
             problems.append(
-                Problem(path, f"not an availability zone of {region.name}; expected e.g. "
-                        f"{region.name}a", az, True)
+                Problem(
+                    path,
+                    f"not an availability zone of {region.name}; expected e.g. {region.name}a",
+                    az,
+                    True,
+                )
             )
         elif region.azs.index(az) != az_index:
             problems.append(Problem(path, "duplicate availability zone", az, True))

@@ -66,13 +66,17 @@ def start(port: int, state_dir: Path = STATE_DIR) -> EmulatorStatus:
     if current.running:
         if current.endpoint.endswith(f":{port}") and current.healthy:
             return current
-        raise EmulatorError(f"an emulator is already running at {current.endpoint} "
-                            f"(pid {current.pid}); `payinfra emulator stop` first")
+        raise EmulatorError(
+            f"an emulator is already running at {current.endpoint} "
+            f"(pid {current.pid}); `payinfra emulator stop` first"
+        )
     state_dir.mkdir(parents=True, exist_ok=True)
     log = (state_dir / "emulator.log").open("ab")
     process = subprocess.Popen(
         [_moto_server(), "-H", "127.0.0.1", "-p", str(port)],
-        stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
         # Managed policies such as AWSLambdaVPCAccessExecutionRole exist only when loaded.
         env={**os.environ, "MOTO_IAM_LOAD_MANAGED_POLICIES": "true"},
     )
@@ -82,19 +86,21 @@ def start(port: int, state_dir: Path = STATE_DIR) -> EmulatorStatus:
     while time.monotonic() < deadline:
         if process.poll() is not None:
             _state_file(state_dir).unlink(missing_ok=True)
-            raise EmulatorError(f"moto_server exited with {process.returncode}; "
-                                f"see {state_dir / 'emulator.log'}")
+            raise EmulatorError(
+                f"moto_server exited with {process.returncode}; see {state_dir / 'emulator.log'}"
+            )
         if _healthy(endpoint):
             return EmulatorStatus(True, True, process.pid, endpoint)
         time.sleep(0.2)
     stop(state_dir)
-    raise EmulatorError(f"moto_server did not answer at {endpoint} within "
-                        f"{HEALTH_TIMEOUT_SECONDS} s")
+    raise EmulatorError(
+        f"moto_server did not answer at {endpoint} within {HEALTH_TIMEOUT_SECONDS} s"
+    )
 
 
 def stop(state_dir: Path = STATE_DIR) -> bool:
     current = status(state_dir)
-    if current.running:
+    if current.running and current.pid is not None:
         os.kill(current.pid, signal.SIGTERM)
         for _ in range(50):
             if not _alive(current.pid):
@@ -110,8 +116,9 @@ def status(state_dir: Path = STATE_DIR) -> EmulatorStatus:
         return EmulatorStatus(False, False, None, "")
     state = json.loads(path.read_text())
     running = _alive(state["pid"])
-    return EmulatorStatus(running, running and _healthy(state["endpoint"]), state["pid"],
-                          state["endpoint"])
+    return EmulatorStatus(
+        running, running and _healthy(state["endpoint"]), state["pid"], state["endpoint"]
+    )
 
 
 def _alive(pid: int) -> bool:

@@ -95,9 +95,10 @@ def _aligned(keys: dict, mapping: Mapping, indent: int) -> str:
     """`key = value` lines aligned as `terraform fmt` does: a run of one-line values shares one
     column; a multi-line value stands alone and ends the run."""
     encoded = [(keys[key], literal(mapping[key], indent)) for key in keys]
-    lines, run = [], []
+    lines: list[str] = []
+    run: list[tuple[str, str]] = []
 
-    def flush():
+    def flush() -> None:
         width = max((len(name) for name, _ in run), default=0)
         lines.extend(f"{' ' * indent}{name.ljust(width)} = {value}" for name, value in run)
         run.clear()

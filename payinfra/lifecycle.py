@@ -96,8 +96,9 @@ class PlanResult:
     exit_code: int
 
 
-def plan(ws: Workspace, *, detailed_exitcode: bool, plugin_dir: Path | None,
-         extra: tuple[str, ...]) -> PlanResult:
+def plan(
+    ws: Workspace, *, detailed_exitcode: bool, plugin_dir: Path | None, extra: tuple[str, ...]
+) -> PlanResult:
     ensure_initialised(ws, plugin_dir)
     _discard_plan(ws.root)
     args = ["plan", "-input=false", f"-out={PLAN_FILE}"]
@@ -126,8 +127,14 @@ def _discard_plan(root: Path) -> None:
 # ---- apply ----
 
 
-def apply(ws: Workspace, *, auto_approve: bool, allow_destroy: bool, confirm: Confirm,
-          extra: tuple[str, ...]) -> PlanSummary:
+def apply(
+    ws: Workspace,
+    *,
+    auto_approve: bool,
+    allow_destroy: bool,
+    confirm: Confirm,
+    extra: tuple[str, ...],
+) -> PlanSummary:
     summary = _saved_plan(ws.root)
     if ws.env.protected:
         if summary.stateful_losses and not allow_destroy:
@@ -165,12 +172,21 @@ def _confirm(name: str, auto_approve: bool, confirm: Confirm, action: str) -> No
 # ---- destroy ----
 
 
-def destroy(ws: Workspace, *, force: bool, auto_approve: bool, confirm: Confirm,
-            plugin_dir: Path | None, extra: tuple[str, ...]) -> None:
+def destroy(
+    ws: Workspace,
+    *,
+    force: bool,
+    auto_approve: bool,
+    confirm: Confirm,
+    plugin_dir: Path | None,
+    extra: tuple[str, ...],
+) -> None:
     if ws.env.protected:
         if not force:
-            raise Refused(f"{ws.env.name} is protected; destroying it needs --force and the "
-                          "environment name typed at the prompt")
+            raise Refused(
+                f"{ws.env.name} is protected; destroying it needs --force and the "
+                "environment name typed at the prompt"
+            )
         # --auto-approve never suffices for a protected environment: a person must type.
         _confirm(ws.env.name, False, confirm, "destroy")
     else:
@@ -214,16 +230,21 @@ def validate(ws: Workspace, *, plugin_dir: Path | None) -> tuple[list[Finding], 
 
 def _fmt_findings(ws: Workspace) -> list[Finding]:
     completed = ws.terraform.captured("fmt", "-check", "-recursive", "-list=true")
-    return [Finding("terraform fmt", path, "not formatted (run terraform fmt)")
-            for path in completed.stdout.split()]
+    return [
+        Finding("terraform fmt", path, "not formatted (run terraform fmt)")
+        for path in completed.stdout.split()
+    ]
 
 
 def _validate_findings(ws: Workspace) -> list[Finding]:
     completed = ws.terraform.captured("validate", "-json")
     report = json.loads(completed.stdout or "{}")
     return [
-        Finding("terraform validate", _diagnostic_location(diagnostic),
-                f"{diagnostic.get('summary')} {diagnostic.get('detail', '')}".strip())
+        Finding(
+            "terraform validate",
+            _diagnostic_location(diagnostic),
+            f"{diagnostic.get('summary')} {diagnostic.get('detail', '')}".strip(),
+        )
         for diagnostic in report.get("diagnostics", [])
         if diagnostic.get("severity") == "error"
     ]
@@ -236,15 +257,29 @@ def _diagnostic_location(diagnostic: dict) -> str:
 
 def _checkov_findings(checkov: str, root: Path) -> list[Finding]:
     completed = subprocess.run(
-        [checkov, "--directory", str(root), "--framework", "terraform", "--output", "json",
-         "--skip-download", "--compact", "--quiet"],
-        capture_output=True, text=True, check=False,
+        [
+            checkov,
+            "--directory",
+            str(root),
+            "--framework",
+            "terraform",
+            "--output",
+            "json",
+            "--skip-download",
+            "--compact",
+            "--quiet",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     report = json.loads(completed.stdout or "{}")
     results = report.get("results", {}) if isinstance(report, dict) else report[0]["results"]
     return [
-        Finding("checkov", f"{check['file_path']}:{check['file_line_range'][0]}",
-                f"{check['check_id']} {check['resource']}: {check['check_name']}")
+        Finding(
+            "checkov",
+            f"{check['file_path']}:{check['file_line_range'][0]}",
+            f"{check['check_id']} {check['resource']}: {check['check_name']}",
+        )
         for check in results.get("failed_checks", [])
     ]
-

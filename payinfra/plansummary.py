@@ -26,7 +26,7 @@ class PlanSummary:
 
     @property
     def totals(self) -> Counter:
-        total = Counter()
+        total: Counter[str] = Counter()
         for counts in self.rows.values():
             total.update(counts)
         return total
@@ -74,7 +74,9 @@ def table(summary: PlanSummary) -> str:
     totals = summary.totals
     body.append(("total", "", *(str(totals[column]) for column in COLUMNS)))
     widths = [max(len(row[index]) for row in (header, *body)) for index in range(len(header))]
-    lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
-             for row in (header, *body)]
+    lines = [
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        for row in (header, *body)
+    ]
     lines.insert(1, "  ".join("-" * width for width in widths))
     return "\n".join(lines)

@@ -99,8 +99,8 @@ def _network(env: Environment, region: Region) -> dict:
         cidr_block=region.cidr,
         nat_mode=env.nat_mode(region),
         flow_log_retention_days=env.network.flow_log_retention_days,
-        public_subnets=dict(zip(region.azs, region.public_subnets, strict=True)),
-        private_subnets=dict(zip(region.azs, region.private_subnets, strict=True)),
+        public_subnets=dict(zip(region.azs, region.subnets("public"), strict=True)),
+        private_subnets=dict(zip(region.azs, region.subnets("private"), strict=True)),
     )
     return _module(_label("network", region), "network", {"aws": _provider(region)}, arguments)
 
@@ -202,7 +202,9 @@ def _compute(env: Environment) -> dict:
 
 def _observability(env: Environment) -> dict:
     network, data, compute = (
-        _label("network", env.primary), _label("data", env.primary), _label("compute"),
+        _label("network", env.primary),
+        _label("data", env.primary),
+        _label("compute"),
     )
     arguments = Attributes(
         name=env.name_prefix,
@@ -260,22 +262,42 @@ def _outputs(env: Environment) -> list[dict[str, Hcl]]:
     data, compute = _label("data", env.primary), _label("compute")
     outputs = [
         ("vpc_ids", "VPC id per region.", _per_region(env.regions, "network", "vpc_id")),
-        ("private_subnet_ids", "Private subnet ids per region, keyed by availability zone.",
-         _per_region(env.regions, "network", "private_subnet_ids")),
-        ("peering_connection_ids", "VPC peering connection id per target region.",
-         _per_region(env.targets, "peering", "peering_connection_id")),
-        ("bucket_names", "Data bucket name per region.",
-         _per_region(env.regions, "data", "bucket_name")),
+        (
+            "private_subnet_ids",
+            "Private subnet ids per region, keyed by availability zone.",
+            _per_region(env.regions, "network", "private_subnet_ids"),
+        ),
+        (
+            "peering_connection_ids",
+            "VPC peering connection id per target region.",
+            _per_region(env.targets, "peering", "peering_connection_id"),
+        ),
+        (
+            "bucket_names",
+            "Data bucket name per region.",
+            _per_region(env.regions, "data", "bucket_name"),
+        ),
         ("rds_endpoint", "host:port of the PostgreSQL instance.", _ref(data, "db_endpoint")),
-        ("rds_master_secret_arn", "ARN of the Secrets Manager secret with the database "
-         "master credentials (the ARN, never the value).", _ref(data, "db_master_secret_arn")),
+        (
+            "rds_master_secret_arn",
+            "ARN of the Secrets Manager secret with the database "
+            "master credentials (the ARN, never the value).",
+            _ref(data, "db_master_secret_arn"),
+        ),
         ("transactions_table_name", "DynamoDB transactions table.", _ref(data, "table_name")),
         ("lambda_function_arn", "Payment processor function.", _ref(compute, "function_arn")),
         ("api_endpoint", "Base URL of the payments API.", _ref(compute, "api_endpoint")),
-        ("api_invoke_policy_json", "IAM policy that lets a caller invoke exactly the payments "
-         "routes (attach it to the caller's role).", _ref(compute, "invoke_policy_json")),
-        ("alarm_topic_arn", "SNS topic every alarm notifies.",
-         _ref(_label("observability"), "alarm_topic_arn")),
+        (
+            "api_invoke_policy_json",
+            "IAM policy that lets a caller invoke exactly the payments "
+            "routes (attach it to the caller's role).",
+            _ref(compute, "invoke_policy_json"),
+        ),
+        (
+            "alarm_topic_arn",
+            "SNS topic every alarm notifies.",
+            _ref(_label("observability"), "alarm_topic_arn"),
+        ),
     ]
     return [
         {"name": quote(name), "body": body(Attributes(description=description, value=value))}

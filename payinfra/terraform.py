@@ -59,20 +59,26 @@ class Terraform:
 
     def run(self, *args: str, ok_codes: tuple[int, ...] = (0,)) -> int:
         """Run with output streamed to the terminal; raise unless the exit code is expected."""
-        code = subprocess.run(self.argv(*args), env=terraform_env(self.extra_env),
-                              check=False).returncode
+        code = subprocess.run(
+            self.argv(*args), env=terraform_env(self.extra_env), check=False
+        ).returncode
         if code not in ok_codes:
             raise TerraformFailed(args[0], code)
         return code
 
     def captured(self, *args: str) -> subprocess.CompletedProcess:
         """Run with stdout and stderr captured, whatever the exit code."""
-        return subprocess.run(self.argv(*args), env=terraform_env(self.extra_env),
-                              capture_output=True, text=True, check=False)
+        return subprocess.run(
+            self.argv(*args),
+            env=terraform_env(self.extra_env),
+            capture_output=True,
+            text=True,
+            check=False,
+        )
 
     def capture(self, *args: str) -> str:
         """Run and return stdout, raising on a non-zero exit (stderr goes into the error)."""
         completed = self.captured(*args)
         if completed.returncode != 0:
             raise TerraformFailed(args[0], completed.returncode, completed.stderr)
-        return completed.stdout
+        return str(completed.stdout)

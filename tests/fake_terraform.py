@@ -9,7 +9,7 @@ import stat
 import sys
 from pathlib import Path
 
-SCRIPT = r'''#!{python}
+SCRIPT = r"""#!{python}
 import json, os, sys
 from pathlib import Path
 
@@ -30,7 +30,7 @@ if (canned / f"{{command}}.stdout").exists():
     sys.stdout.write((canned / f"{{command}}.stdout").read_text())
 code_file = canned / f"{{command}}.exit"
 sys.exit(int(code_file.read_text()) if code_file.exists() else 0)
-'''
+"""
 
 
 class FakeTerraform:
@@ -42,8 +42,11 @@ class FakeTerraform:
         self.binary.chmod(self.binary.stat().st_mode | stat.S_IEXEC)
 
     def env(self) -> dict[str, str]:
-        return {"FAKE_TF_LOG": str(self.log), "FAKE_TF_DIR": str(self.folder),
-                "PATH": f"{self.folder}{os.pathsep}{os.environ['PATH']}"}
+        return {
+            "FAKE_TF_LOG": str(self.log),
+            "FAKE_TF_DIR": str(self.folder),
+            "PATH": f"{self.folder}{os.pathsep}{os.environ['PATH']}",
+        }
 
     def stdout(self, command: str, text: str) -> None:
         (self.folder / f"{command}.stdout").write_text(text)

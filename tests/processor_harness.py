@@ -17,7 +17,7 @@ from tests.conftest import REPO
 
 sys.path.insert(0, str(REPO / "lambda_src"))
 
-from payment_processor import app  # noqa: E402
+from payment_processor import app
 
 
 def table_spec(parsed_tree: dict) -> dict:
@@ -52,8 +52,13 @@ def table_spec(parsed_tree: dict) -> dict:
 @contextmanager
 def emulated_table(parsed_tree: dict, table_name: str, **settings: str):
     """moto's DynamoDB with the rendered table, and the processor configured to use it."""
-    environment = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                   "AWS_DEFAULT_REGION": "eu-west-1", "TABLE_NAME": table_name, **settings}
+    environment = {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "eu-west-1",
+        "TABLE_NAME": table_name,
+        **settings,
+    }
     with pytest.MonkeyPatch.context() as patch, mock_aws():
         for name, value in environment.items():
             patch.setenv(name, value)
@@ -68,8 +73,14 @@ def emulated_table(parsed_tree: dict, table_name: str, **settings: str):
             app._rules.cache_clear()
 
 
-def http_event(method: str, path: str, body=None, headers=None, base64_body=False,
-               transaction_id: str | None = None) -> dict:
+def http_event(
+    method: str,
+    path: str,
+    body=None,
+    headers=None,
+    base64_body=False,
+    transaction_id: str | None = None,
+) -> dict:
     """An API Gateway HTTP API (payload 2.0) event as the service sends it."""
     route = "POST /payments" if method == "POST" else "GET /payments/{transactionId}"
     text = body if isinstance(body, str) or body is None else json.dumps(body)

@@ -27,8 +27,13 @@ def test_processor_benchmark_runs(capsys, monkeypatch):
     monkeypatch.setattr(benchmark, "COLD_RUNS", 1)
     monkeypatch.setattr(benchmark, "WARM_REQUESTS", 5)
     # The benchmark sets these itself; registering them here restores them afterwards.
-    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION",
-                 "TABLE_NAME", "LOG_LEVEL"):
+    for name in (
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_DEFAULT_REGION",
+        "TABLE_NAME",
+        "LOG_LEVEL",
+    ):
         monkeypatch.setenv(name, "unset-by-test")
     benchmark.main()
     out = capsys.readouterr().out

@@ -221,17 +221,21 @@ def test_failed_render_leaves_previous_output_untouched(env_dir, tmp_path):
 def test_protected_environment_keeps_logs_a_year(env_dir, tmp_path):
     env_dir.write("dev", {"protected": True, "database": {"skip_final_snapshot": False}})
     result, out = render(env_dir, tmp_path)
-    assert_rejected(result, out, "logs.retention_days", "(got 30)", "PCI DSS",
-                    "network.flow_log_retention_days")
+    assert_rejected(
+        result, out, "logs.retention_days", "(got 30)", "PCI DSS", "network.flow_log_retention_days"
+    )
 
 
 def test_protected_environment_cannot_skip_the_final_snapshot(env_dir, tmp_path):
-    env_dir.write("dev", {
-        "protected": True,
-        "logs": {"retention_days": 365},
-        "network": {"flow_log_retention_days": 365},
-        "database": {"skip_final_snapshot": True},
-    })
+    env_dir.write(
+        "dev",
+        {
+            "protected": True,
+            "logs": {"retention_days": 365},
+            "network": {"flow_log_retention_days": 365},
+            "database": {"skip_final_snapshot": True},
+        },
+    )
     result, out = render(env_dir, tmp_path)
     assert_rejected(result, out, "dev.yaml: database.skip_final_snapshot", "final snapshot")
 
@@ -251,8 +255,9 @@ def test_primary_region_must_be_one_of_the_regions(env_dir, tmp_path):
 def test_lambda_section_errors_use_the_yaml_key(env_dir, tmp_path):
     env_dir.write("dev", {"lambda": {"timeout_seconds": 90, "currencies": ["euro"]}})
     result, out = render(env_dir, tmp_path)
-    assert_rejected(result, out, "lambda.timeout_seconds", "(got 90)",
-                    "lambda.currencies[0]", "'euro'")
+    assert_rejected(
+        result, out, "lambda.timeout_seconds", "(got 90)", "lambda.currencies[0]", "'euro'"
+    )
 
 
 def test_jwt_needs_https_issuer_and_an_audience(env_dir, tmp_path):

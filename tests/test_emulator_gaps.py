@@ -25,8 +25,7 @@ def template_lines():
 
 def test_every_gap_is_marked_in_the_templates_and_every_mark_is_listed():
     marked = {
-        match for path, index, lines in template_lines()
-        for match in MARK.findall(lines[index])
+        match for path, index, lines in template_lines() for match in MARK.findall(lines[index])
     }
     assert marked == set(EMULATOR_GAPS)
     assert len(EMULATOR_GAPS) <= 6, "keep the list of emulator gaps short"
@@ -35,7 +34,7 @@ def test_every_gap_is_marked_in_the_templates_and_every_mark_is_listed():
 def test_every_use_of_the_switch_sits_under_a_gap_mark():
     for path, index, lines in template_lines():
         if "var.emulator_compatible" in lines[index]:
-            window = "\n".join(lines[max(0, index - 2): index + 1])
+            window = "\n".join(lines[max(0, index - 2) : index + 1])
             assert MARK.search(window) or "? null :" in lines[index], f"{path}:{index + 1}"
 
 

@@ -27,10 +27,13 @@ class Stack:
     def __init__(self, folder, endpoint):
         self.folder, self.endpoint = folder, endpoint
         self.timings: dict[str, float] = {}
-        self.env = child_env({
-            "AWS_ACCESS_KEY_ID": "emulator", "AWS_SECRET_ACCESS_KEY": "emulator",
-            "PAYINFRA_TERRAFORM": terraform_binary(),
-        })
+        self.env = child_env(
+            {
+                "AWS_ACCESS_KEY_ID": "emulator",
+                "AWS_SECRET_ACCESS_KEY": "emulator",
+                "PAYINFRA_TERRAFORM": terraform_binary(),
+            }
+        )
         mirror = plugin_dir()
         if mirror:
             self.env["PAYINFRA_PLUGIN_DIR"] = str(mirror)
@@ -40,8 +43,15 @@ class Stack:
 
     def run(self, phase: str, *args: str, ok=(0,)) -> subprocess.CompletedProcess:
         started = time.monotonic()
-        completed = subprocess.run(self.command(*args), cwd=self.folder, env=self.env,
-                                   capture_output=True, text=True, timeout=900)
+        completed = subprocess.run(
+            self.command(*args),
+            check=False,
+            cwd=self.folder,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=900,
+        )
         self.timings[phase] = time.monotonic() - started
         assert completed.returncode in ok, (
             f"payinfra {' '.join(args)} exited {completed.returncode}\n"
@@ -50,8 +60,13 @@ class Stack:
         return completed
 
     def client(self, service: str, region: str):
-        return boto3.client(service, region_name=region, endpoint_url=self.endpoint,
-                            aws_access_key_id="emulator", aws_secret_access_key="emulator")
+        return boto3.client(
+            service,
+            region_name=region,
+            endpoint_url=self.endpoint,
+            aws_access_key_id="emulator",
+            aws_secret_access_key="emulator",
+        )
 
 
 @pytest.fixture(scope="module")
@@ -101,13 +116,16 @@ def check_resources(stack, outputs):
         assert vpc["State"] == "available"
     (peering_id,) = outputs["peering_connection_ids"].values()
     (peering,) = stack.client("ec2", "us-east-1").describe_vpc_peering_connections(
-        VpcPeeringConnectionIds=[peering_id])["VpcPeeringConnections"]
+        VpcPeeringConnectionIds=[peering_id]
+    )["VpcPeeringConnections"]
     assert peering["Status"]["Code"] == "active"
 
     dynamodb = stack.client("dynamodb", "eu-west-1")
     table = dynamodb.describe_table(TableName=outputs["transactions_table_name"])["Table"]
     assert {index["IndexName"] for index in table["GlobalSecondaryIndexes"]} == {
-        "CustomerIndex", "StatusIndex"}
+        "CustomerIndex",
+        "StatusIndex",
+    }
     backups = dynamodb.describe_continuous_backups(TableName=outputs["transactions_table_name"])
     pitr = backups["ContinuousBackupsDescription"]["PointInTimeRecoveryDescription"]
     assert pitr["PointInTimeRecoveryStatus"] == "ENABLED"
@@ -116,19 +134,24 @@ def check_resources(stack, outputs):
         s3 = stack.client("s3", region)
         assert s3.get_bucket_versioning(Bucket=bucket)["Status"] == "Enabled"
     source_bucket = outputs["bucket_names"]["us-east-1"]
-    rules = stack.client("s3", "us-east-1").get_bucket_replication(
-        Bucket=source_bucket)["ReplicationConfiguration"]["Rules"]
+    rules = stack.client("s3", "us-east-1").get_bucket_replication(Bucket=source_bucket)[
+        "ReplicationConfiguration"
+    ]["Rules"]
     assert [rule["Destination"]["Bucket"] for rule in rules] == [
-        f"arn:aws:s3:::{outputs['bucket_names']['eu-west-1']}"]
+        f"arn:aws:s3:::{outputs['bucket_names']['eu-west-1']}"
+    ]
 
     function = stack.client("lambda", "eu-west-1").get_function(
-        FunctionName=outputs["lambda_function_arn"])["Configuration"]
+        FunctionName=outputs["lambda_function_arn"]
+    )["Configuration"]
     assert function["Runtime"] == "python3.12"
     api = stack.client("apigatewayv2", "eu-west-1")
     (payments_api,) = [a for a in api.get_apis()["Items"] if a["Name"] == "payment-local-payments"]
     routes = api.get_routes(ApiId=payments_api["ApiId"])["Items"]
     assert {(r["RouteKey"], r["AuthorizationType"]) for r in routes} == {
-        ("POST /payments", "AWS_IAM"), ("GET /payments/{transactionId}", "AWS_IAM")}
+        ("POST /payments", "AWS_IAM"),
+        ("GET /payments/{transactionId}", "AWS_IAM"),
+    }
     assert outputs["rds_master_secret_arn"].startswith("arn:aws:secretsmanager:")
 
 

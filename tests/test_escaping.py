@@ -20,7 +20,7 @@ from tests.toolchain import terraform
 INJECTION = 'x" } resource "aws_iam_user" "evil" { name = "y'
 NASTY = [
     INJECTION,
-    "${file(\"/etc/passwd\")}",
+    '${file("/etc/passwd")}',
     "%{ if true }yes%{ endif }",
     "back\\slash\\",
     'quote"',
@@ -106,7 +106,9 @@ def test_terraform_itself_reads_escaped_strings_back_unchanged(tmp_path):
 
 @pytest.mark.terraform
 @given(st.lists(tag_text | st.sampled_from(NASTY), min_size=20, max_size=60))
-@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 def test_terraform_reads_any_string_back_unchanged(tmp_path, samples):
     # Terraform is the real consumer; each example is one `terraform console` call. HCL
     # normalises every string to Unicode NFC, so that is the form that must come back.

@@ -53,11 +53,20 @@ def test_unpacked_zip_imports_the_hcl_handler_and_serves_requests(rendered_roots
     ]
     completed = subprocess.run(
         [sys.executable, "-I", "-c", RUNNER],
+        check=False,
         input=json.dumps([table_spec(parsed["dev"]), events]),
-        capture_output=True, text=True, timeout=120, cwd=tmp_path / "task",
-        env={"HANDLER": handler, "TABLE_NAME": "t", "AWS_ACCESS_KEY_ID": "x",
-             "AWS_SECRET_ACCESS_KEY": "x", "AWS_DEFAULT_REGION": "eu-west-1",
-             "LOG_LEVEL": "WARNING"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path / "task",
+        env={
+            "HANDLER": handler,
+            "TABLE_NAME": "t",
+            "AWS_ACCESS_KEY_ID": "x",
+            "AWS_SECRET_ACCESS_KEY": "x",
+            "AWS_DEFAULT_REGION": "eu-west-1",
+            "LOG_LEVEL": "WARNING",
+        },
     )
     assert completed.returncode == 0, completed.stderr[-3000:]
     created, fetched = json.loads(completed.stdout.strip().splitlines()[-1])

@@ -13,15 +13,27 @@ from tests.fake_terraform import FakeTerraform
 
 
 def plan_json(*changes: tuple[str, str, list[str]]) -> str:
-    return json.dumps({"resource_changes": [
-        {"address": f"{module}.{rtype}.this", "module_address": module, "mode": "managed",
-         "type": rtype, "name": "this", "change": {"actions": actions}}
-        for module, rtype, actions in changes
-    ]})
+    return json.dumps(
+        {
+            "resource_changes": [
+                {
+                    "address": f"{module}.{rtype}.this",
+                    "module_address": module,
+                    "mode": "managed",
+                    "type": rtype,
+                    "name": "this",
+                    "change": {"actions": actions},
+                }
+                for module, rtype, actions in changes
+            ]
+        }
+    )
 
 
-CREATE_ONLY = plan_json(("module.compute", "aws_lambda_function", ["create"]),
-                        ("module.data_eu_west_1", "aws_s3_bucket", ["create"]))
+CREATE_ONLY = plan_json(
+    ("module.compute", "aws_lambda_function", ["create"]),
+    ("module.data_eu_west_1", "aws_s3_bucket", ["create"]),
+)
 REPLACES_TABLE = plan_json(("module.data_eu_west_1", "aws_dynamodb_table", ["delete", "create"]))
 
 
@@ -40,7 +52,8 @@ def run(env_dir, tmp_path, monkeypatch):
     def invoke(*args, input=None):
         command, env, *rest = args
         result = CliRunner().invoke(
-            main, [command, env, "--environments-dir", str(env_dir.path), "--out", str(out), *rest],
+            main,
+            [command, env, "--environments-dir", str(env_dir.path), "--out", str(out), *rest],
             input=input,
         )
         return result
@@ -62,7 +75,7 @@ def test_args_after_double_dash_reach_terraform(run):
     run.fake.stdout("show", CREATE_ONLY)
     result = run("plan", "dev", "--", "-target=module.compute", "-parallelism=4")
     assert result.exit_code == 0, result.output
-    plan_call = [c for c in run.fake.commands() if c[0] == "plan"][0]
+    plan_call = next(c for c in run.fake.commands() if c[0] == "plan")
     assert plan_call[-2:] == ["-target=module.compute", "-parallelism=4"]
 
 
@@ -126,8 +139,14 @@ def test_apply_without_a_plan_is_refused(run):
 
 
 def protect(env_dir, name="dev"):
-    env_dir.write(name, {"protected": True, "logs": {"retention_days": 365},
-                         "network": {"flow_log_retention_days": 365}})
+    env_dir.write(
+        name,
+        {
+            "protected": True,
+            "logs": {"retention_days": 365},
+            "network": {"flow_log_retention_days": 365},
+        },
+    )
 
 
 def test_protected_apply_needs_the_name_typed(run):
@@ -183,16 +202,23 @@ def test_protected_destroy_with_force_still_needs_the_name_typed(run):
 
 
 def test_output_prints_a_table_or_json(run):
-    run.fake.stdout("output", json.dumps({
-        "api_endpoint": {"value": "https://api.example", "type": "string"},
-        "vpc_ids": {"value": {"eu-west-1": "vpc-1"}, "type": ["map", "string"]},
-    }))
+    run.fake.stdout(
+        "output",
+        json.dumps(
+            {
+                "api_endpoint": {"value": "https://api.example", "type": "string"},
+                "vpc_ids": {"value": {"eu-west-1": "vpc-1"}, "type": ["map", "string"]},
+            }
+        ),
+    )
     table = run("output", "dev")
     assert table.exit_code == 0, table.output
     assert "api_endpoint  https://api.example" in table.output
     as_json = run("output", "dev", "--json")
-    assert json.loads(as_json.output) == {"api_endpoint": "https://api.example",
-                                          "vpc_ids": {"eu-west-1": "vpc-1"}}
+    assert json.loads(as_json.output) == {
+        "api_endpoint": "https://api.example",
+        "vpc_ids": {"eu-west-1": "vpc-1"},
+    }
 
 
 def test_missing_terraform_is_a_clear_error(run, monkeypatch):
@@ -228,6 +254,10 @@ def test_validate_reports_findings_as_json(run):
     assert result.exit_code == 1
     report = json.loads(result.output)
     assert report["findings"] == [
-        {"tool": "terraform fmt", "location": "main.tf", "message": "not formatted (run terraform fmt)"}
+        {
+            "tool": "terraform fmt",
+            "location": "main.tf",
+            "message": "not formatted (run terraform fmt)",
+        }
     ]
     assert report["checks"] == ["terraform fmt", "terraform validate"]

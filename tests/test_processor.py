@@ -15,8 +15,13 @@ TABLE = "payment-test-transactions"
 
 
 def payment(**overrides) -> dict:
-    return {"transactionId": "tx-1", "customerId": "cust-1", "amount": "12.50",
-            "currency": "EUR", **overrides}
+    return {
+        "transactionId": "tx-1",
+        "customerId": "cust-1",
+        "amount": "12.50",
+        "currency": "EUR",
+        **overrides,
+    }
 
 
 def post(body, **kwargs):
@@ -29,8 +34,9 @@ def get(transaction_id):
 
 @pytest.fixture
 def dynamodb(parsed):
-    with emulated_table(parsed["dev"], TABLE, ALLOWED_CURRENCIES="EUR,GBP,JPY,USD,KWD",
-                        MAX_AMOUNT="100000.00") as client:
+    with emulated_table(
+        parsed["dev"], TABLE, ALLOWED_CURRENCIES="EUR,GBP,JPY,USD,KWD", MAX_AMOUNT="100000.00"
+    ) as client:
         yield client
 
 
@@ -119,8 +125,12 @@ def test_get_of_a_bad_id_is_400(dynamodb, bad_id):
 @pytest.mark.parametrize(
     ("sent", "stored"),
     [
-        ("0.10", "0.10"), ("0.1", "0.10"), (Decimal("0.2"), "0.20"), ("100000.00", "100000.00"),
-        ("99999.99", "99999.99"), ("0.01", "0.01"),
+        ("0.10", "0.10"),
+        ("0.1", "0.10"),
+        (Decimal("0.2"), "0.20"),
+        ("100000.00", "100000.00"),
+        ("99999.99", "99999.99"),
+        ("0.01", "0.01"),
     ],
 )
 def test_amounts_keep_their_exact_value(dynamodb, sent, stored):
@@ -133,10 +143,15 @@ def test_amounts_keep_their_exact_value(dynamodb, sent, stored):
 
 
 def test_point_one_plus_point_two_style_amounts_are_not_floats(dynamodb):
-    raw = '{"transactionId": "t", "customerId": "c", "currency": "USD", "amount": 0.30000000000000004}'
+    raw = (
+        '{"transactionId": "t", "customerId": "c", "currency": "USD", '
+        '"amount": 0.30000000000000004}'
+    )
     status, _, body = post(raw)
     assert status == 400
-    assert body["details"] == [{"field": "amount", "message": "USD allows at most 2 decimal places"}]
+    assert body["details"] == [
+        {"field": "amount", "message": "USD allows at most 2 decimal places"}
+    ]
 
 
 def test_large_amounts_are_exact_and_the_maximum_is_enforced(dynamodb, monkeypatch):
@@ -163,8 +178,9 @@ def test_base64_encoded_body_is_decoded(dynamodb):
     assert (status, body["transactionId"]) == (201, "tx-1")
 
 
-@pytest.mark.parametrize("content_type", [None, "text/plain", "application/xml",
-                                          "application/json; charset=latin-1"])
+@pytest.mark.parametrize(
+    "content_type", [None, "text/plain", "application/xml", "application/json; charset=latin-1"]
+)
 def test_non_json_content_type_is_415(dynamodb, content_type):
     event = http_event("POST", "/payments", payment())
     if content_type is None:
@@ -199,8 +215,9 @@ def test_malformed_bodies_are_400_with_a_code(dynamodb, raw, error):
 
 
 def test_every_invalid_field_is_listed(dynamodb):
-    status, _, body = post({"transactionId": "bad id!", "amount": -1, "currency": "XXX",
-                            "note": "hi"})
+    status, _, body = post(
+        {"transactionId": "bad id!", "amount": -1, "currency": "XXX", "note": "hi"}
+    )
     assert status == 400
     fields = sorted(detail["field"] for detail in body["details"])
     assert fields == ["amount", "currency", "customerId", "note", "transactionId"]
@@ -254,8 +271,10 @@ def test_throttling_and_timeouts_are_503_with_retry_after(dynamodb, monkeypatch,
 
 
 def test_unexpected_errors_are_500_without_internals(dynamodb, monkeypatch, capsys):
-    boom = ClientError({"Error": {"Code": "AccessDeniedException",
-                                  "Message": "arn:aws:iam::123:role/secret"}}, "PutItem")
+    boom = ClientError(
+        {"Error": {"Code": "AccessDeniedException", "Message": "arn:aws:iam::123:role/secret"}},
+        "PutItem",
+    )
     monkeypatch.setattr(app._transactions(), "client", failing_client(boom))
     status, _, body = post(payment())
     assert status == 500
@@ -270,7 +289,9 @@ def test_logs_are_json_with_a_request_id_and_no_customer_id_or_body(dynamodb, ca
     event = http_event("POST", "/payments", payment(customerId="alice-4242"))
     invoke(event)
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
-    assert lines and all(line["requestId"] == event["requestContext"]["requestId"] for line in lines)
+    assert lines and all(
+        line["requestId"] == event["requestContext"]["requestId"] for line in lines
+    )
     text = json.dumps(lines)
     assert "alice-4242" not in text
     assert "12.50" not in text

@@ -17,19 +17,25 @@ FIELDS = ["transactionId", "customerId", "amount", "currency"]
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=70),
-    lambda children: st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=8), children, max_size=3),
+    lambda children: (
+        st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=8), children, max_size=3)
+    ),
     max_leaves=8,
 )
 payment_like = st.fixed_dictionaries(
     {},
     optional={
-        "transactionId": st.text(max_size=70) | st.from_regex(r"[A-Za-z0-9_-]{1,64}", fullmatch=True),
+        "transactionId": st.text(max_size=70)
+        | st.from_regex(r"[A-Za-z0-9_-]{1,64}", fullmatch=True),
         "customerId": st.text(max_size=70) | st.from_regex(r"[A-Za-z0-9_-]{1,64}", fullmatch=True),
         "amount": json_values | st.from_regex(r"-?[0-9]{1,8}(\.[0-9]{0,4})?", fullmatch=True),
         "currency": st.sampled_from(["EUR", "JPY", "usd", "XXX", ""]) | json_values,
     },
-).flatmap(lambda body: st.dictionaries(st.text(max_size=10), json_values, max_size=2)
-          .map(lambda extra: {**extra, **body}))
+).flatmap(
+    lambda body: st.dictionaries(st.text(max_size=10), json_values, max_size=2).map(
+        lambda extra: {**extra, **body}
+    )
+)
 bodies = st.one_of(
     payment_like.map(json.dumps),
     json_values.map(json.dumps),
@@ -44,13 +50,15 @@ headers = st.dictionaries(
 )
 
 
-valid_payment = st.fixed_dictionaries({
-    # A small id space makes replays and conflicts happen.
-    "transactionId": st.integers(1, 40).map(lambda n: f"tx-{n}"),
-    "customerId": st.just("c-1"),
-    "amount": st.sampled_from(["1", "1.50", "0.01", "1500"]),
-    "currency": st.sampled_from(["EUR", "JPY", "GBP"]),
-})
+valid_payment = st.fixed_dictionaries(
+    {
+        # A small id space makes replays and conflicts happen.
+        "transactionId": st.integers(1, 40).map(lambda n: f"tx-{n}"),
+        "customerId": st.just("c-1"),
+        "amount": st.sampled_from(["1", "1.50", "0.01", "1500"]),
+        "currency": st.sampled_from(["EUR", "JPY", "GBP"]),
+    }
+)
 
 
 @st.composite
@@ -92,8 +100,11 @@ def arbitrary_events(draw):
 
 
 @given(http_event=plausible_posts() | arbitrary_events())
-@settings(max_examples=300, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(
+    max_examples=300,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 def test_client_input_never_causes_500_and_invalid_input_never_writes(fuzz_table, http_event):
     before = fuzz_table.scan(TableName=TABLE, Select="COUNT")["Count"]
     response = app.handler(http_event, None)

@@ -53,14 +53,17 @@ def test_public_and_private_subnet_in_every_az_inside_the_vpc(parsed, env):
     for region in expected_regions(env):
         module = network_modules(parsed[env])[f"network_{region['name'].replace('-', '_')}"]
         vpc = IPv4Network(region["cidr"])
-        subnets = [IPv4Network(cidr) for kind in ("public_subnets", "private_subnets")
-                   for cidr in module[kind].values()]
+        subnets = [
+            IPv4Network(cidr)
+            for kind in ("public_subnets", "private_subnets")
+            for cidr in module[kind].values()
+        ]
         assert sorted(module["public_subnets"]) == sorted(region["azs"])
         assert sorted(module["private_subnets"]) == sorted(region["azs"])
         assert all(subnet.subnet_of(vpc) for subnet in subnets)
         assert len(set(subnets)) == len(subnets)
         for index, a in enumerate(subnets):
-            assert not any(a.overlaps(b) for b in subnets[index + 1:])
+            assert not any(a.overlaps(b) for b in subnets[index + 1 :])
 
 
 @pytest.mark.parametrize("env", REAL_ENVS)
@@ -149,8 +152,9 @@ def test_default_security_group_is_stripped_of_rules(parsed):
 
 @pytest.mark.parametrize("env", REAL_ENVS)
 def test_common_tags_set_once_per_provider(parsed, env):
-    providers = [body for block in parsed[env]["providers.tf"]["provider"]
-                 for body in block.values()]
+    providers = [
+        body for block in parsed[env]["providers.tf"]["provider"] for body in block.values()
+    ]
     assert len(providers) == len(expected_regions(env))
     for provider in providers:
         (default_tags,) = provider["default_tags"]
@@ -165,7 +169,10 @@ def test_common_tags_set_once_per_provider(parsed, env):
 
 def test_every_network_resource_carries_a_name_tag_or_is_untaggable(parsed):
     untaggable = {
-        "aws_route", "aws_route_table_association", "aws_kms_alias", "aws_iam_role_policy",
+        "aws_route",
+        "aws_route_table_association",
+        "aws_kms_alias",
+        "aws_iam_role_policy",
     }
     tree = network_module_tree(parsed["dev"])
     for document in tree.values():

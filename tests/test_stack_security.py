@@ -105,10 +105,12 @@ def test_transactions_table_is_keyed_for_idempotent_writes(parsed):
     assert "range_key" not in table
     indexes = {index["name"]: index for index in table["global_secondary_index"]}
     assert (indexes["CustomerIndex"]["hash_key"], indexes["CustomerIndex"]["range_key"]) == (
-        "customerId", "createdAt",
+        "customerId",
+        "createdAt",
     )
     assert (indexes["StatusIndex"]["hash_key"], indexes["StatusIndex"]["range_key"]) == (
-        "status", "createdAt",
+        "status",
+        "createdAt",
     )
     assert table["billing_mode"] == "PAY_PER_REQUEST"
     assert table["point_in_time_recovery"] == [{"enabled": True}]
@@ -127,8 +129,12 @@ def test_every_bucket_blocks_public_access_on_all_four_settings(parsed, env):
     assert buckets
     for bucket in buckets:
         settings = blocks_by_bucket[f"${{aws_s3_bucket.{bucket.name}.id}}"]
-        for flag in ("block_public_acls", "block_public_policy", "ignore_public_acls",
-                     "restrict_public_buckets"):
+        for flag in (
+            "block_public_acls",
+            "block_public_policy",
+            "ignore_public_acls",
+            "restrict_public_buckets",
+        ):
             assert settings[flag] is True, flag
 
 
@@ -140,8 +146,9 @@ def test_buckets_are_kms_encrypted_versioned_and_tls_only(parsed):
     assert sse["bucket_key_enabled"] is True
     versioning = one(tree, "aws_s3_bucket_versioning", "this", "data")
     assert versioning["versioning_configuration"] == [{"status": "Enabled"}]
-    (deny,) = [b.body for b in of_type(tree, "aws_iam_policy_document", "data")
-               if b.name == "bucket"][0]["statement"]
+    (deny,) = next(
+        b.body for b in of_type(tree, "aws_iam_policy_document", "data") if b.name == "bucket"
+    )["statement"]
     assert deny["effect"] == "Deny"
     assert deny["condition"] == [
         {"test": "Bool", "variable": "aws:SecureTransport", "values": ["false"]}
@@ -196,8 +203,11 @@ def test_every_iam_policy_resource_is_an_arn_of_this_stack(parsed, env):
 
 
 def test_processor_may_query_the_table_and_its_indexes(parsed):
-    (policy,) = [b.body for b in of_type(parsed["dev"], "aws_iam_policy_document", "data")
-                 if b.module == "compute" and b.name == "function"]
+    (policy,) = [
+        b.body
+        for b in of_type(parsed["dev"], "aws_iam_policy_document", "data")
+        if b.module == "compute" and b.name == "function"
+    ]
     statements = {statement["sid"]: statement for statement in policy["statement"]}
     dynamodb = statements["ReadWriteTransactions"]
     assert "dynamodb:Query" in dynamodb["actions"]
@@ -221,8 +231,7 @@ def test_processor_runs_in_private_subnets_with_tracing_and_encrypted_settings(p
     assert "${aws_cloudwatch_log_group.function}" in function["depends_on"]
     compute = labelled(tree["main.tf"], "module")["compute"]
     assert compute["subnet_ids"] == "${values(module.network_eu_west_1.private_subnet_ids)}"
-    assert not any("SECRET" in key or "PASSWORD" in key
-                   for key in compute["environment_variables"])
+    assert not any("SECRET" in key or "PASSWORD" in key for key in compute["environment_variables"])
 
 
 def test_every_route_requires_iam_authorization_by_default(parsed):
@@ -263,9 +272,13 @@ def test_alarm_table_covers_the_required_signals(parsed):
     alarms = document["locals"][0]["alarms"]
     metrics = {(alarm["namespace"], alarm["metric"]) for alarm in alarms.values()}
     assert metrics >= {
-        ("AWS/Lambda", "Errors"), ("AWS/Lambda", "Throttles"), ("AWS/ApiGateway", "5xx"),
-        ("AWS/RDS", "CPUUtilization"), ("AWS/RDS", "DatabaseConnections"),
-        ("AWS/DynamoDB", "ReadThrottleEvents"), ("AWS/DynamoDB", "WriteThrottleEvents"),
+        ("AWS/Lambda", "Errors"),
+        ("AWS/Lambda", "Throttles"),
+        ("AWS/ApiGateway", "5xx"),
+        ("AWS/RDS", "CPUUtilization"),
+        ("AWS/RDS", "DatabaseConnections"),
+        ("AWS/DynamoDB", "ReadThrottleEvents"),
+        ("AWS/DynamoDB", "WriteThrottleEvents"),
     }
     for alarm in alarms.values():
         assert alarm["dimensions"]
@@ -301,14 +314,25 @@ def test_every_kms_key_rotates(parsed, env):
 @pytest.mark.parametrize("env", REAL_ENVS)
 def test_every_taggable_resource_has_a_name_tag(parsed, env):
     untaggable = {
-        "aws_route", "aws_route_table_association", "aws_kms_alias", "aws_iam_role_policy",
-        "aws_iam_role_policy_attachment", "aws_s3_bucket_versioning",
-        "aws_s3_bucket_server_side_encryption_configuration", "aws_s3_bucket_public_access_block",
-        "aws_s3_bucket_ownership_controls", "aws_s3_bucket_policy",
-        "aws_s3_bucket_lifecycle_configuration", "aws_s3_bucket_replication_configuration",
-        "aws_vpc_peering_connection_options", "aws_apigatewayv2_integration",
-        "aws_apigatewayv2_route", "aws_apigatewayv2_authorizer", "aws_lambda_permission",
-        "aws_sns_topic_subscription", "aws_cloudwatch_dashboard",
+        "aws_route",
+        "aws_route_table_association",
+        "aws_kms_alias",
+        "aws_iam_role_policy",
+        "aws_iam_role_policy_attachment",
+        "aws_s3_bucket_versioning",
+        "aws_s3_bucket_server_side_encryption_configuration",
+        "aws_s3_bucket_public_access_block",
+        "aws_s3_bucket_ownership_controls",
+        "aws_s3_bucket_policy",
+        "aws_s3_bucket_lifecycle_configuration",
+        "aws_s3_bucket_replication_configuration",
+        "aws_vpc_peering_connection_options",
+        "aws_apigatewayv2_integration",
+        "aws_apigatewayv2_route",
+        "aws_apigatewayv2_authorizer",
+        "aws_lambda_permission",
+        "aws_sns_topic_subscription",
+        "aws_cloudwatch_dashboard",
     }
     for block in blocks(parsed[env]):
         if block.type not in untaggable:
@@ -329,7 +353,10 @@ def test_jwt_authorizer_replaces_iam_when_the_yaml_names_an_issuer(env_dir):
     compute = labelled(parse(files["main.tf"]), "module")["compute"]
     assert compute["jwt"] == {"issuer": jwt["issuer"], "audience": jwt["audience"]}
     authorizer = parse(files["modules/compute/api.tf"])["resource"]
-    (jwt_block,) = [b["aws_apigatewayv2_authorizer"]["jwt"] for b in authorizer
-                    if "aws_apigatewayv2_authorizer" in b]
+    (jwt_block,) = [
+        b["aws_apigatewayv2_authorizer"]["jwt"]
+        for b in authorizer
+        if "aws_apigatewayv2_authorizer" in b
+    ]
     assert jwt_block["count"] == "${var.jwt == null ? 0 : 1}"
     assert jwt_block["authorizer_type"] == "JWT"

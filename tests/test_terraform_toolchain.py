@@ -41,9 +41,7 @@ def plans(initialised, moto_server):
         terraform_init(root, env=moto_server.aws_env())
         changes = planned_resources(root, moto_server.aws_env())
         assert all(change["change"]["actions"] == ["create"] for change in changes)
-        counts[env] = Counter(
-            (change["module_address"], change["type"]) for change in changes
-        )
+        counts[env] = Counter((change["module_address"], change["type"]) for change in changes)
     return counts
 
 
@@ -147,7 +145,9 @@ def dev_graph(plans, initialised) -> dict[str, set[str]]:
 
 
 def test_graph_puts_replication_after_both_buckets_versioning(dev_graph):
-    depends_on = reachable(dev_graph, "module.data_us_east_1.aws_s3_bucket_replication_configuration.this")
+    depends_on = reachable(
+        dev_graph, "module.data_us_east_1.aws_s3_bucket_replication_configuration.this"
+    )
     assert "module.data_us_east_1.aws_s3_bucket_versioning.this" in depends_on
     assert "module.data_eu_west_1.aws_s3_bucket_versioning.this" in depends_on
 

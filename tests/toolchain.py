@@ -67,6 +67,7 @@ def terraform(
 ) -> subprocess.CompletedProcess:
     result = subprocess.run(
         [terraform_binary(), f"-chdir={root}", *args],
+        check=False,
         input=input,
         capture_output=True,
         text=True,

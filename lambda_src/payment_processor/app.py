@@ -22,14 +22,25 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from payment_processor import logs
 from payment_processor.store import Transactions, same_payment
-from payment_processor.validation import InvalidPayment, Rules, parse_payment, valid_identifier
+from payment_processor.validation import (
+    InvalidPayment,
+    Payment,
+    Rules,
+    parse_payment,
+    valid_identifier,
+)
 
 CREATE_ROUTE = "POST /payments"
 GET_ROUTE = "GET /payments/{transactionId}"
 MAX_BODY_BYTES = 64 * 1024
 RETRYABLE_AWS_ERRORS = {
-    "InternalServerError", "LimitExceededException", "ProvisionedThroughputExceededException",
-    "RequestLimitExceeded", "ServiceUnavailable", "ThrottlingException", "TransactionConflict",
+    "InternalServerError",
+    "LimitExceededException",
+    "ProvisionedThroughputExceededException",
+    "RequestLimitExceeded",
+    "ServiceUnavailable",
+    "ThrottlingException",
+    "TransactionConflict",
 }
 RETRY_AFTER_SECONDS = "1"
 
@@ -51,7 +62,7 @@ def _transactions() -> Transactions:
     return Transactions(os.environ["TABLE_NAME"])
 
 
-def handler(event, context):
+def handler(event: object, context: object) -> dict:
     started = time.perf_counter()
     logs.configure()
     request_id = _request_id(event, context)
@@ -59,25 +70,30 @@ def handler(event, context):
     try:
         response = _dispatch(event, route, request_id)
     except ClientMistake as mistake:
-        body = {"error": mistake.error, "message": str(mistake)}
+        body: dict[str, object] = {"error": mistake.error, "message": str(mistake)}
         if mistake.details:
             body["details"] = mistake.details
         response = _json(mistake.status, body)
     except (ClientError, BotoCoreError) as error:
         response = _aws_failure(error, request_id)
-    except Exception:  # noqa: BLE001 - the last line of defence must catch everything
+    except Exception:
         logs.log(logging.ERROR, "unexpected_error", request_id, with_traceback=True, route=route)
         response = _json(500, {"error": "internal_error", "requestId": request_id})
-    logs.log(logging.INFO, "request_done", request_id, route=route,
-             status=response["statusCode"],
-             latencyMs=round((time.perf_counter() - started) * 1000, 1))
+    logs.log(
+        logging.INFO,
+        "request_done",
+        request_id,
+        route=route,
+        status=response["statusCode"],
+        latencyMs=round((time.perf_counter() - started) * 1000, 1),
+    )
     return response
 
 
-def _dispatch(event, route: str | None, request_id: str) -> dict:
-    if route == CREATE_ROUTE:
+def _dispatch(event: object, route: object, request_id: str) -> dict:
+    if isinstance(event, dict) and route == CREATE_ROUTE:
         return _create(event, request_id)
-    if route == GET_ROUTE:
+    if isinstance(event, dict) and route == GET_ROUTE:
         return _read(event)
     raise ClientMistake(404, "route_not_found", "no such route")
 
@@ -87,23 +103,31 @@ def _create(event: dict, request_id: str) -> dict:
     payment = _parse_or_reject(_json_body(event))
     stored = _transactions().create(payment, _now())
     location = {"Location": f"/payments/{payment.transaction_id}"}
-    logs.log(logging.INFO, "payment_stored" if stored.created else "payment_replayed",
-             request_id, transactionId=payment.transaction_id,
-             customer=logs.pseudonym(payment.customer_id))
+    logs.log(
+        logging.INFO,
+        "payment_stored" if stored.created else "payment_replayed",
+        request_id,
+        transactionId=payment.transaction_id,
+        customer=logs.pseudonym(payment.customer_id),
+    )
     if stored.created:
         return _json(201, stored.record, location)
     if same_payment(stored.record, payment):
         return _json(200, stored.record, {**location, "Idempotent-Replayed": "true"})
-    raise ClientMistake(409, "idempotency_conflict",
-                        "this transactionId was already used for a different payment")
+    raise ClientMistake(
+        409, "idempotency_conflict", "this transactionId was already used for a different payment"
+    )
 
 
 def _read(event: dict) -> dict:
     parameters = event.get("pathParameters") or {}
     transaction_id = parameters.get("transactionId") if isinstance(parameters, dict) else None
-    if not valid_identifier(transaction_id):
-        raise ClientMistake(400, "invalid_transaction_id",
-                            "transactionId must be 1 to 64 characters of A-Z a-z 0-9 _ -")
+    if not isinstance(transaction_id, str) or not valid_identifier(transaction_id):
+        raise ClientMistake(
+            400,
+            "invalid_transaction_id",
+            "transactionId must be 1 to 64 characters of A-Z a-z 0-9 _ -",
+        )
     record = _transactions().get(transaction_id)
     if record is None:
         raise ClientMistake(404, "payment_not_found", "no payment with this transactionId")
@@ -136,8 +160,13 @@ def _json_body(event: dict) -> dict:
         data = base64.b64decode(raw, validate=True) if encoded else raw.encode()
         if len(data) > MAX_BODY_BYTES:
             raise ClientMistake(413, "body_too_large", f"at most {MAX_BODY_BYTES} bytes")
-        body = json.loads(data.decode("utf-8"), parse_float=Decimal, parse_int=Decimal,
-                          parse_constant=_reject_constant, object_pairs_hook=_unique_keys)
+        body = json.loads(
+            data.decode("utf-8"),
+            parse_float=Decimal,
+            parse_int=Decimal,
+            parse_constant=_reject_constant,
+            object_pairs_hook=_unique_keys,
+        )
     except (binascii.Error, UnicodeError, ValueError, RecursionError) as error:
         raise ClientMistake(400, "invalid_json", "the body is not valid UTF-8 JSON") from error
     if not isinstance(body, dict):
@@ -145,7 +174,7 @@ def _json_body(event: dict) -> dict:
     return body
 
 
-def _reject_constant(name: str):
+def _reject_constant(name: str) -> None:
     raise ValueError(f"{name} is not a number")
 
 
@@ -156,12 +185,13 @@ def _unique_keys(pairs: list[tuple[str, object]]) -> dict:
     return dict(pairs)
 
 
-def _parse_or_reject(body: dict):
+def _parse_or_reject(body: dict) -> Payment:
     try:
         return parse_payment(body, _rules())
     except InvalidPayment as invalid:
-        raise ClientMistake(400, "validation_failed", "the payment is invalid",
-                            invalid.problems) from None
+        raise ClientMistake(
+            400, "validation_failed", "the payment is invalid", invalid.problems
+        ) from None
 
 
 # ---- Responses ----
@@ -170,8 +200,11 @@ def _parse_or_reject(body: dict):
 def _json(status: int, body: dict, headers: dict | None = None) -> dict:
     return {
         "statusCode": status,
-        "headers": {"Content-Type": "application/json", "Cache-Control": "no-store",
-                    **(headers or {})},
+        "headers": {
+            "Content-Type": "application/json",
+            "Cache-Control": "no-store",
+            **(headers or {}),
+        },
         "body": json.dumps(body, sort_keys=True),
     }
 
@@ -184,16 +217,22 @@ def _aws_failure(error: Exception, request_id: str) -> dict:
         code, retryable = type(error).__name__, True
     logs.log(logging.WARNING if retryable else logging.ERROR, "aws_error", request_id, code=code)
     if retryable:
-        return _json(503, {"error": "service_unavailable", "requestId": request_id},
-                     {"Retry-After": RETRY_AFTER_SECONDS})
+        return _json(
+            503,
+            {"error": "service_unavailable", "requestId": request_id},
+            {"Retry-After": RETRY_AFTER_SECONDS},
+        )
     return _json(500, {"error": "internal_error", "requestId": request_id})
 
 
-def _request_id(event, context) -> str:
+def _request_id(event: object, context: object) -> str:
     request_context = event.get("requestContext") if isinstance(event, dict) else None
-    if isinstance(request_context, dict) and isinstance(request_context.get("requestId"), str):
-        return request_context["requestId"]
-    return getattr(context, "aws_request_id", "local")
+    if isinstance(request_context, dict):
+        request_id = request_context.get("requestId")
+        if isinstance(request_id, str):
+            return request_id
+    from_context = getattr(context, "aws_request_id", None)
+    return from_context if isinstance(from_context, str) else "local"
 
 
 def _now() -> str:

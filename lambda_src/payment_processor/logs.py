@@ -9,6 +9,7 @@ import os
 import sys
 import time
 import traceback
+from typing import TextIO
 
 _logger = logging.getLogger("payment_processor")
 
@@ -17,11 +18,11 @@ class _StdoutHandler(logging.StreamHandler):
     """Writes to sys.stdout as it is when the record is emitted, not when the handler was made."""
 
     @property
-    def stream(self):
+    def stream(self) -> TextIO:
         return sys.stdout
 
     @stream.setter
-    def stream(self, _value) -> None:
+    def stream(self, _value: object) -> None:
         pass
 
 
@@ -40,10 +41,17 @@ def pseudonym(value: str) -> str:
     return hashlib.sha256(value.encode("utf-8")).hexdigest()[:16]
 
 
-def log(level: int, event: str, request_id: str, with_traceback: bool = False, **fields) -> None:
+def log(
+    level: int, event: str, request_id: str, with_traceback: bool = False, **fields: object
+) -> None:
     if _logger.isEnabledFor(level):
-        record = {"level": logging.getLevelName(level), "event": event, "requestId": request_id,
-                  "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), **fields}
+        record = {
+            "level": logging.getLevelName(level),
+            "event": event,
+            "requestId": request_id,
+            "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            **fields,
+        }
         if with_traceback:
             record["traceback"] = traceback.format_exc()
         _logger.log(level, json.dumps(record, default=str, sort_keys=True))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 import boto3
 from botocore.config import Config
@@ -25,7 +26,7 @@ class Stored:
 
 
 class Transactions:
-    def __init__(self, table_name: str, client=None):
+    def __init__(self, table_name: str, client: Any = None):
         self.table_name = table_name
         self.client = client or boto3.client("dynamodb", config=_CLIENT_CONFIG)
 
@@ -43,6 +44,8 @@ class Transactions:
             if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
                 raise
             existing = error.response.get("Item") or self._get_item(payment.transaction_id)
+            if existing is None:  # stored, then deleted between the two calls: not idempotent
+                raise
             return Stored(_from_item(existing), created=False)
         return Stored(_from_item(item), created=True)
 
@@ -56,7 +59,8 @@ class Transactions:
             Key={"transactionId": {"S": transaction_id}},
             ConsistentRead=True,
         )
-        return response.get("Item")
+        item: dict | None = response.get("Item")
+        return item
 
 
 def same_payment(record: dict, payment: Payment) -> bool:

@@ -11,9 +11,30 @@ AMOUNT_TEXT = re.compile(r"[0-9]{1,18}(\.[0-9]{1,18})?")
 REQUIRED_FIELDS = ("transactionId", "customerId", "amount", "currency")
 # ISO 4217 minor units where they differ from the usual 2.
 MINOR_UNITS = {
-    "BHD": 3, "BIF": 0, "CLP": 0, "DJF": 0, "GNF": 0, "IQD": 3, "ISK": 0, "JOD": 3, "JPY": 0,
-    "KMF": 0, "KRW": 0, "KWD": 3, "LYD": 3, "OMR": 3, "PYG": 0, "RWF": 0, "TND": 3, "UGX": 0,
-    "UYI": 0, "VND": 0, "VUV": 0, "XAF": 0, "XOF": 0, "XPF": 0,
+    "BHD": 3,
+    "BIF": 0,
+    "CLP": 0,
+    "DJF": 0,
+    "GNF": 0,
+    "IQD": 3,
+    "ISK": 0,
+    "JOD": 3,
+    "JPY": 0,
+    "KMF": 0,
+    "KRW": 0,
+    "KWD": 3,
+    "LYD": 3,
+    "OMR": 3,
+    "PYG": 0,
+    "RWF": 0,
+    "TND": 3,
+    "UGX": 0,
+    "UYI": 0,
+    "VND": 0,
+    "VUV": 0,
+    "XAF": 0,
+    "XOF": 0,
+    "XPF": 0,
 }
 
 
@@ -63,7 +84,7 @@ def parse_payment(body: dict, rules: Rules) -> Payment:
     amount, amount_problem = _amount(body.get("amount"), currency, rules)
     if "amount" in body and amount_problem:
         problems.append({"field": "amount", "message": amount_problem})
-    if problems:
+    if problems or amount is None or not isinstance(currency, str):
         raise InvalidPayment(problems)
     return Payment(body["transactionId"], body["customerId"], amount, currency)
 
@@ -71,7 +92,7 @@ def parse_payment(body: dict, rules: Rules) -> Payment:
 def _amount(raw: object, currency: str | None, rules: Rules) -> tuple[Decimal | None, str | None]:
     amount = _to_decimal(raw)
     if amount is None:
-        return None, "a positive decimal number or string, e.g. \"12.50\""
+        return None, 'a positive decimal number or string, e.g. "12.50"'
     if amount <= 0:
         return None, "must be greater than 0"
     if amount > rules.max_amount:
