@@ -77,6 +77,36 @@ def plausible_posts(draw):
     }
 
 
+# JSON numbers whose exponent overflows Decimal's context (|exponent| > 999999999999999999) or
+# sits right at its edge: the parser itself refuses the former.
+extreme_exponents = st.integers(0, 10**21) | st.integers(10**18 - 3, 10**18 + 3)
+extreme_numbers = st.builds(
+    "{}{}e{}{}".format,
+    st.sampled_from(["", "-"]),
+    st.sampled_from(["1", "9", "0.1", "12.50", "0"]),
+    st.sampled_from(["", "+", "-"]),
+    extreme_exponents,
+)
+
+
+@st.composite
+def extreme_amount_posts(draw):
+    """A valid POST whose amount is a raw JSON number with an extreme exponent."""
+    number = draw(extreme_numbers)
+    body = (
+        '{"transactionId": "tx-extreme", "customerId": "c-1", "currency": "EUR", '
+        f'"amount": {number}}}'
+    )
+    return {
+        "version": "2.0",
+        "routeKey": "POST /payments",
+        "headers": {"content-type": "application/json"},
+        "body": body,
+        "isBase64Encoded": False,
+        "requestContext": {"requestId": "fuzz"},
+    }
+
+
 @st.composite
 def arbitrary_events(draw):
     body = draw(bodies)
@@ -99,7 +129,7 @@ def arbitrary_events(draw):
     return event
 
 
-@given(http_event=plausible_posts() | arbitrary_events())
+@given(http_event=plausible_posts() | arbitrary_events() | extreme_amount_posts())
 @settings(
     max_examples=300,
     deadline=None,
@@ -122,3 +152,24 @@ def test_client_input_never_causes_500_and_invalid_input_never_writes(fuzz_table
 def fuzz_table(parsed):
     with emulated_table(parsed["dev"], TABLE, LOG_LEVEL="WARNING") as client:
         yield client
+
+
+@pytest.mark.parametrize(
+    "number", ["1e1000000000000000000", "-1e1000000000000000000", "1e-1000000000000000000"]
+)
+def test_amount_whose_exponent_overflows_decimal_is_a_client_error(fuzz_table, number):
+    body = f'{{"transactionId": "tx-o", "customerId": "c", "currency": "EUR", "amount": {number}}}'
+    response = app.handler(
+        {
+            "version": "2.0",
+            "routeKey": "POST /payments",
+            "headers": {"content-type": "application/json"},
+            "body": body,
+            "requestContext": {"requestId": "overflow"},
+        },
+        None,
+    )
+    assert response["statusCode"] == 400, response
+    answer = json.loads(response["body"])
+    assert answer["error"] == "validation_failed"
+    assert [problem["field"] for problem in answer["details"]] == ["amount"]

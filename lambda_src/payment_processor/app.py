@@ -162,8 +162,8 @@ def _json_body(event: dict) -> dict:
             raise ClientMistake(413, "body_too_large", f"at most {MAX_BODY_BYTES} bytes")
         body = json.loads(
             data.decode("utf-8"),
-            parse_float=Decimal,
-            parse_int=Decimal,
+            parse_float=_json_number,
+            parse_int=_json_number,
             parse_constant=_reject_constant,
             object_pairs_hook=_unique_keys,
         )
@@ -172,6 +172,15 @@ def _json_body(event: dict) -> dict:
     if not isinstance(body, dict):
         raise ClientMistake(400, "body_not_object", "the body must be a JSON object")
     return body
+
+
+def _json_number(text: str) -> Decimal:
+    """A JSON number as a Decimal. One whose exponent overflows Decimal's context (1e1e20) is
+    valid JSON but no amount: it becomes Infinity, which validation rejects field by field."""
+    try:
+        return Decimal(text)
+    except ArithmeticError:
+        return Decimal("-Infinity") if text.startswith("-") else Decimal("Infinity")
 
 
 def _reject_constant(name: str) -> None:
