@@ -3,12 +3,16 @@ and working when unpacked on its own."""
 
 from __future__ import annotations
 
+import io
 import json
 import subprocess
 import sys
 import zipfile
 
+import pytest
+
 from payinfra import assets
+from payinfra.errors import RenderError
 from payinfra.package import build_zip
 from tests.hclparse import labelled
 from tests.processor_harness import http_event, table_spec
@@ -77,3 +81,42 @@ def test_unpacked_zip_imports_the_hcl_handler_and_serves_requests(rendered_roots
 def test_package_stays_small(rendered_roots):
     size = (rendered_roots["dev"] / "build" / "payment_processor.zip").stat().st_size
     assert size < 64 * 1024, f"{size} bytes"
+
+
+def test_package_holds_exactly_the_processors_python_files(tmp_path):
+    source = tmp_path / "lambda_src"
+    package = source / "payment_processor"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    (package / "app.py").write_text("def handler(event, context): ...\n")
+    (package / "sub").mkdir()
+    (package / "sub" / "__init__.py").write_text("")
+    # What must never ship: secrets in dotfiles, caches, non-Python files, and whatever a
+    # symlink points at (inside the tree or out of it).
+    (source / ".env").write_text("DB_PASSWORD=hunter2\n")
+    (package / ".env").write_text("DB_PASSWORD=hunter2\n")
+    (package / ".hidden").mkdir()
+    (package / ".hidden" / "x.py").write_text("")
+    (package / "__pycache__").mkdir()
+    (package / "__pycache__" / "app.cpython-311.pyc").write_bytes(b"\0")
+    (package / "notes.txt").write_text("internal\n")
+    outside = tmp_path / "secret.py"
+    outside.write_text("KEY = 'x'\n")
+    (package / "linked.py").symlink_to(outside)
+    (package / "linked_dir").symlink_to(tmp_path, target_is_directory=True)
+    with zipfile.ZipFile(io.BytesIO(build_zip(source))) as archive:
+        names = archive.namelist()
+    assert names == [
+        "payment_processor/__init__.py",
+        "payment_processor/app.py",
+        "payment_processor/sub/__init__.py",
+    ]
+
+
+def test_a_symlinked_processor_package_is_refused(tmp_path):
+    real = tmp_path / "elsewhere"
+    real.mkdir()
+    (tmp_path / "lambda_src").mkdir()
+    (tmp_path / "lambda_src" / "payment_processor").symlink_to(real, target_is_directory=True)
+    with pytest.raises(RenderError, match="must be a real folder"):
+        build_zip(tmp_path / "lambda_src")
