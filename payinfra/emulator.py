@@ -81,7 +81,8 @@ def start(port: int, state_dir: Path = STATE_DIR) -> EmulatorStatus:
         env={**os.environ, "MOTO_IAM_LOAD_MANAGED_POLICIES": "true"},
     )
     endpoint = f"http://127.0.0.1:{port}"
-    _state_file(state_dir).write_text(json.dumps({"pid": process.pid, "endpoint": endpoint}))
+    state = {"pid": process.pid, "endpoint": endpoint, "identity": _identity(process.pid)}
+    _state_file(state_dir).write_text(json.dumps(state), encoding="utf-8")
     deadline = time.monotonic() + HEALTH_TIMEOUT_SECONDS
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -99,11 +100,13 @@ def start(port: int, state_dir: Path = STATE_DIR) -> EmulatorStatus:
 
 
 def stop(state_dir: Path = STATE_DIR) -> bool:
+    """Stop the emulator this folder started; True if one was running. A stale state file (the
+    process is gone, or its pid now belongs to another process) is removed, nothing signalled."""
     current = status(state_dir)
     if current.running and current.pid is not None:
         os.kill(current.pid, signal.SIGTERM)
         for _ in range(50):
-            if not _alive(current.pid):
+            if not _is_running(current.pid):
                 break
             time.sleep(0.1)
     _state_file(state_dir).unlink(missing_ok=True)
@@ -111,24 +114,74 @@ def stop(state_dir: Path = STATE_DIR) -> bool:
 
 
 def status(state_dir: Path = STATE_DIR) -> EmulatorStatus:
-    path = _state_file(state_dir)
-    if not path.is_file():
+    """The emulator this folder started, if that very process still runs.
+
+    A pid alone proves nothing: once moto exits, the system may hand its pid to any other
+    process. The state file also records the process's start time and command line, and only a
+    process matching both counts as running, and only such a process is ever signalled."""
+    state = _read_state(_state_file(state_dir))
+    if state is None:
         return EmulatorStatus(False, False, None, "")
-    state = json.loads(path.read_text())
-    running = _alive(state["pid"])
-    return EmulatorStatus(
-        running, running and _healthy(state["endpoint"]), state["pid"], state["endpoint"]
+    pid, endpoint, recorded = state
+    running = recorded is not None and _identity(pid) == recorded and _is_running(pid)
+    return EmulatorStatus(running, running and _healthy(endpoint), pid, endpoint)
+
+
+def _read_state(path: Path) -> tuple[int, str, str | None] | None:
+    """pid, endpoint and identity from the state file; a damaged file proves nothing."""
+    try:
+        state = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError):
+        return (0, "", None)
+    if not isinstance(state, dict) or not isinstance(state.get("pid"), int):
+        return (0, "", None)
+    identity = state.get("identity")
+    return (
+        state["pid"],
+        str(state.get("endpoint", "")),
+        identity if isinstance(identity, str) else None,
     )
 
 
-def _alive(pid: int) -> bool:
+def _identity(pid: int) -> str | None:
+    """Start time and command line of process `pid`, or None when there is no such process."""
+    if pid <= 0:
+        return None
+    proc = Path(f"/proc/{pid}")
+    if Path("/proc/self/stat").exists():
+        try:
+            stat = (proc / "stat").read_text()
+            command = (proc / "cmdline").read_bytes().replace(b"\0", b" ")
+        except OSError:
+            return None
+        # Field 22 is the start time; the command name before it may hold spaces, so fields
+        # are counted after its closing parenthesis.
+        started = stat.rsplit(")", 1)[1].split()[19]
+        return f"{started} {command.decode(errors='replace').strip()}"
+    completed = subprocess.run(
+        ["ps", "-o", "lstart=", "-o", "args=", "-p", str(pid)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return completed.stdout.strip() or None
+
+
+def _is_running(pid: int) -> bool:
+    """Exists and is not a zombie (a child that exited but was not reaped yet)."""
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True
         return True
-    return True
+    return state != "Z"
 
 
 def _healthy(endpoint: str) -> bool:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
 import urllib.request
 
+import pytest
 from click.testing import CliRunner
 
 from payinfra.cli import main
@@ -34,3 +37,38 @@ def test_start_status_stop(tmp_path, monkeypatch):
     assert invoke("status").exit_code == 1
     assert invoke("stop").output.strip() == "no emulator was running"
     assert not (tmp_path / ".payinfra" / "emulator.json").exists()
+
+
+@pytest.mark.parametrize(
+    "recorded",
+    [
+        {"identity": "1234 /usr/bin/moto_server -H 127.0.0.1 -p 5000"},  # pid reused since
+        {},  # a state file from before identities were recorded
+    ],
+)
+def test_stop_never_signals_a_process_that_took_over_a_stale_pid(tmp_path, monkeypatch, recorded):
+    monkeypatch.chdir(tmp_path)
+    bystander = subprocess.Popen(["sleep", "30"])
+    try:
+        state = tmp_path / ".payinfra" / "emulator.json"
+        state.parent.mkdir()
+        state.write_text(
+            json.dumps({"pid": bystander.pid, "endpoint": "http://127.0.0.1:5000", **recorded})
+        )
+        assert invoke("status").exit_code == 1
+        stopped = invoke("stop")
+        assert (stopped.exit_code, stopped.output.strip()) == (0, "no emulator was running")
+        assert bystander.poll() is None, "the unrelated process was signalled"
+        assert not state.exists(), "the stale state file is cleared"
+    finally:
+        bystander.kill()
+        bystander.wait()
+
+
+def test_a_damaged_state_file_is_no_emulator(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    state = tmp_path / ".payinfra" / "emulator.json"
+    state.parent.mkdir()
+    state.write_text("{not json")
+    assert invoke("status").output.strip() == "emulator not running"
+    assert invoke("stop").output.strip() == "no emulator was running"
