@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-import functools
+import contextlib
 import json
+import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -14,8 +16,6 @@ from payinfra import __version__, emulator, lifecycle
 from payinfra.config import list_environments, load_environment
 from payinfra.errors import PayinfraError
 from payinfra.plansummary import table
-from payinfra.render import render_environment
-from payinfra.writer import write_tree
 
 environments_option = click.option(
     "--environments-dir",
@@ -74,34 +74,64 @@ plugin_dir_option = click.option(
 )
 
 
-def _workspace(env, environments_dir, out_dir, no_render, terraform_binary):
-    return lifecycle.open_workspace(
-        environments_dir, env, out_dir, render=not no_render, terraform=terraform_binary
+def _workspace(
+    env: str, environments_dir: Path, out_dir: Path, no_render: bool, terraform_binary: str | None
+) -> contextlib.AbstractContextManager[lifecycle.Workspace]:
+    return lifecycle.workspace(
+        environments_dir, env, out_dir, render_first=not no_render, terraform=terraform_binary
     )
 
 
-def _typed_confirmation(name: str) -> Callable[[str], bool]:
+def stdin_is_terminal() -> bool:
+    return sys.stdin.isatty()
+
+
+def _typed_confirmation(name: str) -> lifecycle.Confirm | None:
+    """Ask for the name at the terminal; None when there is no terminal to ask at (a name
+    piped on stdin is not a person typing it)."""
+    if not stdin_is_terminal():
+        return None
+
     def confirm(prompt: str) -> bool:
-        return click.prompt(prompt, default="", show_default=False) == name
+        try:
+            return bool(click.prompt(prompt, default="", show_default=False) == name)
+        except click.Abort:  # end of input or Ctrl-C at the prompt
+            click.echo(err=True)
+            return False
 
     return confirm
 
 
-def _reports_errors(command: Callable) -> Callable:
-    """Print the project's own errors as plain messages and exit with their code."""
+def _fail(message: str, exit_code: int) -> None:
+    click.secho("error: " + message.replace("\n", "\nerror: "), fg="red", err=True)
+    raise SystemExit(exit_code)
 
-    @functools.wraps(command)
-    def wrapper(*args, **kwargs):
+
+class _Cli(click.Group):
+    """Maps errors to messages and exit codes once, for every command: never a traceback for
+    payinfra's own errors or for a file system that refuses."""
+
+    def invoke(self, ctx: click.Context) -> Any:
         try:
-            return command(*args, **kwargs)
+            return super().invoke(ctx)
         except PayinfraError as exc:
-            click.secho("error: " + str(exc).replace("\n", "\nerror: "), fg="red", err=True)
-            raise SystemExit(exc.exit_code) from None
+            _fail(str(exc), exc.exit_code)
+        except OSError as exc:
+            where = f" ({exc.filename})" if exc.filename else ""
+            _fail(f"{exc.strerror or exc}{where}", 1)
+        except RecursionError:
+            _fail("the input is nested too deeply to process", 2)
+        except KeyboardInterrupt:
+            _fail("interrupted; the out folder is left whole (old or new render)", 130)
 
-    return wrapper
+
+@contextlib.contextmanager
+def _timed() -> Iterator[Callable[[], float]]:
+    started = time.perf_counter()
+    yield lambda: (time.perf_counter() - started) * 1000
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=_Cli, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="payinfra")
 def main() -> None:
     """Render per-environment YAML into a reviewable Terraform root and drive Terraform with it.
@@ -114,7 +144,9 @@ def main() -> None:
       payinfra apply prod           apply exactly that saved plan
       payinfra emulator start       run a local AWS emulator for the `local` environment
 
-    Arguments after `--` go to terraform unchanged: payinfra plan dev -- -target=module.compute
+    Arguments after `--` go to terraform only if they are on the command's allow-list
+    (e.g. -parallelism=N, -lock-timeout=D, -no-color; plan also -target= and -replace=):
+      payinfra plan dev -- -target=module.compute
     """
 
 
@@ -122,17 +154,15 @@ def main() -> None:
 @click.argument("env")
 @environments_option
 @out_option
-@_reports_errors
 def render(env: str, environments_dir: Path, out_dir: Path) -> None:
     """Render environment ENV into OUT/ENV/.
 
     Only files payinfra generates are replaced; Terraform state, .terraform/, the lock file and
     plan files already in OUT/ENV/ are kept. Exit code 2 means the YAML is invalid.
     """
-    started = time.perf_counter()
-    environment = load_environment(environments_dir, env)
-    result = write_tree(render_environment(environment), out_dir / env)
-    elapsed_ms = (time.perf_counter() - started) * 1000
+    with _timed() as elapsed:
+        result = lifecycle.render(environments_dir, env, out_dir).result
+    elapsed_ms = elapsed()
     click.echo(
         f"rendered {env} into {out_dir / env}/: {len(result.written)} written, "
         f"{len(result.unchanged)} unchanged, {len(result.removed)} removed ({elapsed_ms:.0f} ms)"
@@ -143,7 +173,6 @@ def render(env: str, environments_dir: Path, out_dir: Path) -> None:
 
 @main.command()
 @environments_option
-@_reports_errors
 def envs(environments_dir: Path) -> None:
     """List environments with their regions (the source first)."""
     names = list_environments(environments_dir)
@@ -158,20 +187,19 @@ def envs(environments_dir: Path) -> None:
         click.echo(f"{name.ljust(width)}  {', '.join(regions)}")
 
 
-@main.command(context_settings={"ignore_unknown_options": True})
+@main.command()
 @_terraform_command
 @plugin_dir_option
 @click.option("--upgrade", is_flag=True, help="Allow newer provider versions than the lock file.")
-@_reports_errors
 def init(
     env, environments_dir, out_dir, no_render, terraform_binary, terraform_args, plugin_dir, upgrade
 ):
     """Render ENV and run terraform init (backend from the YAML; .terraform.lock.hcl is kept)."""
-    ws = _workspace(env, environments_dir, out_dir, no_render, terraform_binary)
-    lifecycle.init(ws, plugin_dir=plugin_dir, upgrade=upgrade, extra=terraform_args)
+    with _workspace(env, environments_dir, out_dir, no_render, terraform_binary) as ws:
+        lifecycle.init(ws, plugin_dir=plugin_dir, upgrade=upgrade, extra=terraform_args)
 
 
-@main.command(context_settings={"ignore_unknown_options": True})
+@main.command()
 @_terraform_command
 @plugin_dir_option
 @click.option(
@@ -179,7 +207,6 @@ def init(
     is_flag=True,
     help="Exit 0 when nothing changes, 2 when the plan has changes, 1 on error.",
 )
-@_reports_errors
 def plan(
     env,
     environments_dir,
@@ -194,10 +221,10 @@ def plan(
 
     Destroys or replacements of stateful resources (RDS, DynamoDB, S3, KMS) are called out.
     """
-    ws = _workspace(env, environments_dir, out_dir, no_render, terraform_binary)
-    result = lifecycle.plan(
-        ws, detailed_exitcode=detailed_exitcode, plugin_dir=plugin_dir, extra=terraform_args
-    )
+    with _workspace(env, environments_dir, out_dir, no_render, terraform_binary) as ws:
+        result = lifecycle.plan(
+            ws, detailed_exitcode=detailed_exitcode, plugin_dir=plugin_dir, extra=terraform_args
+        )
     click.echo()
     click.echo(table(result.summary))
     for address in result.summary.stateful_losses:
@@ -208,7 +235,7 @@ def plan(
     raise SystemExit(result.exit_code)
 
 
-@main.command(context_settings={"ignore_unknown_options": True})
+@main.command()
 @_terraform_command
 @click.option(
     "--auto-approve",
@@ -220,7 +247,6 @@ def plan(
     is_flag=True,
     help="Let a protected environment's plan destroy or replace stateful resources.",
 )
-@_reports_errors
 def apply(
     env,
     environments_dir,
@@ -232,18 +258,18 @@ def apply(
     allow_destroy,
 ):
     """Apply the plan saved by `payinfra plan ENV`, only if the render still matches it."""
-    ws = _workspace(env, environments_dir, out_dir, no_render, terraform_binary)
-    lifecycle.apply(
-        ws,
-        auto_approve=auto_approve,
-        allow_destroy=allow_destroy,
-        confirm=_typed_confirmation(env),
-        extra=terraform_args,
-    )
+    with _workspace(env, environments_dir, out_dir, no_render, terraform_binary) as ws:
+        lifecycle.apply(
+            ws,
+            auto_approve=auto_approve,
+            allow_destroy=allow_destroy,
+            confirm=_typed_confirmation(env),
+            extra=terraform_args,
+        )
     click.echo(f"applied {env}")
 
 
-@main.command(context_settings={"ignore_unknown_options": True})
+@main.command()
 @_terraform_command
 @plugin_dir_option
 @click.option(
@@ -254,7 +280,6 @@ def apply(
     is_flag=True,
     help="Required, with the name typed, to destroy a protected environment.",
 )
-@_reports_errors
 def destroy(
     env,
     environments_dir,
@@ -267,16 +292,35 @@ def destroy(
     force,
 ):
     """Destroy everything in ENV. Protected environments need --force and the name typed."""
-    ws = _workspace(env, environments_dir, out_dir, no_render, terraform_binary)
-    lifecycle.destroy(
-        ws,
-        force=force,
-        auto_approve=auto_approve,
-        confirm=_typed_confirmation(env),
-        plugin_dir=plugin_dir,
-        extra=terraform_args,
-    )
+    with _workspace(env, environments_dir, out_dir, no_render, terraform_binary) as ws:
+        lifecycle.destroy(
+            ws,
+            force=force,
+            auto_approve=auto_approve,
+            confirm=_typed_confirmation(env),
+            plugin_dir=plugin_dir,
+            extra=terraform_args,
+        )
     click.echo(f"destroyed {env}")
+
+
+@main.command()
+@click.argument("env")
+@out_option
+def unprotect(env: str, out_dir: Path) -> None:
+    """Let protected environment ENV's YAML lower its protection (typed, at a terminal).
+
+    Once OUT/ENV/ (or its state) has been protected, payinfra refuses a YAML that says
+    otherwise. This command, and only this one, allows it: after the environment name is typed,
+    the next render, plan and apply may turn protection off. Nothing in AWS changes here.
+    """
+    root = out_dir / env
+    if not lifecycle.is_protected_root(root, env):
+        click.echo(f"{root} is not a protected environment's root; nothing changed")
+        return
+    click.echo(lifecycle.UNPROTECT_CONSEQUENCES.format(name=env, root=root))
+    lifecycle.unprotect(root, env, _typed_confirmation(env))
+    click.echo(f"{env} may now be unprotected: set `protected: false` in its YAML, then plan")
 
 
 @main.command()
@@ -285,11 +329,10 @@ def destroy(
 @out_option
 @terraform_option
 @click.option("--json", "as_json", is_flag=True, help="Print the outputs as one JSON object.")
-@_reports_errors
 def output(env, environments_dir, out_dir, terraform_binary, as_json):
     """Show ENV's Terraform outputs as a table, or --json."""
-    ws = _workspace(env, environments_dir, out_dir, False, terraform_binary)
-    values = lifecycle.outputs(ws)
+    with _workspace(env, environments_dir, out_dir, False, terraform_binary) as ws:
+        values = lifecycle.outputs(ws)
     if as_json:
         click.echo(json.dumps(values, indent=2, sort_keys=True))
         return
@@ -313,11 +356,10 @@ def output(env, environments_dir, out_dir, terraform_binary, as_json):
     show_default=True,
     help="json: one object for CI annotations.",
 )
-@_reports_errors
 def validate(env, environments_dir, out_dir, terraform_binary, plugin_dir, output_format):
     """Render ENV, then terraform fmt -check, init -backend=false + validate, and checkov."""
-    ws = _workspace(env, environments_dir, out_dir, False, terraform_binary)
-    findings, ran = lifecycle.validate(ws, plugin_dir=plugin_dir)
+    with _workspace(env, environments_dir, out_dir, False, terraform_binary) as ws:
+        findings, ran = lifecycle.validate(ws, plugin_dir=plugin_dir)
     if output_format == "json":
         click.echo(
             json.dumps(
@@ -339,7 +381,6 @@ def emulator_group() -> None:
 
 @emulator_group.command("start")
 @click.option("--port", type=click.IntRange(1024, 65535), default=5000, show_default=True)
-@_reports_errors
 def emulator_start(port):
     """Start moto server on 127.0.0.1:PORT and wait until it answers."""
     state = emulator.start(port)
@@ -347,14 +388,12 @@ def emulator_start(port):
 
 
 @emulator_group.command("stop")
-@_reports_errors
 def emulator_stop():
     """Stop the emulator started by `payinfra emulator start`."""
     click.echo("emulator stopped" if emulator.stop() else "no emulator was running")
 
 
 @emulator_group.command("status")
-@_reports_errors
 def emulator_status():
     """Say whether the emulator runs and answers; exit 1 when it does not."""
     state = emulator.status()

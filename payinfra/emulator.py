@@ -14,7 +14,7 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from payinfra.errors import PayinfraError
+from payinfra.errors import EmulatorError
 
 STATE_DIR = Path(".payinfra")
 
@@ -35,10 +35,6 @@ EMULATOR_GAPS = {
     ),
 }
 HEALTH_TIMEOUT_SECONDS = 30
-
-
-class EmulatorError(PayinfraError):
-    pass
 
 
 @dataclass(frozen=True)

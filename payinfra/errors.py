@@ -1,8 +1,15 @@
-"""The project's own error types; each carries a message written for the person at the terminal."""
+"""payinfra's own error types, each with the exit code the CLI ends with.
+
+Every one carries a message written for the person at the terminal; the CLI prints it without a
+traceback. Exit codes: 1 failure, 2 invalid input, 3 refused by a safety rule (nothing changed),
+127 terraform not found, and terraform's own code when terraform fails.
+"""
+
+from __future__ import annotations
 
 
 class PayinfraError(Exception):
-    """Base class: the CLI prints the message without a traceback and exits with `exit_code`."""
+    """Base class: the CLI prints the message and exits with `exit_code`."""
 
     exit_code = 1
 
@@ -17,5 +24,39 @@ class ConfigError(PayinfraError):
         super().__init__("\n".join(problems))
 
 
+class UsageError(PayinfraError):
+    """The command line asks for something payinfra does not do (e.g. a forbidden terraform
+    argument after `--`)."""
+
+    exit_code = 2
+
+
 class RenderError(PayinfraError):
-    """Rendering or writing the Terraform root failed."""
+    """Rendering or writing the Terraform root failed; the root is unchanged."""
+
+
+class Refused(PayinfraError):
+    """A safety rule stopped the operation; nothing was changed."""
+
+    exit_code = 3
+
+
+class Busy(Refused):
+    """Another payinfra command holds the out folder's lock."""
+
+
+class EmulatorError(PayinfraError):
+    """The local emulator could not be started or reached."""
+
+
+class TerraformNotFound(PayinfraError):
+    exit_code = 127
+
+
+class TerraformFailed(PayinfraError):
+    """terraform exited non-zero; payinfra exits with the same code."""
+
+    def __init__(self, command: str, exit_code: int, stderr: str = ""):
+        detail = f"\n{stderr.strip()}" if stderr.strip() else ""
+        super().__init__(f"terraform {command} exited with {exit_code}{detail}")
+        self.exit_code = exit_code

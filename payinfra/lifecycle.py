@@ -1,42 +1,101 @@
-"""init, plan, apply, destroy, output and validate for one environment.
+"""render, init, plan, apply, destroy, unprotect, output and validate for one environment, and
+every safety rule that guards them.
 
-Each operation renders first (unless told not to), then drives terraform in `out/<env>/`. The CLI
-supplies `confirm`, a callback that asks a person to type the environment's name; nothing here
-prompts or prints tables itself.
+Each operation holds the out folder's lock from start to end, renders first (unless told not
+to), proves the tree matches its manifest, then drives terraform in `out/<env>/`. The CLI
+supplies `confirm`, a callback that asks a person to type the environment's name, or None when
+there is no terminal to ask at; nothing here prompts or prints tables itself.
+
+The rules, all enforced here:
+- arguments after `--` are an allow-list per command (`check_extra_args`);
+- apply applies exactly the plan file `payinfra plan` made and summarised, for the same render,
+  environment and protection; the DATA LOSS check runs on the plan file itself;
+- protection belongs to the state: once an out folder (or a state) has been protected, a YAML
+  that says otherwise is refused until `payinfra unprotect` was typed at a terminal;
+- typed confirmations need a terminal.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
+from payinfra import writer
 from payinfra.config import Environment, load_environment
-from payinfra.errors import PayinfraError
-from payinfra.plansummary import PlanSummary, summarize
+from payinfra.errors import PayinfraError, Refused, UsageError
+from payinfra.plansummary import PlanSummary, prior_state_identity, state_identity, summarize
 from payinfra.render import render_environment
 from payinfra.terraform import Terraform, find_terraform
-from payinfra.writer import MANIFEST, write_tree
 
 PLAN_FILE = "plan.tfplan"
 PLAN_JSON = "plan.json"
-PLAN_RENDER_DIGEST = "plan.render-sha256"
+PLAN_RECORD = "plan.payinfra.json"
+# apply verifies and applies a private copy, so the bytes checked are the bytes applied.
+APPLYING_PLAN = ".payinfra-applying.tfplan"
+PROTECTION_RECORD = ".payinfra-protection.json"
 PLUGIN_DIR_ENV = "PAYINFRA_PLUGIN_DIR"
 CHECKOV_ENV = "PAYINFRA_CHECKOV"
 EMULATOR_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "emulator", "AWS_SECRET_ACCESS_KEY": "emulator"}
 
+# Returns True when the person typed the name; None stands for "no terminal to ask at".
 Confirm = Callable[[str], bool]
 
+# ---- Arguments after `--` ----
 
-class Refused(PayinfraError):
-    """A safety rule stopped the operation; nothing was changed."""
+_VALUES = {
+    "-no-color": None,
+    "-compact-warnings": None,
+    "-parallelism": re.compile(r"[1-9][0-9]{0,2}"),
+    "-lock-timeout": re.compile(r"[0-9]{1,6}(ms|s|m|h)"),
+    # Resource addresses: they narrow or force a change that the saved plan then shows.
+    "-target": re.compile(r"[A-Za-z_][A-Za-z0-9_.\[\]\"'*-]*"),
+    "-replace": re.compile(r"[A-Za-z_][A-Za-z0-9_.\[\]\"'*-]*"),
+    "-refresh": re.compile(r"true|false"),
+}
+_OUTPUT_ONLY = ("-no-color", "-lock-timeout")
+_RUN_SHAPE = ("-no-color", "-compact-warnings", "-parallelism", "-lock-timeout")
+# Only flags that cannot change *what* is applied or destroyed, or *which* state is used. plan
+# may also target or replace, because the saved plan shows the result and apply applies only it.
+ALLOWED_EXTRA_ARGS: dict[str, tuple[str, ...]] = {
+    "init": _OUTPUT_ONLY,
+    "plan": (*_RUN_SHAPE, "-target", "-replace", "-refresh"),
+    "apply": _RUN_SHAPE,
+    "destroy": _RUN_SHAPE,
+}
 
-    exit_code = 3
+
+def check_extra_args(command: str, extra: tuple[str, ...]) -> None:
+    """Refuse, before terraform runs, any argument after `--` not on `command`'s allow-list."""
+    allowed = ALLOWED_EXTRA_ARGS.get(command, ())
+    for argument in extra:
+        name, has_value, value = argument.partition("=")
+        pattern = _VALUES.get(name)
+        takes_value = pattern is not None
+        if name not in allowed or has_value != ("=" if takes_value else ""):
+            raise UsageError(_refusal(command, argument, allowed))
+        if pattern is not None and not pattern.fullmatch(value):
+            raise UsageError(f"terraform argument {argument!r}: {value!r} is not a valid value")
+
+
+def _refusal(command: str, argument: str, allowed: tuple[str, ...]) -> str:
+    shown = ", ".join(f"{name}=…" if _VALUES[name] else name for name in allowed) or "none"
+    return (
+        f"terraform argument {argument!r} is not allowed after `--` for {command}: payinfra "
+        "passes only flags that cannot change what is applied or destroyed, or which state is "
+        f"used (allowed for {command}: {shown})"
+    )
+
+
+# ---- Workspace: the locked, rendered, verified root of one environment ----
 
 
 @dataclass(frozen=True)
@@ -46,16 +105,42 @@ class Workspace:
     terraform: Terraform
 
 
-def open_workspace(
-    environments_dir: Path, name: str, out_dir: Path, *, render: bool, terraform: str | None
-) -> Workspace:
+@dataclass(frozen=True)
+class Rendered:
+    env: Environment
+    root: Path
+    result: writer.WriteResult
+
+
+def render(environments_dir: Path, name: str, out_dir: Path) -> Rendered:
+    """Load, validate, render and write one environment: the one call that does all of it."""
     env = load_environment(environments_dir, name)
     root = out_dir / name
-    if render:
-        write_tree(render_environment(env), root)
-    elif not (root / MANIFEST).is_file():
-        raise PayinfraError(f"{root} has not been rendered yet; run without --no-render")
-    return Workspace(env, root, Terraform(find_terraform(terraform), root, _child_env(env)))
+    with writer.locked(root):
+        return Rendered(env, root, _render_locked(env, root))
+
+
+def _render_locked(env: Environment, root: Path) -> writer.WriteResult:
+    _guard_protection(env, root)
+    return writer.write_tree(render_environment(env), root)
+
+
+@contextlib.contextmanager
+def workspace(
+    environments_dir: Path, name: str, out_dir: Path, *, render_first: bool, terraform: str | None
+) -> Iterator[Workspace]:
+    """The environment's root, locked for the whole `with` block, rendered (unless told not to)
+    and proven to match its manifest."""
+    env = load_environment(environments_dir, name)
+    binary = find_terraform(terraform)
+    root = out_dir / name
+    with writer.locked(root):
+        if render_first:
+            _render_locked(env, root)
+        else:
+            _guard_protection(env, root)
+        writer.verify(root)
+        yield Workspace(env, root, Terraform(binary, root, _child_env(env)))
 
 
 def _child_env(env: Environment) -> dict[str, str]:
@@ -65,10 +150,122 @@ def _child_env(env: Environment) -> dict[str, str]:
     return {"AWS_ENDPOINT_URL": env.emulator.endpoint, **EMULATOR_CREDENTIALS}
 
 
+# ---- Protection belongs to the state ----
+
+
+def _guard_protection(env: Environment, root: Path) -> None:
+    """Bind the folder to its environment, and never let YAML lower a protection it once had."""
+    record = _read_protection(root)
+    if record is not None and record["environment"] != env.name:
+        raise Refused(
+            f"{root} holds the Terraform root of environment {record['environment']!r}, "
+            f"not {env.name!r}; use its own name or another --out folder"
+        )
+    if record is not None and record["protected"] and not env.protected:
+        raise Refused(
+            f"{env.name} is protected, but its YAML now says it is not (protected: false or "
+            f"absent, or another --environments-dir). Lowering the protection of {root} needs "
+            f"`payinfra unprotect {env.name}`, typed at a terminal, first"
+        )
+    # Raising protection is always allowed; a record lowered by `unprotect` stays as it is.
+    if record is None or (env.protected and not record["protected"]):
+        _write_protection(root, env.name, env.protected, lowered_at=None)
+
+
+def _read_protection(root: Path) -> dict | None:
+    path = root / PROTECTION_RECORD
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as exc:
+        raise Refused(
+            f"{path} is unreadable ({exc}); payinfra cannot tell whether this environment is "
+            "protected. Restore it from version control or a backup"
+        ) from None
+    if not (
+        isinstance(record, dict)
+        and isinstance(record.get("environment"), str)
+        and isinstance(record.get("protected"), bool)
+    ):
+        raise Refused(f"{path} is damaged; restore it before running payinfra here")
+    return record
+
+
+def _write_protection(root: Path, name: str, protected: bool, *, lowered_at: str | None) -> None:
+    record: dict[str, object] = {"environment": name, "protected": protected}
+    if lowered_at:
+        record["lowered_at"] = lowered_at
+    temporary = root / (PROTECTION_RECORD + ".tmp")
+    temporary.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+    os.replace(temporary, root / PROTECTION_RECORD)
+
+
+def _protection_lowered(root: Path) -> bool:
+    record = _read_protection(root)
+    return record is not None and record.get("lowered_at") is not None
+
+
+def _guard_state_identity(ws: Workspace, identity: dict | None) -> None:
+    """The state itself records its environment and protection (root output); check them."""
+    if identity is None:
+        return
+    if identity["name"] != ws.env.name:
+        raise Refused(
+            f"the state in {ws.root} belongs to environment {identity['name']!r}, not "
+            f"{ws.env.name!r}; check the backend settings in the YAML"
+        )
+    if identity["protected"] and not ws.env.protected and not _protection_lowered(ws.root):
+        raise Refused(
+            f"the state of {ws.env.name} is protected, but its YAML says it is not. Lowering "
+            f"protection needs `payinfra unprotect {ws.env.name}`, typed at a terminal, first"
+        )
+
+
+UNPROTECT_CONSEQUENCES = (
+    "this lets {name}'s YAML say `protected: false` for {root} and its state; the next apply "
+    "of such a YAML turns off RDS and DynamoDB deletion protection and the final snapshot rule, "
+    "plans that destroy data are no longer refused, and destroy no longer needs --force"
+)
+
+
+def is_protected_root(root: Path, name: str) -> bool:
+    record = _read_protection(root) if (root / PROTECTION_RECORD).is_file() else None
+    return record is not None and record["environment"] == name and record["protected"]
+
+
+def unprotect(root: Path, name: str, confirm: Confirm | None) -> None:
+    """Record, once the name is typed at a terminal, that `name`'s YAML may lower its protection
+    for `root` and its state. Refused when `root` is not a protected environment's root."""
+    with writer.locked(root):
+        if not is_protected_root(root, name):
+            raise Refused(f"{root} is not the root of protected environment {name}")
+        _confirm(name, auto_approve=False, confirm=confirm, action="unprotect")
+        stamp = datetime.now(UTC).isoformat(timespec="seconds")
+        _write_protection(root, name, False, lowered_at=stamp)
+
+
+# ---- Confirmation ----
+
+
+def _confirm(name: str, *, auto_approve: bool, confirm: Confirm | None, action: str) -> None:
+    if auto_approve:
+        return
+    if confirm is None:
+        advice = "CI uses --auto-approve" if action == "apply" else "there is no flag for CI"
+        raise Refused(
+            f"{action} of {name} needs its name typed at a terminal, and standard input is not "
+            f"one; {advice}"
+        )
+    if not confirm(f"Type the environment name ({name}) to {action} it"):
+        raise Refused(f"{action} of {name} not confirmed; nothing was changed")
+
+
 # ---- init ----
 
 
 def init(ws: Workspace, *, plugin_dir: Path | None, upgrade: bool, extra: tuple[str, ...]) -> None:
+    check_extra_args("init", extra)
     args = _init_args(plugin_dir)
     if upgrade:
         args.append("-upgrade")
@@ -99,29 +296,50 @@ class PlanResult:
 def plan(
     ws: Workspace, *, detailed_exitcode: bool, plugin_dir: Path | None, extra: tuple[str, ...]
 ) -> PlanResult:
+    check_extra_args("plan", extra)
     ensure_initialised(ws, plugin_dir)
     _discard_plan(ws.root)
     args = ["plan", "-input=false", f"-out={PLAN_FILE}"]
     if detailed_exitcode:
         args.append("-detailed-exitcode")
     code = ws.terraform.run(*args, *extra, ok_codes=(0, 2) if detailed_exitcode else (0,))
-    shown = ws.terraform.capture("show", "-json", PLAN_FILE)
-    (ws.root / PLAN_JSON).write_text(shown, encoding="utf-8")
-    (ws.root / PLAN_RENDER_DIGEST).write_text(render_digest(ws.root) + "\n", encoding="utf-8")
-    return PlanResult(summarize(json.loads(shown)), code)
-
-
-def render_digest(root: Path) -> str:
-    """SHA-256 over every generated file, so a plan can be tied to the render it was made from."""
-    digest = hashlib.sha256()
-    for relative in json.loads((root / MANIFEST).read_text(encoding="utf-8"))["files"]:
-        digest.update(relative.encode() + b"\0" + (root / relative).read_bytes() + b"\0")
-    return digest.hexdigest()
+    shown_text = ws.terraform.capture("show", "-json", PLAN_FILE)
+    shown = _plan_json(shown_text, PLAN_FILE)
+    try:
+        _guard_state_identity(ws, prior_state_identity(shown))
+    except Refused:
+        _discard_plan(ws.root)
+        raise
+    summary = summarize(shown)
+    (ws.root / PLAN_JSON).write_text(shown_text, encoding="utf-8")
+    record = {
+        "environment": ws.env.name,
+        "protected": ws.env.protected,
+        "render_sha256": writer.tree_digest(ws.root),
+        "plan_sha256": _file_sha256(ws.root / PLAN_FILE),
+        "summary": summary.as_json(),
+    }
+    (ws.root / PLAN_RECORD).write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+    return PlanResult(summary, code)
 
 
 def _discard_plan(root: Path) -> None:
-    for name in (PLAN_FILE, PLAN_JSON, PLAN_RENDER_DIGEST):
+    for name in (PLAN_FILE, PLAN_JSON, PLAN_RECORD, APPLYING_PLAN):
         (root / name).unlink(missing_ok=True)
+
+
+def _file_sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _plan_json(text: str, source: str) -> dict:
+    try:
+        shown = json.loads(text)
+    except ValueError:
+        shown = None
+    if not isinstance(shown, dict):
+        raise PayinfraError(f"terraform show -json {source} did not print a JSON plan")
+    return shown
 
 
 # ---- apply ----
@@ -132,41 +350,66 @@ def apply(
     *,
     auto_approve: bool,
     allow_destroy: bool,
-    confirm: Confirm,
+    confirm: Confirm | None,
     extra: tuple[str, ...],
 ) -> PlanSummary:
-    summary = _saved_plan(ws.root)
-    if ws.env.protected:
-        if summary.stateful_losses and not allow_destroy:
-            raise Refused(
-                f"{ws.env.name} is protected and the plan destroys or replaces stateful "
-                f"resources: {', '.join(summary.stateful_losses)}; re-run with --allow-destroy "
-                "if that is intended"
-            )
-        _confirm(ws.env.name, auto_approve, confirm, "apply")
-    ws.terraform.run("apply", "-input=false", *extra, PLAN_FILE)
+    check_extra_args("apply", extra)
+    record = _read_plan_record(ws.root)
+    applying = ws.root / APPLYING_PLAN
+    shutil.copyfile(ws.root / PLAN_FILE, applying)
+    try:
+        summary = _reviewed_summary(ws, record, applying)
+        if ws.env.protected:
+            if summary.stateful_losses and not allow_destroy:
+                raise Refused(
+                    f"{ws.env.name} is protected and the plan destroys or replaces stateful "
+                    f"resources: {', '.join(summary.stateful_losses)}; re-run with "
+                    "--allow-destroy if that is intended"
+                )
+            _confirm(ws.env.name, auto_approve=auto_approve, confirm=confirm, action="apply")
+        ws.terraform.run("apply", "-input=false", *extra, APPLYING_PLAN)
+    finally:
+        applying.unlink(missing_ok=True)
     # A saved plan is spent once applied; keeping it would invite applying it twice.
     _discard_plan(ws.root)
     return summary
 
 
-def _saved_plan(root: Path) -> PlanSummary:
-    if not (root / PLAN_FILE).is_file() or not (root / PLAN_RENDER_DIGEST).is_file():
+def _read_plan_record(root: Path) -> dict:
+    if not (root / PLAN_FILE).is_file() or not (root / PLAN_RECORD).is_file():
         raise Refused(f"no saved plan in {root}; run `payinfra plan {root.name}` first")
-    planned_for = (root / PLAN_RENDER_DIGEST).read_text(encoding="utf-8").strip()
-    if planned_for != render_digest(root):
+    try:
+        record = json.loads((root / PLAN_RECORD).read_text(encoding="utf-8"))
+        keys = ("environment", "protected", "render_sha256", "plan_sha256", "summary")
+        if not isinstance(record, dict) or any(key not in record for key in keys):
+            raise ValueError("a key is missing")
+    except (OSError, ValueError) as exc:
         raise Refused(
-            f"the rendered files changed since the plan in {root} was made; "
-            f"run `payinfra plan {root.name}` again"
+            f"{root / PLAN_RECORD} is damaged ({exc}); run `payinfra plan {root.name}` again"
+        ) from None
+    return dict(record)
+
+
+def _reviewed_summary(ws: Workspace, record: dict, applying: Path) -> PlanSummary:
+    """The plan file's own summary, if it is exactly the plan that was made and summarised for
+    this render, environment and protection; otherwise refuse."""
+    again = f"run `payinfra plan {ws.env.name}` again"
+    if record["render_sha256"] != writer.tree_digest(ws.root):
+        raise Refused(f"the rendered files changed since the plan in {ws.root} was made; {again}")
+    if record["plan_sha256"] != _file_sha256(applying):
+        raise Refused(f"{ws.root / PLAN_FILE} was replaced after `payinfra plan`; {again}")
+    if record["environment"] != ws.env.name or record["protected"] != ws.env.protected:
+        raise Refused(
+            f"the saved plan was made for {record['environment']} with protected: "
+            f"{str(record['protected']).lower()}, not for {ws.env.name} with protected: "
+            f"{str(ws.env.protected).lower()}; {again}"
         )
-    return summarize(json.loads((root / PLAN_JSON).read_text(encoding="utf-8")))
-
-
-def _confirm(name: str, auto_approve: bool, confirm: Confirm, action: str) -> None:
-    if auto_approve:
-        return
-    if not confirm(f"Type the environment name ({name}) to {action} it"):
-        raise Refused(f"{action} of {name} not confirmed; nothing was changed")
+    shown = _plan_json(ws.terraform.capture("show", "-json", APPLYING_PLAN), PLAN_FILE)
+    summary = summarize(shown)
+    if summary.as_json() != record["summary"]:
+        raise Refused(f"the plan file no longer matches the summary shown at plan time; {again}")
+    _guard_state_identity(ws, prior_state_identity(shown))
+    return summary
 
 
 # ---- destroy ----
@@ -177,10 +420,11 @@ def destroy(
     *,
     force: bool,
     auto_approve: bool,
-    confirm: Confirm,
+    confirm: Confirm | None,
     plugin_dir: Path | None,
     extra: tuple[str, ...],
 ) -> None:
+    check_extra_args("destroy", extra)
     if ws.env.protected:
         if not force:
             raise Refused(
@@ -188,10 +432,11 @@ def destroy(
                 "environment name typed at the prompt"
             )
         # --auto-approve never suffices for a protected environment: a person must type.
-        _confirm(ws.env.name, False, confirm, "destroy")
+        _confirm(ws.env.name, auto_approve=False, confirm=confirm, action="destroy")
     else:
-        _confirm(ws.env.name, auto_approve, confirm, "destroy")
+        _confirm(ws.env.name, auto_approve=auto_approve, confirm=confirm, action="destroy")
     ensure_initialised(ws, plugin_dir)
+    _guard_state_identity(ws, state_identity(_output_values(ws)))
     _discard_plan(ws.root)
     ws.terraform.run("destroy", "-input=false", "-auto-approve", *extra)
 
@@ -200,8 +445,16 @@ def destroy(
 
 
 def outputs(ws: Workspace) -> dict[str, object]:
-    shown = json.loads(ws.terraform.capture("output", "-json"))
-    return {name: entry.get("value") for name, entry in sorted(shown.items())}
+    return {name: entry.get("value") for name, entry in sorted(_output_values(ws).items())}
+
+
+def _output_values(ws: Workspace) -> dict:
+    text = ws.terraform.capture("output", "-json").strip()
+    try:
+        values = json.loads(text) if text else {}
+    except ValueError:
+        raise PayinfraError("terraform output -json did not print JSON") from None
+    return values if isinstance(values, dict) else {}
 
 
 # ---- validate ----

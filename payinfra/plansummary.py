@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
+from payinfra.render import STATE_IDENTITY_OUTPUT
+
 # Resources whose destruction loses data or keys that data depends on.
 STATEFUL_TYPES = frozenset(
     {
@@ -34,6 +36,37 @@ class PlanSummary:
     @property
     def has_changes(self) -> bool:
         return any(self.totals.values())
+
+    def as_json(self) -> dict:
+        """A plain, comparable form: what `payinfra plan` records and `apply` re-derives."""
+        return {
+            "rows": [
+                {"module": module, "type": rtype, **{c: counts[c] for c in COLUMNS}}
+                for (module, rtype), counts in self.rows.items()
+            ],
+            "stateful_losses": list(self.stateful_losses),
+        }
+
+
+def state_identity(outputs: dict) -> dict | None:
+    """{"name", "protected"} from `terraform output -json`, or None when the state is empty or
+    predates the identity output."""
+    entry = outputs.get(STATE_IDENTITY_OUTPUT) if isinstance(outputs, dict) else None
+    return _identity(entry.get("value") if isinstance(entry, dict) else None)
+
+
+def prior_state_identity(plan: dict) -> dict | None:
+    """The identity the state held before this plan. A plan's `prior_state` outputs are already
+    re-evaluated from the new configuration, so only `output_changes[...].before` tells."""
+    changes = plan.get("output_changes")
+    entry = changes.get(STATE_IDENTITY_OUTPUT) if isinstance(changes, dict) else None
+    return _identity(entry.get("before") if isinstance(entry, dict) else None)
+
+
+def _identity(value: object) -> dict | None:
+    if not isinstance(value, dict):
+        return None
+    return {"name": value.get("name"), "protected": value.get("protected") is True}
 
 
 def summarize(plan: dict) -> PlanSummary:

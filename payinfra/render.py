@@ -19,6 +19,8 @@ TERRAFORM_MIN_S3_LOCKFILE = "1.10"
 AWS_PROVIDER_CONSTRAINT = "~> 5.100"
 LAMBDA_PACKAGE = "build/payment_processor.zip"
 LAMBDA_HANDLER = "payment_processor.app.handler"
+# The root output in which every state records the environment it belongs to and its protection.
+STATE_IDENTITY_OUTPUT = "payinfra_environment"
 
 Files = dict[str, str | bytes]
 
@@ -297,6 +299,12 @@ def _outputs(env: Environment) -> list[dict[str, Hcl]]:
             "alarm_topic_arn",
             "SNS topic every alarm notifies.",
             _ref(_label("observability"), "alarm_topic_arn"),
+        ),
+        (
+            STATE_IDENTITY_OUTPUT,
+            "The environment this state belongs to and whether it is protected: payinfra reads "
+            "it back to refuse lowering the protection of a protected environment's state.",
+            literal({"name": env.name, "protected": env.protected}, indent=2),
         ),
     ]
     return [

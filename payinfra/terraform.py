@@ -8,26 +8,13 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from payinfra.errors import PayinfraError
+from payinfra.errors import TerraformFailed, TerraformNotFound
 
 TERRAFORM_ENV = "PAYINFRA_TERRAFORM"
 INSTALL_ADVICE = (
     "install Terraform >= 1.6 (https://developer.hashicorp.com/terraform/install), put it on PATH, "
     f"or point --terraform / {TERRAFORM_ENV} at the binary"
 )
-
-
-class TerraformNotFound(PayinfraError):
-    exit_code = 127
-
-
-class TerraformFailed(PayinfraError):
-    """terraform exited non-zero; payinfra exits with the same code."""
-
-    def __init__(self, command: str, exit_code: int, stderr: str = ""):
-        detail = f"\n{stderr.strip()}" if stderr.strip() else ""
-        super().__init__(f"terraform {command} exited with {exit_code}{detail}")
-        self.exit_code = exit_code
 
 
 def terraform_env(extra: dict[str, str] | None = None) -> dict[str, str]:

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
 import pytest
 import yaml
+from click.testing import CliRunner
 
+from payinfra.cli import main
 from payinfra.config import load_environment
 from payinfra.render import render_environment
 from payinfra.writer import write_tree
+from tests.fake_terraform import FakeTerraform
 from tests.hclparse import parse_tree
 
 REPO = Path(__file__).resolve().parent.parent
@@ -64,3 +68,73 @@ def moto_server():
     server = MotoServer()
     yield server
     server.stop()
+
+
+# ---- The CLI against a fake terraform that records its argv ----
+
+
+def plan_json(*changes: tuple[str, str, list[str]]) -> str:
+    return json.dumps(
+        {
+            "resource_changes": [
+                {
+                    "address": f"{module}.{rtype}.this",
+                    "module_address": module,
+                    "mode": "managed",
+                    "type": rtype,
+                    "name": "this",
+                    "change": {"actions": actions},
+                }
+                for module, rtype, actions in changes
+            ]
+        }
+    )
+
+
+CREATE_ONLY = plan_json(
+    ("module.compute", "aws_lambda_function", ["create"]),
+    ("module.data_eu_west_1", "aws_s3_bucket", ["create"]),
+)
+REPLACES_TABLE = plan_json(("module.data_eu_west_1", "aws_dynamodb_table", ["delete", "create"]))
+
+
+@pytest.fixture
+def run(env_dir, tmp_path, monkeypatch):
+    folder = tmp_path / "fake"
+    folder.mkdir()
+    fake = FakeTerraform(folder)
+    for name, value in fake.env().items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("PAYINFRA_TERRAFORM", raising=False)
+    monkeypatch.delenv("PAYINFRA_PLUGIN_DIR", raising=False)
+    monkeypatch.delenv("PAYINFRA_CHECKOV", raising=False)
+    out = tmp_path / "out"
+
+    def invoke(*args, input=None):
+        command, env, *rest = args
+        result = CliRunner().invoke(
+            main,
+            [command, env, "--environments-dir", str(env_dir.path), "--out", str(out), *rest],
+            input=input,
+        )
+        return result
+
+    invoke.fake, invoke.out, invoke.env_dir = fake, out, env_dir
+    return invoke
+
+
+def protect(env_dir, name="dev"):
+    env_dir.write(
+        name,
+        {
+            "protected": True,
+            "logs": {"retention_days": 365},
+            "network": {"flow_log_retention_days": 365},
+        },
+    )
+
+
+@pytest.fixture
+def terminal(monkeypatch):
+    """Pretend standard input is a terminal, so typed confirmations are asked for."""
+    monkeypatch.setattr("payinfra.cli.stdin_is_terminal", lambda: True)

@@ -6,60 +6,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from click.testing import CliRunner
 
-from payinfra.cli import main
-from tests.fake_terraform import FakeTerraform
-
-
-def plan_json(*changes: tuple[str, str, list[str]]) -> str:
-    return json.dumps(
-        {
-            "resource_changes": [
-                {
-                    "address": f"{module}.{rtype}.this",
-                    "module_address": module,
-                    "mode": "managed",
-                    "type": rtype,
-                    "name": "this",
-                    "change": {"actions": actions},
-                }
-                for module, rtype, actions in changes
-            ]
-        }
-    )
-
-
-CREATE_ONLY = plan_json(
-    ("module.compute", "aws_lambda_function", ["create"]),
-    ("module.data_eu_west_1", "aws_s3_bucket", ["create"]),
-)
-REPLACES_TABLE = plan_json(("module.data_eu_west_1", "aws_dynamodb_table", ["delete", "create"]))
-
-
-@pytest.fixture
-def run(env_dir, tmp_path, monkeypatch):
-    folder = tmp_path / "fake"
-    folder.mkdir()
-    fake = FakeTerraform(folder)
-    for name, value in fake.env().items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("PAYINFRA_TERRAFORM", raising=False)
-    monkeypatch.delenv("PAYINFRA_PLUGIN_DIR", raising=False)
-    monkeypatch.delenv("PAYINFRA_CHECKOV", raising=False)
-    out = tmp_path / "out"
-
-    def invoke(*args, input=None):
-        command, env, *rest = args
-        result = CliRunner().invoke(
-            main,
-            [command, env, "--environments-dir", str(env_dir.path), "--out", str(out), *rest],
-            input=input,
-        )
-        return result
-
-    invoke.fake, invoke.out, invoke.env_dir = fake, out, env_dir
-    return invoke
+from tests.conftest import CREATE_ONLY, REPLACES_TABLE, protect
 
 
 def test_init_runs_in_the_rendered_root_with_chdir_first(run):
@@ -118,7 +66,13 @@ def test_apply_uses_the_saved_plan_when_the_render_matches(run):
     assert run("plan", "dev").exit_code == 0
     result = run("apply", "dev")
     assert result.exit_code == 0, result.output
-    assert run.fake.commands()[-1] == ["apply", "-input=false", "plan.tfplan"]
+    # The plan file is copied once, summarised from that copy and that copy applied: the bytes
+    # checked are the bytes applied.
+    assert run.fake.commands()[-2:] == [
+        ["show", "-json", ".payinfra-applying.tfplan"],
+        ["apply", "-input=false", ".payinfra-applying.tfplan"],
+    ]
+    assert not (run.out / "dev" / ".payinfra-applying.tfplan").exists()
     assert not (run.out / "dev" / "plan.tfplan").exists(), "a spent plan is removed"
 
 
@@ -138,18 +92,7 @@ def test_apply_without_a_plan_is_refused(run):
     assert "no saved plan" in result.output
 
 
-def protect(env_dir, name="dev"):
-    env_dir.write(
-        name,
-        {
-            "protected": True,
-            "logs": {"retention_days": 365},
-            "network": {"flow_log_retention_days": 365},
-        },
-    )
-
-
-def test_protected_apply_needs_the_name_typed(run):
+def test_protected_apply_needs_the_name_typed(run, terminal):
     protect(run.env_dir)
     run.fake.stdout("show", CREATE_ONLY)
     assert run("plan", "dev").exit_code == 0
@@ -178,11 +121,14 @@ def test_protected_apply_refuses_stateful_destroys_without_allow_destroy(run):
     assert run("apply", "dev", "--auto-approve", "--allow-destroy").exit_code == 0
 
 
-def test_unprotected_destroy_needs_the_name_or_auto_approve(run):
+def test_unprotected_destroy_needs_the_name_or_auto_approve(run, terminal):
     assert run("destroy", "dev", input="nope\n").exit_code == 3
     result = run("destroy", "dev", "--auto-approve")
     assert result.exit_code == 0, result.output
-    assert run.fake.commands()[-1] == ["destroy", "-input=false", "-auto-approve"]
+    assert run.fake.commands()[-2:] == [
+        ["output", "-json"],
+        ["destroy", "-input=false", "-auto-approve"],
+    ]
 
 
 def test_protected_destroy_is_refused_without_force(run):
@@ -193,7 +139,7 @@ def test_protected_destroy_is_refused_without_force(run):
     assert run.fake.calls() == []
 
 
-def test_protected_destroy_with_force_still_needs_the_name_typed(run):
+def test_protected_destroy_with_force_still_needs_the_name_typed(run, terminal):
     protect(run.env_dir)
     assert run("destroy", "dev", "--force", "--auto-approve", input="\n").exit_code == 3
     assert "destroy" not in [c[0] for c in run.fake.commands()]

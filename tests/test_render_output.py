@@ -74,7 +74,7 @@ def test_rerender_removes_generated_files_no_longer_produced(tmp_path):
     assert result.removed == ["modules/old/main.tf"]
     assert not (target / "modules").exists()
     assert (target / "terraform.tfstate").exists()
-    assert json.loads((target / MANIFEST).read_text())["files"] == ["a.tf"]
+    assert list(json.loads((target / MANIFEST).read_text())["files"]) == ["a.tf"]
 
 
 def test_unchanged_files_are_not_rewritten(tmp_path):
@@ -93,13 +93,38 @@ def test_writer_refuses_paths_outside_the_target(tmp_path):
     assert not (tmp_path / "escape.tf").exists()
 
 
-def test_corrupt_manifest_never_causes_deletion(tmp_path):
+@pytest.mark.parametrize(
+    "manifest",
+    [
+        '{"files": ["../../etc/passwd", "terraform.tfstate"]',  # not even JSON
+        '{"files": {"terraform.tfstate": ""}}',
+        '{"files": {"a.tf": "", "env/terraform.tfstate.backup": ""}}',
+        '{"files": {".terraform/providers/x": ""}}',
+        '{"files": {".terraform.lock.hcl": ""}}',
+        '{"files": {"plan.tfplan": ""}}',
+        '{"files": {"/etc/passwd": ""}}',
+        '{"files": {"../prod/main.tf": ""}}',
+        '{"files": {"a.tf": "not-a-digest"}}',
+        '{"files": 3}',
+        "[]",
+    ],
+)
+def test_a_manifest_naming_state_or_outside_files_is_refused_and_deletes_nothing(
+    tmp_path, manifest
+):
+    from payinfra.errors import RenderError
+
     target = tmp_path / "dev"
-    write_tree({"a.tf": "a"}, target)
-    (target / MANIFEST).write_text('{"files": ["../../etc/passwd", "terraform.tfstate"]')
-    (target / "terraform.tfstate").write_text("{}")
-    write_tree({"a.tf": "a"}, target)
-    assert (target / "terraform.tfstate").exists()
+    write_tree({"a.tf": "a", "b.tf": "b"}, target)
+    (target / MANIFEST).write_text(manifest)
+    precious = ["terraform.tfstate", "env/terraform.tfstate.backup", ".terraform.lock.hcl"]
+    for relative in precious:
+        (target / relative).parent.mkdir(parents=True, exist_ok=True)
+        (target / relative).write_text("{}")
+    with pytest.raises(RenderError, match="not a valid payinfra manifest"):
+        write_tree({"a.tf": "a"}, target)
+    assert all((target / relative).exists() for relative in precious)
+    assert (target / "b.tf").read_text() == "b", "nothing was removed"
 
 
 def test_render_reports_what_it_did(env_dir, tmp_path):
