@@ -9,6 +9,10 @@ import yaml
 
 from payinfra.errors import ConfigError
 
+# The deepest setting is about five levels down (regions[0].azs[1]); anything far deeper is a
+# mistake or an attack on the recursive code that reads it.
+MAX_NESTING = 20
+
 
 class _StrictLoader(yaml.SafeLoader):
     """SafeLoader refusing a mapping with the same key twice (PyYAML keeps the last silently)."""
@@ -19,6 +23,13 @@ def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool
     mapping: dict[Any, Any] = {}
     for key_node, value_node in node.value:
         key = loader.construct_object(key_node, deep=deep)
+        if not isinstance(key, str | int | float | bool) and key is not None:
+            raise yaml.constructor.ConstructorError(
+                None,
+                None,
+                f"a key must be a plain string or number, not a {type(key).__name__}",
+                key_node.start_mark,
+            )
         if key in mapping:
             mark = key_node.start_mark
             raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r}", mark)
@@ -43,6 +54,9 @@ def load_mapping(path: Path) -> dict[str, Any]:
         raise ConfigError([_describe_yaml_error(path, exc)]) from exc
     except yaml.YAMLError as exc:
         raise ConfigError([f"{path}: invalid YAML: {exc}"]) from exc
+    except RecursionError:
+        raise ConfigError([f"{path}: nested too deeply to be an environment file"]) from None
+    _check_nesting(path, data)
     if data is None:
         return {}
     if not isinstance(data, dict):
@@ -50,6 +64,25 @@ def load_mapping(path: Path) -> dict[str, Any]:
             [f"{path}: the top level is a {type(data).__name__}; expected a mapping of keys"]
         )
     return data
+
+
+def _check_nesting(path: Path, data: Any) -> None:
+    """Refuse structures deeper than any environment file needs, and alias cycles (`&a [*a]`),
+    before anything recursive (merging, validation, messages) walks them."""
+    pending: list[tuple[Any, int, frozenset[int]]] = [(data, 0, frozenset())]
+    while pending:
+        value, depth, ancestors = pending.pop()
+        if not isinstance(value, dict | list):
+            continue
+        if id(value) in ancestors:
+            raise ConfigError([f"{path}: an alias refers to a mapping or list that contains it"])
+        if depth > MAX_NESTING:
+            raise ConfigError(
+                [f"{path}: nested more than {MAX_NESTING} levels deep; no setting is that deep"]
+            )
+        children = value.values() if isinstance(value, dict) else value
+        inner = ancestors | {id(value)}
+        pending.extend((child, depth + 1, inner) for child in children)
 
 
 def _describe_yaml_error(path: Path, exc: yaml.MarkedYAMLError) -> str:

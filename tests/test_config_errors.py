@@ -264,3 +264,22 @@ def test_jwt_needs_https_issuer_and_an_audience(env_dir, tmp_path):
     env_dir.write("dev", {"api": {"jwt": {"issuer": "http://idp.example", "audience": []}}})
     result, out = render(env_dir, tmp_path)
     assert_rejected(result, out, "api.jwt.issuer", "api.jwt.audience")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("? [a, b]\n: 1\n", "dev.yaml:1:3: invalid YAML: a key must be a plain string or number"),
+        ("tags:\n  ? {a: 1}\n  : x\n", "dev.yaml:2:5: invalid YAML: a key must be a plain"),
+        ("x: " + "[" * 5000 + "]" * 5000 + "\n", "dev.yaml: nested too deeply"),
+        ("x: " + "{a: " * 3000 + "1" + "}" * 3000 + "\n", "dev.yaml: nested too deeply"),
+        ("x: " + "[" * 25 + "]" * 25 + "\n", "dev.yaml: nested more than 20 levels deep"),
+        ("tags: &a [*a]\n", "dev.yaml: an alias refers to a mapping or list that contains it"),
+        ("tags: &a {b: *a}\n", "dev.yaml:1:7: invalid YAML: found unconstructable recursive"),
+    ],
+)
+def test_hostile_yaml_structures_are_clear_errors(env_dir, tmp_path, text, expected):
+    env_dir.write("dev", text)
+    result, out = render(env_dir, tmp_path)
+    assert_rejected(result, out, expected)
+    assert isinstance(result.exception, SystemExit)
