@@ -24,13 +24,18 @@ from pydantic import (
 )
 from pydantic_core import ErrorDetails
 
+from payinfra.awsnames import ACCOUNT_ID_PLACEHOLDER, too_long_names
 from payinfra.errors import ConfigError
 from payinfra.regions import AWS_REGIONS, LOG_RETENTION_DAYS, availability_zone_pattern
 from payinfra.yamlio import load_mapping
 
 DEFAULTS_FILE = "_defaults.yaml"
-ENV_NAME = re.compile(r"[a-z][a-z0-9-]{0,15}")
-NAME_PART = re.compile(r"[a-z][a-z0-9-]*")
+# Name parts join with "-" into every AWS name: no leading, trailing or doubled hyphen, since RDS,
+# S3 and others refuse `--` or a trailing `-`. project and the environment name start with a
+# letter (RDS identifiers must); name_suffix may start with a digit (`001`).
+ENV_NAME = re.compile(r"(?=.{1,16}$)[a-z][a-z0-9]*(-[a-z0-9]+)*")
+NAME_PART = re.compile(r"[a-z][a-z0-9]*(-[a-z0-9]+)*")
+SUFFIX_PART = re.compile(r"[a-z0-9]+(-[a-z0-9]+)*")
 RESERVED_TAGS = ("Environment", "ManagedBy", "MigrationBatch", "Project", "Region")
 # Derived subnets split the VPC into 16 equal blocks: public in 0..7, private in 8..15.
 SUBNET_NEWBITS = 4
@@ -69,7 +74,15 @@ def _log_retention(value: int) -> int:
 
 def _name_part(value: str) -> str:
     if not NAME_PART.fullmatch(value):
-        raise ValueError("expected lowercase letters, digits and '-', starting with a letter")
+        raise ValueError(
+            "expected lowercase letters, digits and single inner '-', starting with a letter"
+        )
+    return value
+
+
+def _suffix_part(value: str) -> str:
+    if not SUFFIX_PART.fullmatch(value):
+        raise ValueError("expected lowercase letters, digits and single inner '-'")
     return value
 
 
@@ -222,7 +235,9 @@ class Backend(_Model):
 class Environment(_Model):
     name: str
     project: NamePart
-    name_suffix: Annotated[str, Field(max_length=8), AfterValidator(_name_part)] | None = None
+    name_suffix: (
+        Annotated[str, Field(min_length=1, max_length=8), AfterValidator(_suffix_part)] | None
+    ) = None
     migration_batch: TagText
     tags: dict[Annotated[str, Field(min_length=1, max_length=128)], TagText] = {}
     protected: bool = False
@@ -320,7 +335,10 @@ def load_environment(environments_dir: Path, name: str) -> Environment:
 def _environment_file(environments_dir: Path, name: str) -> Path:
     if not ENV_NAME.fullmatch(name):
         raise ConfigError(
-            [f"{name!r} is not an environment name; expected lowercase letters, digits and '-'"]
+            [
+                f"{name!r} is not an environment name; expected up to 16 lowercase letters, "
+                "digits and single inner '-', starting with a letter"
+            ]
         )
     path = environments_dir / f"{name}.yaml"
     if not path.is_file():
@@ -404,6 +422,7 @@ def _consistency_problems(env: Environment) -> list[Problem]:
     problems += _role_problems(env)
     problems += _protection_problems(env)
     problems += _tag_problems(env)
+    problems += _name_problems(env)
     seen: dict[str, int] = {}
     for index, region in enumerate(env.regions):
         if region.name in seen:
@@ -492,6 +511,28 @@ def _tag_problems(env: Environment) -> list[Problem]:
             )
         elif key.lower().startswith("aws:"):
             problems.append(Problem(("tags", key), "the aws: prefix is reserved by AWS", key, True))
+    return problems
+
+
+def _name_problems(env: Environment) -> list[Problem]:
+    """Derived AWS names over their limits, each blamed on the keys that make it up."""
+    problems = []
+    regions = [region.name for region in env.regions]
+    for found in too_long_names(env.name_prefix, regions):
+        parts = [f"project ({len(env.project)})", f"the environment name ({len(env.name)})"]
+        if env.name_suffix:
+            parts.append(f"name_suffix ({len(env.name_suffix)})")
+        if found.region:
+            parts.append(f"regions[{regions.index(found.region)}].name ({len(found.region)})")
+        shown = found.name.replace(ACCOUNT_ID_PLACEHOLDER, "<12-digit account id>")
+        problems.append(
+            Problem(
+                ("name_suffix",) if env.name_suffix else ("project",),
+                f"the {found.rule.resource} name {shown!r} would be {len(found.name)} "
+                f"characters; AWS allows {found.rule.max_length}. It is made of "
+                f"{', '.join(parts)}: shorten one of them",
+            )
+        )
     return problems
 
 
