@@ -13,6 +13,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from payinfra.config import Lambda
 from tests.conftest import REPO
 
 sys.path.insert(0, str(REPO / "lambda_src"))
@@ -57,6 +58,8 @@ def emulated_table(parsed_tree: dict, table_name: str, **settings: str):
         "AWS_SECRET_ACCESS_KEY": "testing",
         "AWS_DEFAULT_REGION": "eu-west-1",
         "TABLE_NAME": table_name,
+        "ALLOWED_CURRENCIES": ",".join(Lambda().currencies),
+        "MAX_AMOUNT": Lambda().max_amount,
         **settings,
     }
     with pytest.MonkeyPatch.context() as patch, mock_aws():

@@ -47,7 +47,8 @@ def test_package_has_fixed_timestamps_and_sorted_entries(rendered_roots):
 
 
 def test_unpacked_zip_imports_the_hcl_handler_and_serves_requests(rendered_roots, parsed, tmp_path):
-    handler = labelled(parsed["dev"]["main.tf"], "module")["compute"]["handler"]
+    compute = labelled(parsed["dev"]["main.tf"], "module")["compute"]
+    handler, settings = compute["handler"], compute["environment_variables"]
     with zipfile.ZipFile(rendered_roots["dev"] / "build" / "payment_processor.zip") as archive:
         archive.extractall(tmp_path / "task")
     body = {"transactionId": "tx-9", "customerId": "c-9", "amount": "10.00", "currency": "EUR"}
@@ -65,6 +66,8 @@ def test_unpacked_zip_imports_the_hcl_handler_and_serves_requests(rendered_roots
         cwd=tmp_path / "task",
         env={
             "HANDLER": handler,
+            # The settings exactly as the rendered module call passes them, table name aside.
+            **{key: value for key, value in settings.items() if key != "TABLE_NAME"},
             "TABLE_NAME": "t",
             "AWS_ACCESS_KEY_ID": "x",
             "AWS_SECRET_ACCESS_KEY": "x",

@@ -295,3 +295,27 @@ def test_logs_are_json_with_a_request_id_and_no_customer_id_or_body(dynamodb, ca
     text = json.dumps(lines)
     assert "alice-4242" not in text
     assert "12.50" not in text
+
+
+@pytest.mark.parametrize(
+    ("unset", "value", "problem"),
+    [
+        ("MAX_AMOUNT", None, "MAX_AMOUNT is not set"),
+        ("ALLOWED_CURRENCIES", None, "ALLOWED_CURRENCIES is not set"),
+        ("TABLE_NAME", None, "TABLE_NAME is not set"),
+        ("MAX_AMOUNT", "lots", "MAX_AMOUNT is not a decimal number"),
+        ("ALLOWED_CURRENCIES", "EUR;usd", "ALLOWED_CURRENCIES is not a comma-separated list"),
+    ],
+)
+def test_the_processor_refuses_to_run_without_its_settings(
+    dynamodb, monkeypatch, capsys, unset, value, problem
+):
+    if value is None:
+        monkeypatch.delenv(unset)
+    else:
+        monkeypatch.setenv(unset, value)
+    with pytest.raises(app.MissingSettings, match=problem):
+        app.handler(http_event("GET", "/payments/tx-1", transaction_id="tx-1"), None)
+    (line,) = [json.loads(text) for text in capsys.readouterr().out.splitlines()]
+    assert line["event"] == "missing_settings" and line["level"] == "CRITICAL"
+    assert any(problem in text for text in line["problems"])

@@ -13,6 +13,7 @@ import binascii
 import json
 import logging
 import os
+import re
 import time
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -51,10 +52,20 @@ class ClientMistake(Exception):
         self.status, self.error, self.details = status, error, details
 
 
+# Set by the compute module from the YAML; there are no built-in fallbacks, so a function
+# deployed without them fails loudly instead of silently enforcing someone else's limits.
+REQUIRED_SETTINGS = ("TABLE_NAME", "ALLOWED_CURRENCIES", "MAX_AMOUNT")
+CURRENCY_CODE = re.compile(r"[A-Z]{3}")
+
+
+class MissingSettings(RuntimeError):
+    """The function's environment lacks a required setting; it serves no request."""
+
+
 @cache
 def _rules() -> Rules:
-    currencies = frozenset(os.environ.get("ALLOWED_CURRENCIES", "EUR,GBP,USD").split(","))
-    return Rules(currencies, Decimal(os.environ.get("MAX_AMOUNT", "100000.00")))
+    currencies = frozenset(os.environ["ALLOWED_CURRENCIES"].split(","))
+    return Rules(currencies, Decimal(os.environ["MAX_AMOUNT"]))
 
 
 @cache
@@ -62,9 +73,29 @@ def _transactions() -> Transactions:
     return Transactions(os.environ["TABLE_NAME"])
 
 
+def check_settings() -> None:
+    """Raise MissingSettings (after one clear log line) unless every setting is present and
+    well-formed."""
+    problems = [f"{name} is not set" for name in REQUIRED_SETTINGS if not os.environ.get(name)]
+    currencies = os.environ.get("ALLOWED_CURRENCIES", "")
+    if currencies and not all(CURRENCY_CODE.fullmatch(code) for code in currencies.split(",")):
+        problems.append("ALLOWED_CURRENCIES is not a comma-separated list of ISO 4217 codes")
+    try:
+        if os.environ.get("MAX_AMOUNT") and not Decimal(os.environ["MAX_AMOUNT"]) > 0:
+            problems.append("MAX_AMOUNT is not a positive decimal")
+    except ArithmeticError:
+        problems.append("MAX_AMOUNT is not a decimal number")
+    if problems:
+        logs.log(logging.CRITICAL, "missing_settings", "startup", problems=problems)
+        raise MissingSettings("; ".join(problems))
+
+
 def handler(event: object, context: object) -> dict:
     started = time.perf_counter()
     logs.configure()
+    # Outside the request's error handling: a misconfigured function must fail every
+    # invocation visibly (Lambda reports the error), never answer as if it were healthy.
+    check_settings()
     request_id = _request_id(event, context)
     route = event.get("routeKey") if isinstance(event, dict) else None
     try:

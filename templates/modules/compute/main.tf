@@ -1,7 +1,6 @@
 locals {
   account_id    = data.aws_caller_identity.current.account_id
   partition     = data.aws_partition.current.partition
-  region        = data.aws_region.current.name
   function_name = "${var.name}-payment-processor"
 
   # The API's routes, and the execute-api ARN path each one is invoked through.
@@ -14,8 +13,6 @@ locals {
 data "aws_caller_identity" "current" {}
 
 data "aws_partition" "current" {}
-
-data "aws_region" "current" {}
 
 # ---- Key for the function's settings and its dead-letter queue ----
 
