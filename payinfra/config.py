@@ -6,6 +6,7 @@ the value and what was expected. Nothing downstream ever sees a raw dict.
 
 from __future__ import annotations
 
+import copy
 import itertools
 import re
 from dataclasses import dataclass
@@ -26,7 +27,12 @@ from pydantic_core import ErrorDetails
 
 from payinfra.awsnames import ACCOUNT_ID_PLACEHOLDER, too_long_names
 from payinfra.errors import ConfigError
-from payinfra.regions import AWS_REGIONS, LOG_RETENTION_DAYS, availability_zone_pattern
+from payinfra.regions import (
+    AWS_REGIONS,
+    LOG_RETENTION_DAYS,
+    availability_zone_pattern,
+    partition_of,
+)
 from payinfra.yamlio import load_mapping
 
 DEFAULTS_FILE = "_defaults.yaml"
@@ -41,7 +47,9 @@ RESERVED_TAGS = ("Environment", "ManagedBy", "MigrationBatch", "Project", "Regio
 SUBNET_NEWBITS = 4
 PRIVATE_BLOCK_OFFSET = 8
 MAX_AZS = 6
-SUPPORTED_POSTGRES_MAJORS = (15, 16, 17)
+# The PostgreSQL majors RDS offers (aws rds describe-db-engine-versions --engine postgres),
+# checked 2026-11-25. A new major needs only a new entry here.
+SUPPORTED_POSTGRES_MAJORS = (14, 15, 16, 17, 18)
 # PCI DSS 10.5.1 asks for a year of audit logs; protected environments must keep them that long.
 PROTECTED_MIN_RETENTION_DAYS = 365
 
@@ -145,8 +153,19 @@ class Logs(_Model):
     retention_days: RetentionDays = 30
 
 
+def _postgres_version(value: str) -> str:
+    if int(value.split(".")[0]) not in SUPPORTED_POSTGRES_MAJORS:
+        raise ValueError(
+            f"not a PostgreSQL major RDS offers; expected one of "
+            f"{', '.join(map(str, SUPPORTED_POSTGRES_MAJORS))} (or major.minor)"
+        )
+    return value
+
+
 class Database(_Model):
-    engine_version: Annotated[str, Field(pattern=r"^\d+(\.\d+)?$")] = "17"
+    engine_version: Annotated[
+        str, Field(pattern=r"^\d+(\.\d+)?$"), AfterValidator(_postgres_version)
+    ] = "17"
     instance_class: Annotated[str, Field(pattern=r"^db\.[a-z0-9]+\.[a-z0-9]+$")] = "db.t4g.small"
     allocated_storage_gb: Annotated[int, Field(ge=20, le=65536)] = 20
     max_allocated_storage_gb: Annotated[int, Field(ge=20, le=65536)] = 100
@@ -155,21 +174,12 @@ class Database(_Model):
     skip_final_snapshot: bool = False
     name: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,62}$")] = "payments"
     master_username: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,15}$")] = "payments_admin"
+    # RDS refuses to raise the major version unless told it may (see README: major upgrades).
+    allow_major_version_upgrade: bool = False
 
     @property
     def major_version(self) -> int:
         return int(self.engine_version.split(".")[0])
-
-    @model_validator(mode="after")
-    def _supported(self) -> Database:
-        if self.major_version not in SUPPORTED_POSTGRES_MAJORS:
-            raise ValueError(
-                f"engine_version {self.engine_version} is not a supported PostgreSQL major on RDS; "
-                f"expected one of {', '.join(map(str, SUPPORTED_POSTGRES_MAJORS))}"
-            )
-        if self.max_allocated_storage_gb < self.allocated_storage_gb:
-            raise ValueError("max_allocated_storage_gb must be at least allocated_storage_gb")
-        return self
 
 
 class Storage(_Model):
@@ -184,6 +194,8 @@ class Lambda(_Model):
     currencies: Annotated[
         list[Annotated[str, Field(pattern=r"^[A-Z]{3}$")]], Field(min_length=1)
     ] = ["EUR", "GBP", "USD"]
+    # When set, a request may omit `currency` (the reference stack's clients send none).
+    default_currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")] | None = None
 
 
 class Jwt(_Model):
@@ -222,14 +234,6 @@ class Backend(_Model):
     bucket: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")] | None = None
     region: RegionName | None = None
     key_prefix: Annotated[str, Field(pattern=r"^[A-Za-z0-9_./-]{1,200}$")] = "payinfra"
-
-    @model_validator(mode="after")
-    def _s3_needs_bucket(self) -> Backend:
-        if self.type == "s3" and (self.bucket is None or self.region is None):
-            raise ValueError("an s3 backend needs both `bucket` and `region`")
-        if self.type == "local" and (self.bucket is not None or self.region is not None):
-            raise ValueError("`bucket` and `region` apply only to `type: s3`")
-        return self
 
 
 class Environment(_Model):
@@ -322,14 +326,72 @@ def load_environment(environments_dir: Path, name: str) -> Environment:
     merged["name"] = name
     origins[("name",)] = env_file
     try:
-        environment = Environment.model_validate(merged)
+        return _validated(merged)
     except ValidationError as exc:
         problems = [_from_pydantic(error) for error in exc.errors()]
+        # Cross-field problems too, in the same run: check what is left without the bad keys.
+        salvaged = _without_problems(merged, problems)
+        if salvaged is not None:
+            problems += _consistency_problems(salvaged[0], regions_complete=salvaged[1])
         raise ConfigError(_describe(problems, origins, env_file)) from None
-    problems = _consistency_problems(environment)
+    except _Inconsistent as inconsistent:
+        raise ConfigError(_describe(inconsistent.problems, origins, env_file)) from None
+
+
+class _Inconsistent(Exception):
+    def __init__(self, problems: list[Problem]):
+        self.problems = problems
+
+
+def _validated(merged: dict[str, Any]) -> Environment:
+    environment = Environment.model_validate(merged)
+    problems = _consistency_problems(environment, regions_complete=True)
     if problems:
-        raise ConfigError(_describe(problems, origins, env_file))
+        raise _Inconsistent(problems)
     return environment
+
+
+_STAND_IN_REGIONS = [
+    {"name": name, "role": role, "cidr": cidr, "azs": [f"{name}a", f"{name}b"]}
+    for name, role, cidr in (
+        ("us-east-1", "source", "10.0.0.0/16"),
+        ("eu-west-1", "target", "10.1.0.0/16"),
+    )
+]
+
+
+def _without_problems(
+    merged: dict[str, Any], problems: list[Problem]
+) -> tuple[Environment, bool] | None:
+    """The environment with every key that failed its schema removed (a bad region entirely),
+    so that cross-field checks can still run on the rest; None when too little is left."""
+    trimmed = copy.deepcopy(merged)
+    dropped_regions: set[int] = set()
+    for problem in problems:
+        path = problem.path
+        if len(path) >= 2 and path[0] == "regions" and isinstance(path[1], int):
+            dropped_regions.add(path[1])
+        elif len(path) >= 1 and path[0] != "regions":
+            _delete(trimmed, path)
+        else:
+            return None
+    if dropped_regions:
+        # The rules that read regions are skipped then; stand-ins let the rest be checked.
+        trimmed["regions"] = copy.deepcopy(_STAND_IN_REGIONS)
+    try:
+        return Environment.model_validate(trimmed), not dropped_regions
+    except ValidationError:
+        return None
+
+
+def _delete(mapping: dict[str, Any], path: tuple) -> None:
+    parent: Any = mapping
+    for part in path[:-1]:
+        if not isinstance(parent, dict) or part not in parent:
+            return
+        parent = parent[part]
+    if isinstance(parent, dict):
+        parent.pop(path[-1], None)
 
 
 def _environment_file(environments_dir: Path, name: str) -> Path:
@@ -350,14 +412,24 @@ def _environment_file(environments_dir: Path, name: str) -> Path:
 
 
 def _merge(target: dict, overlay: dict, source: Path, prefix: tuple, origins: dict) -> None:
-    """Deep-merge mappings; any other value (lists included) replaces what was there."""
+    """Deep-merge mappings; any other value (lists included) replaces what was there.
+    `origins` records the file of every value that is not a mapping."""
     for key, value in overlay.items():
         path = (*prefix, key)
-        if isinstance(value, dict) and isinstance(target.get(key), dict):
+        if isinstance(value, dict):
+            if not isinstance(target.get(key), dict):
+                target[key] = {}
+                _forget(origins, path)
             _merge(target[key], value, source, path, origins)
         else:
             target[key] = _copy_mappings(value)
+            _forget(origins, path)
             origins[path] = source
+
+
+def _forget(origins: dict, path: tuple) -> None:
+    for known in [known for known in origins if known[: len(path)] == path]:
+        del origins[known]
 
 
 def _copy_mappings(value: Any) -> Any:
@@ -384,20 +456,28 @@ def _is_union_branch(part: str | int) -> bool:
 
 
 def _describe(problems: list[Problem], origins: dict[tuple, Path], fallback: Path) -> list[str]:
+    """One line per problem: the file that set the value (the environment's own file for a
+    built-in default, which is where to override it), key path, message, value."""
     lines = []
     for problem in problems:
-        source = _origin_of(problem.path, origins, fallback)
+        source = _origin_of(problem.path, origins)
         key = _format_path(problem.path) or "(top level)"
-        shown = f" (got {_show(problem.value)})" if problem.has_value else ""
-        lines.append(f"{source}: {key}: {problem.message}{shown}")
+        shown = ""
+        if problem.has_value:
+            default = ", payinfra's default" if source is None and problem.path else ""
+            shown = f" (got {_show(problem.value)}{default})"
+        lines.append(f"{source or fallback}: {key}: {problem.message}{shown}")
     return lines
 
 
-def _origin_of(path: tuple, origins: dict[tuple, Path], fallback: Path) -> Path:
+def _origin_of(path: tuple, origins: dict[tuple, Path]) -> Path | None:
+    """The file that set the value at `path` (or a list holding it); for a mapping, the last
+    file that set anything inside it; None for a built-in default."""
     for length in range(len(path), 0, -1):
         if path[:length] in origins:
             return origins[path[:length]]
-    return fallback
+    inside = [source for known, source in origins.items() if known[: len(path)] == path]
+    return inside[-1] if inside and path else None
 
 
 def _format_path(path: tuple) -> str:
@@ -417,11 +497,17 @@ def _show(value: Any) -> str:
 # ---- Cross-field checks ----
 
 
-def _consistency_problems(env: Environment) -> list[Problem]:
+def _consistency_problems(env: Environment, *, regions_complete: bool) -> list[Problem]:
+    """Rules across keys. With `regions_complete` false (a region failed its schema and was
+    left out) the rules about the set of regions are skipped: they would only mislead."""
     problems: list[Problem] = []
-    problems += _role_problems(env)
-    problems += _protection_problems(env)
+    problems += _protection_problems(env, regions_complete)
     problems += _tag_problems(env)
+    problems += _setting_problems(env)
+    if not regions_complete:
+        return problems
+    problems += _role_problems(env)
+    problems += _partition_problems(env)
     problems += _name_problems(env)
     seen: dict[str, int] = {}
     for index, region in enumerate(env.regions):
@@ -462,10 +548,62 @@ def _role_problems(env: Environment) -> list[Problem]:
     return []
 
 
-def _protection_problems(env: Environment) -> list[Problem]:
+def _setting_problems(env: Environment) -> list[Problem]:
+    problems = []
+    database, backend, function = env.database, env.backend, env.function
+    if database.max_allocated_storage_gb < database.allocated_storage_gb:
+        problems.append(
+            Problem(
+                ("database", "max_allocated_storage_gb"),
+                f"must be at least allocated_storage_gb ({database.allocated_storage_gb})",
+                database.max_allocated_storage_gb,
+                True,
+            )
+        )
+    if backend.type == "s3":
+        problems += [
+            Problem(("backend", key), "required with `type: s3`")
+            for key in ("bucket", "region")
+            if getattr(backend, key) is None
+        ]
+    else:
+        problems += [
+            Problem(("backend", key), "applies only to `type: s3`", getattr(backend, key), True)
+            for key in ("bucket", "region")
+            if getattr(backend, key) is not None
+        ]
+    if function.default_currency and function.default_currency not in function.currencies:
+        problems.append(
+            Problem(
+                ("lambda", "default_currency"),
+                f"must be one of lambda.currencies ({', '.join(function.currencies)})",
+                function.default_currency,
+                True,
+            )
+        )
+    return problems
+
+
+def _partition_problems(env: Environment) -> list[Problem]:
+    """VPC peering (and replication) never crosses AWS partitions."""
+    first = env.regions[0]
+    return [
+        Problem(
+            ("regions", index, "name"),
+            f"is in the {partition_of(region.name)} partition but regions[0] ({first.name}) is "
+            f"in {partition_of(first.name)}; regions of different AWS partitions cannot peer",
+            region.name,
+            True,
+        )
+        for index, region in enumerate(env.regions)
+        if partition_of(region.name) != partition_of(first.name)
+    ]
+
+
+def _protection_problems(env: Environment, regions_complete: bool) -> list[Problem]:
     problems = []
     names = [region.name for region in env.regions]
-    if env.primary_region is not None and env.primary_region not in names:
+    if regions_complete and env.primary_region is not None and env.primary_region not in names:
         problems.append(
             Problem(
                 ("primary_region",),

@@ -52,6 +52,15 @@ LOG_RETENTION_DAYS = (
 )  # fmt: skip
 
 
+def partition_of(region: str) -> str:
+    """The AWS partition a region belongs to: aws, aws-cn or aws-us-gov."""
+    if region.startswith("cn-"):
+        return "aws-cn"
+    if region.startswith("us-gov-"):
+        return "aws-us-gov"
+    return "aws"
+
+
 def availability_zone_pattern(region: str) -> re.Pattern[str]:
     """A standard AZ of `region` is the region name and one letter: eu-west-1a."""
     return re.compile(rf"{re.escape(region)}[a-z]")

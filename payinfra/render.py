@@ -159,6 +159,7 @@ def _database(env: Environment) -> Attributes:
         allocated_storage_gb=database.allocated_storage_gb,
         max_allocated_storage_gb=database.max_allocated_storage_gb,
         multi_az=database.multi_az,
+        allow_major_version_upgrade=database.allow_major_version_upgrade,
         backup_retention_days=database.backup_retention_days,
         deletion_protection=env.protected,
         skip_final_snapshot=database.skip_final_snapshot,
@@ -193,6 +194,9 @@ def _compute(env: Environment) -> dict:
             ALLOWED_CURRENCIES=",".join(function.currencies),
             MAX_AMOUNT=function.max_amount,
             LOG_LEVEL="INFO",
+            **(
+                {"DEFAULT_CURRENCY": function.default_currency} if function.default_currency else {}
+            ),
         ),
     )
     if env.api.jwt:
@@ -279,7 +283,11 @@ def _outputs(env: Environment) -> list[dict[str, Hcl]]:
             "Data bucket name per region.",
             _per_region(env.regions, "data", "bucket_name"),
         ),
-        ("rds_endpoint", "host:port of the PostgreSQL instance.", _ref(data, "db_endpoint")),
+        (
+            "rds_endpoint",
+            f"host:port of the PostgreSQL instance. {REFERENCE_NOTE}",
+            _ref(data, "db_endpoint"),
+        ),
         (
             "rds_master_secret_arn",
             "ARN of the Secrets Manager secret with the database "
@@ -287,7 +295,11 @@ def _outputs(env: Environment) -> list[dict[str, Hcl]]:
             _ref(data, "db_master_secret_arn"),
         ),
         ("transactions_table_name", "DynamoDB transactions table.", _ref(data, "table_name")),
-        ("lambda_function_arn", "Payment processor function.", _ref(compute, "function_arn")),
+        (
+            "lambda_function_arn",
+            f"Payment processor function ARN. {REFERENCE_NOTE}",
+            _ref(compute, "function_arn"),
+        ),
         ("api_endpoint", "Base URL of the payments API.", _ref(compute, "api_endpoint")),
         (
             "api_invoke_policy_json",
@@ -307,10 +319,42 @@ def _outputs(env: Environment) -> list[dict[str, Hcl]]:
             literal({"name": env.name, "protected": env.protected}, indent=2),
         ),
     ]
+    outputs += _reference_outputs(env)
     return [
         {"name": quote(name), "body": body(Attributes(description=description, value=value))}
         for name, description, value in outputs
     ]
+
+
+REFERENCE_NOTE = "Kept under the reference stack's name for its consumers."
+# The reference stack's region-paired outputs: the suffix and the region-name prefix it stands for.
+REFERENCE_REGION_PAIRS = (("us", "us-"), ("eu", "eu-"))
+
+
+def _reference_outputs(env: Environment) -> list[tuple[str, str, Hcl]]:
+    """The outputs of the CDKTF stack payinfra replaces, by the same names and meanings, so
+    scripts reading e.g. `terraform output -raw dynamodb_table` keep working. Region-paired
+    ones only when they are unambiguous: exactly one `us-*` and one `eu-*` region."""
+    data, compute = _label("data", env.primary), _label("compute")
+    outputs = [
+        ("dynamodb_table", f"DynamoDB transactions table name. {REFERENCE_NOTE}",
+         _ref(data, "table_name")),
+        ("api_gateway_endpoint", f"API Gateway endpoint URL. {REFERENCE_NOTE}",
+         _ref(compute, "api_endpoint")),
+    ]  # fmt: skip
+    paired = {
+        suffix: [region for region in env.regions if region.name.startswith(prefix)]
+        for suffix, prefix in REFERENCE_REGION_PAIRS
+    }
+    if all(len(regions) == 1 for regions in paired.values()):
+        for suffix, (region,) in paired.items():
+            outputs += [
+                (f"vpc_{suffix}_id", f"VPC ID in {region.name}. {REFERENCE_NOTE}",
+                 _ref(_label("network", region), "vpc_id")),
+                (f"s3_bucket_{suffix}", f"S3 bucket name in {region.name}. {REFERENCE_NOTE}",
+                 _ref(_label("data", region), "bucket_name")),
+            ]  # fmt: skip
+    return sorted(outputs)
 
 
 def _backend_context(env: Environment) -> dict[str, Hcl] | None:

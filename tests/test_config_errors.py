@@ -197,7 +197,12 @@ def test_reserved_tag_cannot_be_overridden(env_dir, tmp_path):
 def test_s3_backend_needs_bucket_and_region(env_dir, tmp_path):
     env_dir.write("dev", {"backend": {"type": "s3"}})
     result, out = render(env_dir, tmp_path)
-    assert_rejected(result, out, "backend", "needs both `bucket` and `region`")
+    assert_rejected(
+        result,
+        out,
+        "dev.yaml: backend.bucket: required with `type: s3`",
+        "dev.yaml: backend.region: required with `type: s3`",
+    )
 
 
 @pytest.mark.parametrize("bad", ["not-a-list", [], [{"name": "us-east-1"}]])
@@ -222,7 +227,12 @@ def test_protected_environment_keeps_logs_a_year(env_dir, tmp_path):
     env_dir.write("dev", {"protected": True, "database": {"skip_final_snapshot": False}})
     result, out = render(env_dir, tmp_path)
     assert_rejected(
-        result, out, "logs.retention_days", "(got 30)", "PCI DSS", "network.flow_log_retention_days"
+        result,
+        out,
+        "logs.retention_days",
+        "(got 30, payinfra's default)",
+        "PCI DSS",
+        "network.flow_log_retention_days",
     )
 
 
@@ -241,9 +251,15 @@ def test_protected_environment_cannot_skip_the_final_snapshot(env_dir, tmp_path)
 
 
 def test_unsupported_postgres_major(env_dir, tmp_path):
-    env_dir.write("dev", {"database": {"engine_version": "14.7"}})
+    env_dir.write("dev", {"database": {"engine_version": "13.4"}})
     result, out = render(env_dir, tmp_path)
-    assert_rejected(result, out, "database", "14.7", "15, 16, 17")
+    assert_rejected(
+        result,
+        out,
+        "dev.yaml: database.engine_version: not a PostgreSQL major RDS offers; expected one of "
+        "14, 15, 16, 17, 18 (or major.minor) (got '13.4')",
+    )
+    assert "instance_class" not in result.output, "the surrounding mapping is not dumped"
 
 
 def test_primary_region_must_be_one_of_the_regions(env_dir, tmp_path):
@@ -283,3 +299,108 @@ def test_hostile_yaml_structures_are_clear_errors(env_dir, tmp_path, text, expec
     result, out = render(env_dir, tmp_path)
     assert_rejected(result, out, expected)
     assert isinstance(result.exception, SystemExit)
+
+
+PROTECTED_SHORT_LOGS = {"protected": True, "logs": {"retention_days": 30}}
+
+
+@pytest.mark.parametrize(
+    ("defaults", "env", "expected"),
+    [
+        pytest.param(
+            {},
+            {"database": {"engine_version": "12"}},
+            ["dev.yaml: database.engine_version: not a PostgreSQL major RDS offers"],
+            id="override-blamed-on-the-env-file",
+        ),
+        pytest.param(
+            {"database": {"engine_version": "12"}},
+            {"database": {"multi_az": True}},
+            ["_defaults.yaml: database.engine_version: not a PostgreSQL major"],
+            id="default-blamed-on-the-defaults-file",
+        ),
+        pytest.param(
+            {},
+            {**PROTECTED_SHORT_LOGS, "network": {"nat_mode": "bogus"}},
+            [
+                "dev.yaml: network.nat_mode: Input should be 'single' or 'per_az' (got 'bogus')",
+                "dev.yaml: logs.retention_days: a protected environment keeps logs at least 365",
+                "dev.yaml: network.flow_log_retention_days: a protected environment keeps logs "
+                "at least 365 days (PCI DSS 10.5.1) (got 30, payinfra's default)",
+            ],
+            id="schema-and-cross-field-at-once",
+        ),
+        pytest.param(
+            {"lambda": {"memory_mb": 1}},
+            {"tags": {"Environment": "x"}, "lambda": {"default_currency": "CHF"}},
+            [
+                "_defaults.yaml: lambda.memory_mb: Input should be greater than or equal to 128",
+                "dev.yaml: tags.Environment: payinfra sets this tag itself",
+                "dev.yaml: lambda.default_currency: must be one of lambda.currencies "
+                "(EUR, GBP, USD) (got 'CHF')",
+            ],
+            id="defaults-schema-and-env-cross-field",
+        ),
+        pytest.param(
+            {},
+            {
+                **PROTECTED_SHORT_LOGS,
+                "database": {"max_allocated_storage_gb": 10, "allocated_storage_gb": 50},
+            },
+            [
+                "dev.yaml: database.max_allocated_storage_gb: Input should be greater than or "
+                "equal to 20 (got 10)",
+                "dev.yaml: logs.retention_days: a protected environment keeps logs",
+                "network.flow_log_retention_days: a protected environment keeps logs",
+            ],
+            id="bad-value-and-protection-rule",
+        ),
+    ],
+)
+def test_every_problem_in_one_run_in_the_file_that_set_it(
+    env_dir, tmp_path, defaults, env, expected
+):
+    if defaults:
+        shared = env_dir.defaults()
+        for key, value in defaults.items():
+            shared[key] = {**shared.get(key, {}), **value}
+        env_dir.write("_defaults", shared)
+    env_dir.write("dev", env)
+    result, out = render(env_dir, tmp_path)
+    assert_rejected(result, out, *expected)
+    assert len(result.output.strip().splitlines()) == len(expected), result.output
+
+
+def test_a_bad_region_and_a_protection_rule_are_reported_together(env_dir, tmp_path):
+    regions = two_regions(env_dir.defaults())
+    regions[1]["cidr"] = "10.1.0.0/33"
+    env_dir.write("dev", {**PROTECTED_SHORT_LOGS, "regions": regions})
+    result, out = render(env_dir, tmp_path)
+    assert_rejected(
+        result, out, "regions[1].cidr: not a valid IPv4 CIDR", "logs.retention_days: a protected"
+    )
+    assert "exactly one region with role: source" not in result.output, "no follow-on noise"
+
+
+def test_regions_of_different_partitions_cannot_be_mixed(env_dir, tmp_path):
+    with_regions(
+        env_dir,
+        lambda regions: regions[1].update(name="cn-north-1", azs=["cn-north-1a", "cn-north-1b"]),
+    )
+    result, out = render(env_dir, tmp_path)
+    assert_rejected(
+        result,
+        out,
+        "dev.yaml: regions[1].name: is in the aws-cn partition but regions[0] (us-east-1) is in "
+        "aws; regions of different AWS partitions cannot peer (got 'cn-north-1')",
+    )
+
+
+@pytest.mark.parametrize("version", ["14", "18", "14.12", "18.1"])
+def test_every_postgres_major_rds_offers_renders(env_dir, tmp_path, version):
+    env_dir.write("dev", {"database": {"engine_version": version}})
+    result, out = render(env_dir, tmp_path)
+    assert result.exit_code == 0, result.output
+    main_tf = (out / "dev" / "main.tf").read_text()
+    assert f'engine_version              = "{version}"' in main_tf
+    assert f'parameter_group_family      = "postgres{version.split(".")[0]}"' in main_tf

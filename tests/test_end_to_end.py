@@ -151,7 +151,16 @@ def check_resources(stack, outputs):
     assert {(r["RouteKey"], r["AuthorizationType"]) for r in routes} == {
         ("POST /payments", "AWS_IAM"),
         ("GET /payments/{transactionId}", "AWS_IAM"),
+        ("POST /payment", "AWS_IAM"),
     }
+    # The reference stack's outputs, by its names, beside payinfra's own.
+    assert outputs["dynamodb_table"] == outputs["transactions_table_name"]
+    assert outputs["api_gateway_endpoint"] == outputs["api_endpoint"]
+    assert outputs["vpc_us_id"] == outputs["vpc_ids"]["us-east-1"]
+    assert outputs["vpc_eu_id"] == outputs["vpc_ids"]["eu-west-1"]
+    assert outputs["s3_bucket_us"] == outputs["bucket_names"]["us-east-1"]
+    assert outputs["s3_bucket_eu"] == outputs["bucket_names"]["eu-west-1"]
+    assert outputs["rds_endpoint"] and outputs["lambda_function_arn"] == function["FunctionArn"]
     assert outputs["rds_master_secret_arn"].startswith("arn:aws:secretsmanager:")
 
 

@@ -179,14 +179,11 @@ def test_base64_encoded_body_is_decoded(dynamodb):
 
 
 @pytest.mark.parametrize(
-    "content_type", [None, "text/plain", "application/xml", "application/json; charset=latin-1"]
+    "content_type", ["", "text/plain", "application/xml", "application/json; charset=latin-1"]
 )
 def test_non_json_content_type_is_415(dynamodb, content_type):
     event = http_event("POST", "/payments", payment())
-    if content_type is None:
-        del event["headers"]["content-type"]
-    else:
-        event["headers"]["content-type"] = content_type
+    event["headers"]["content-type"] = content_type
     status, _, body = invoke(event)
     assert (status, body["error"]) == (415, "unsupported_media_type")
     assert items(dynamodb) == []
@@ -319,3 +316,82 @@ def test_the_processor_refuses_to_run_without_its_settings(
     (line,) = [json.loads(text) for text in capsys.readouterr().out.splitlines()]
     assert line["event"] == "missing_settings" and line["level"] == "CRITICAL"
     assert any(problem in text for text in line["problems"])
+
+
+# ---- The reference stack's compatibility route ----
+
+# Exactly what a client of the reference stack sends: no currency, no Content-Type.
+REFERENCE_BODY = '{"transactionId": "tx-123", "customerId": "cust-456", "amount": 100.00}'
+
+
+def reference_request(body: str = REFERENCE_BODY) -> dict:
+    event = http_event("POST", "/payment", body)
+    event["routeKey"] = event["requestContext"]["routeKey"] = "POST /payment"
+    del event["headers"]["content-type"]
+    return event
+
+
+@pytest.fixture
+def with_default_currency(parsed):
+    settings = {"ALLOWED_CURRENCIES": "EUR,USD", "DEFAULT_CURRENCY": "USD"}
+    with emulated_table(parsed["dev"], TABLE, **settings) as client:
+        yield client
+
+
+def test_the_reference_clients_request_gets_the_reference_answer(with_default_currency):
+    status, headers, body = invoke(reference_request())
+    assert status == 200
+    assert body["message"] == "Payment processed successfully"
+    assert body["transactionId"] == "tx-123"
+    assert (body["amount"], body["currency"], body["customerId"]) == ("100.00", "USD", "cust-456")
+    assert "Idempotent-Replayed" not in headers
+    (stored,) = items(with_default_currency)
+    assert stored["amount"] == {"N": "100.00"} and stored["currency"] == {"S": "USD"}
+
+
+def test_a_reference_replay_is_the_same_answer_and_stores_once(with_default_currency):
+    first = invoke(reference_request())
+    again = invoke(reference_request())
+    assert again[0] == 200 and again[2] == first[2]
+    assert again[1]["Idempotent-Replayed"] == "true"
+    assert len(items(with_default_currency)) == 1
+
+
+def test_a_conflicting_reuse_on_the_reference_route_is_409(with_default_currency):
+    invoke(reference_request())
+    status, _, body = invoke(reference_request(REFERENCE_BODY.replace("100.00", "99.00")))
+    assert (status, body["error"]) == (409, "idempotency_conflict")
+
+
+def test_both_routes_share_idempotency(with_default_currency):
+    invoke(reference_request())
+    status, _, _ = post(
+        {"transactionId": "tx-123", "customerId": "cust-456", "amount": "100.00"},
+    )
+    assert status == 200, "the same payment through /payments is a replay"
+
+
+def test_the_reference_route_validates_like_the_main_one(with_default_currency):
+    status, _, body = invoke(reference_request('{"transactionId": "tx-1", "amount": -1}'))
+    assert (status, body["error"]) == (400, "validation_failed")
+    assert {problem["field"] for problem in body["details"]} == {"customerId", "amount"}
+
+
+def test_without_a_default_currency_the_currency_stays_required(dynamodb):
+    status, _, body = invoke(reference_request())
+    assert (status, body["error"]) == (400, "validation_failed")
+    assert body["details"] == [{"field": "currency", "message": "required"}]
+
+
+def test_a_request_without_content_type_is_read_as_json(dynamodb):
+    event = http_event("POST", "/payments", payment())
+    del event["headers"]["content-type"]
+    assert invoke(event)[0] == 201
+
+
+def test_a_default_currency_outside_the_allowed_ones_stops_the_processor(parsed):
+    with (
+        emulated_table(parsed["dev"], TABLE, DEFAULT_CURRENCY="CHF"),
+        pytest.raises(app.MissingSettings, match="DEFAULT_CURRENCY is not one of"),
+    ):
+        app.handler(reference_request(), None)

@@ -7,6 +7,7 @@ from ipaddress import IPv4Network
 import pytest
 import yaml
 
+from payinfra.config import load_environment
 from tests.conftest import ENVIRONMENTS, REAL_ENVS
 from tests.hclparse import labelled, module_files, resources
 
@@ -23,8 +24,7 @@ def expected_regions(name: str) -> list[dict]:
 
 
 def expected_nat_mode(name: str) -> str:
-    defaults, overlay = env_yaml(name)
-    return overlay.get("network", {}).get("nat_mode", defaults["network"]["nat_mode"])
+    return load_environment(ENVIRONMENTS, name).network.nat_mode
 
 
 def network_modules(parsed_env: dict) -> dict[str, dict]:
@@ -79,10 +79,7 @@ def test_prod_runs_a_nat_gateway_per_az_and_dev_a_single_one():
 
 @pytest.mark.parametrize("env", REAL_ENVS)
 def test_flow_log_retention_comes_from_yaml(parsed, env):
-    defaults, overlay = env_yaml(env)
-    days = overlay.get("network", {}).get(
-        "flow_log_retention_days", defaults["network"]["flow_log_retention_days"]
-    )
+    days = load_environment(ENVIRONMENTS, env).network.flow_log_retention_days
     for module in network_modules(parsed[env]).values():
         assert module["flow_log_retention_days"] == days
 

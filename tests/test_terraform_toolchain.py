@@ -75,8 +75,9 @@ def expected_resources_per_module(environment) -> dict[str, int]:
             4 + nat_gateways(environment, source) + nat_gateways(environment, target)
         )
     # key + alias, security group + two egress rules, dlq, role + policy + attachment, log group,
-    # function, api, integration, two routes, access log group, stage, two permissions.
-    expected["module.compute"] = 19 + (1 if environment.api.jwt else 0)
+    # function, api, integration, access log group, stage; a route and a permission for each
+    # of the three routes (POST /payments, GET /payments/{id}, the reference's POST /payment).
+    expected["module.compute"] = 15 + 2 * 3 + (1 if environment.api.jwt else 0)
     # topic, dashboard, seven tabled alarms, p99 latency and free storage alarms, subscriptions.
     expected["module.observability"] = 11 + len(environment.alarms.emails)
     return expected

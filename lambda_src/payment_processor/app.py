@@ -22,7 +22,7 @@ from functools import cache
 from botocore.exceptions import BotoCoreError, ClientError
 
 from payment_processor import logs
-from payment_processor.store import Transactions, same_payment
+from payment_processor.store import Stored, Transactions, same_payment
 from payment_processor.validation import (
     InvalidPayment,
     Payment,
@@ -32,6 +32,9 @@ from payment_processor.validation import (
 )
 
 CREATE_ROUTE = "POST /payments"
+# The reference stack's route, kept so its clients keep working (see README).
+COMPAT_CREATE_ROUTE = "POST /payment"
+COMPAT_MESSAGE = "Payment processed successfully"
 GET_ROUTE = "GET /payments/{transactionId}"
 MAX_BODY_BYTES = 64 * 1024
 RETRYABLE_AWS_ERRORS = {
@@ -65,7 +68,8 @@ class MissingSettings(RuntimeError):
 @cache
 def _rules() -> Rules:
     currencies = frozenset(os.environ["ALLOWED_CURRENCIES"].split(","))
-    return Rules(currencies, Decimal(os.environ["MAX_AMOUNT"]))
+    default_currency = os.environ.get("DEFAULT_CURRENCY") or None
+    return Rules(currencies, Decimal(os.environ["MAX_AMOUNT"]), default_currency)
 
 
 @cache
@@ -80,6 +84,9 @@ def check_settings() -> None:
     currencies = os.environ.get("ALLOWED_CURRENCIES", "")
     if currencies and not all(CURRENCY_CODE.fullmatch(code) for code in currencies.split(",")):
         problems.append("ALLOWED_CURRENCIES is not a comma-separated list of ISO 4217 codes")
+    default_currency = os.environ.get("DEFAULT_CURRENCY")
+    if default_currency and default_currency not in currencies.split(","):
+        problems.append("DEFAULT_CURRENCY is not one of ALLOWED_CURRENCIES")
     try:
         if os.environ.get("MAX_AMOUNT") and not Decimal(os.environ["MAX_AMOUNT"]) > 0:
             problems.append("MAX_AMOUNT is not a positive decimal")
@@ -124,16 +131,35 @@ def handler(event: object, context: object) -> dict:
 def _dispatch(event: object, route: object, request_id: str) -> dict:
     if isinstance(event, dict) and route == CREATE_ROUTE:
         return _create(event, request_id)
+    if isinstance(event, dict) and route == COMPAT_CREATE_ROUTE:
+        return _create_compat(event, request_id)
     if isinstance(event, dict) and route == GET_ROUTE:
         return _read(event)
     raise ClientMistake(404, "route_not_found", "no such route")
 
 
 def _create(event: dict, request_id: str) -> dict:
+    payment, stored = _store(event, request_id)
+    location = {"Location": f"/payments/{payment.transaction_id}"}
+    if stored.created:
+        return _json(201, stored.record, location)
+    return _json(200, stored.record, {**location, "Idempotent-Replayed": "true"})
+
+
+def _create_compat(event: dict, request_id: str) -> dict:
+    """The reference stack's POST /payment: the same validation, idempotency and storage, in its
+    answer's shape (200 with a message, for the first write and for a replay alike)."""
+    payment, stored = _store(event, request_id)
+    body = {**stored.record, "message": COMPAT_MESSAGE, "transactionId": payment.transaction_id}
+    headers = {} if stored.created else {"Idempotent-Replayed": "true"}
+    return _json(200, body, headers)
+
+
+def _store(event: dict, request_id: str) -> tuple[Payment, Stored]:
+    """Validate and store a payment once; a reuse of its id for another payment is a 409."""
     _require_json_content_type(_headers(event))
     payment = _parse_or_reject(_json_body(event))
     stored = _transactions().create(payment, _now())
-    location = {"Location": f"/payments/{payment.transaction_id}"}
     logs.log(
         logging.INFO,
         "payment_stored" if stored.created else "payment_replayed",
@@ -141,13 +167,13 @@ def _create(event: dict, request_id: str) -> dict:
         transactionId=payment.transaction_id,
         customer=logs.pseudonym(payment.customer_id),
     )
-    if stored.created:
-        return _json(201, stored.record, location)
-    if same_payment(stored.record, payment):
-        return _json(200, stored.record, {**location, "Idempotent-Replayed": "true"})
-    raise ClientMistake(
-        409, "idempotency_conflict", "this transactionId was already used for a different payment"
-    )
+    if not stored.created and not same_payment(stored.record, payment):
+        raise ClientMistake(
+            409,
+            "idempotency_conflict",
+            "this transactionId was already used for a different payment",
+        )
+    return payment, stored
 
 
 def _read(event: dict) -> dict:
@@ -176,7 +202,11 @@ def _headers(event: dict) -> dict[str, str]:
 
 
 def _require_json_content_type(headers: dict[str, str]) -> None:
-    media_type, _, parameters = headers.get("content-type", "").partition(";")
+    """No Content-Type at all is read as JSON (the reference stack's clients send none);
+    any other media type than JSON is refused."""
+    if "content-type" not in headers:
+        return
+    media_type, _, parameters = headers["content-type"].partition(";")
     charset = parameters.strip().lower().removeprefix("charset=").strip('"')
     if media_type.strip().lower() != "application/json" or charset not in ("", "utf-8"):
         raise ClientMistake(415, "unsupported_media_type", "send Content-Type: application/json")

@@ -50,6 +50,8 @@ class Payment:
 class Rules:
     currencies: frozenset[str]
     max_amount: Decimal
+    # Used when a request names no currency; None makes `currency` required.
+    default_currency: str | None = None
 
 
 class InvalidPayment(Exception):
@@ -68,6 +70,8 @@ def valid_identifier(value: object) -> bool:
 
 def parse_payment(body: dict, rules: Rules) -> Payment:
     """Return a Payment, or raise InvalidPayment listing every problem found."""
+    if "currency" not in body and rules.default_currency is not None:
+        body = {**body, "currency": rules.default_currency}
     unknown = sorted(set(body) - set(REQUIRED_FIELDS))
     problems = [{"field": name, "message": "unknown field"} for name in unknown]
     problems += [

@@ -7,6 +7,8 @@ locals {
   routes = {
     create-payment = { route_key = "POST /payments", arn_path = "POST/payments" }
     get-payment    = { route_key = "GET /payments/{transactionId}", arn_path = "GET/payments/*" }
+    # The reference stack's route, kept so its clients keep working.
+    create-payment-reference = { route_key = "POST /payment", arn_path = "POST/payment" }
   }
 }
 

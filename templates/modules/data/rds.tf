@@ -156,6 +156,9 @@ resource "aws_db_instance" "this" {
   engine_version = var.database.engine_version
   instance_class = var.database.instance_class
 
+  # A major upgrade (e.g. 16 -> 17) needs this and the new family's parameter group.
+  allow_major_version_upgrade = var.database.allow_major_version_upgrade
+
   db_name                             = var.database.db_name
   username                            = var.database.master_username
   manage_master_user_password         = true

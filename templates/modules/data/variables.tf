@@ -20,23 +20,24 @@ variable "replication_destinations" {
 variable "database" {
   description = "The PostgreSQL instance and DynamoDB table, in the one region that runs the workload; null elsewhere."
   type = object({
-    vpc_id                    = string
-    subnet_ids                = list(string)
-    client_security_group_ids = list(string)
-    migration_cidr_blocks     = list(string)
-    engine_version            = string
-    parameter_group_family    = string
-    instance_class            = string
-    allocated_storage_gb      = number
-    max_allocated_storage_gb  = number
-    multi_az                  = bool
-    backup_retention_days     = number
-    deletion_protection       = bool
-    skip_final_snapshot       = bool
-    db_name                   = string
-    master_username           = string
-    log_retention_days        = number
-    logs_kms_key_arn          = string
+    vpc_id                      = string
+    subnet_ids                  = list(string)
+    client_security_group_ids   = list(string)
+    migration_cidr_blocks       = list(string)
+    engine_version              = string
+    parameter_group_family      = string
+    instance_class              = string
+    allocated_storage_gb        = number
+    max_allocated_storage_gb    = number
+    multi_az                    = bool
+    allow_major_version_upgrade = bool
+    backup_retention_days       = number
+    deletion_protection         = bool
+    skip_final_snapshot         = bool
+    db_name                     = string
+    master_username             = string
+    log_retention_days          = number
+    logs_kms_key_arn            = string
   })
   default = null
 }
