@@ -219,7 +219,8 @@ def plan(
 ):
     """Render ENV, plan into out/ENV/plan.tfplan (+ plan.json), and summarise the changes.
 
-    Destroys or replacements of stateful resources (RDS, DynamoDB, S3, KMS) are called out.
+    Destroys or replacements of stateful resources (RDS, DynamoDB, S3, KMS, log groups, SQS
+    queues, secrets) are called out as DATA LOSS.
     """
     with _workspace(env, environments_dir, out_dir, no_render, terraform_binary) as ws:
         result = lifecycle.plan(

@@ -147,6 +147,9 @@ class Region(_Model):
 class Network(_Model):
     nat_mode: NatMode = "single"
     flow_log_retention_days: RetentionDays = 30
+    # Interface endpoints keep every AWS API call inside the VPC; off, KMS, SQS and X-Ray
+    # calls leave through the NAT gateway (README: what that costs in security).
+    interface_endpoints: bool = True
 
 
 class Logs(_Model):
@@ -184,6 +187,7 @@ class Database(_Model):
 
 class Storage(_Model):
     noncurrent_version_expiration_days: Annotated[int, Field(ge=1, le=3650)] = 90
+    access_log_retention_days: Annotated[int, Field(ge=1, le=3650)] = 90
 
 
 class Lambda(_Model):
@@ -213,8 +217,69 @@ class Api(_Model):
         return "JWT" if self.jwt else "AWS_IAM"
 
 
+class AlarmRule(_Model):
+    """One alarm's settings in YAML; what is left out keeps its default (ALARM_DEFAULTS)."""
+
+    threshold: Annotated[float, Field(ge=0)] | None = None
+    # Standard-resolution alarms evaluate whole minutes.
+    period_seconds: Annotated[int, Field(ge=60, le=86400, multiple_of=60)] | None = None
+    evaluation_periods: Annotated[int, Field(ge=1, le=100)] | None = None
+
+
+@dataclass(frozen=True)
+class AlarmSettings:
+    threshold: float
+    period_seconds: int
+    evaluation_periods: int
+
+
+# Every alarm with its default threshold, period (s) and evaluation periods: the one home of
+# these numbers. The observability module defines each alarm; README lists them.
+ALARM_DEFAULTS: dict[str, AlarmSettings] = {
+    name: AlarmSettings(*values)
+    for name, values in {
+        "lambda-errors": (1, 60, 1),
+        "lambda-throttles": (1, 60, 1),
+        "api-5xx": (5, 60, 1),
+        "api-latency-p99": (2000, 60, 5),
+        "rds-cpu": (80, 60, 3),
+        "rds-connections": (100, 60, 3),
+        "rds-free-storage": (2147483648, 300, 1),
+        "dynamodb-read-throttles": (1, 60, 1),
+        "dynamodb-write-throttles": (1, 60, 1),
+        "dlq-depth": (1, 60, 1),
+        "replication-backlog": (1000, 300, 3),
+    }.items()
+}
+
+
+def _alarm_name(value: str) -> str:
+    if value not in ALARM_DEFAULTS:
+        raise ValueError(f"no such alarm; expected one of {', '.join(ALARM_DEFAULTS)}")
+    return value
+
+
+SnsTopicArn = Annotated[
+    str, Field(pattern=r"^arn:aws(-cn|-us-gov)?:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$")
+]
+
+
 class Alarms(_Model):
     emails: list[Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]] = []
+    # An existing topic (PagerDuty, chat...) in the primary region, notified by every alarm there.
+    topic_arn: SnsTopicArn | None = None
+    # An existing topic in the source region, for the alarm CloudWatch evaluates there
+    # (replication backlog): an alarm's actions cannot reach a topic in another region.
+    source_topic_arn: SnsTopicArn | None = None
+    rules: dict[Annotated[str, AfterValidator(_alarm_name)], AlarmRule] = {}
+
+    def settings(self, name: str) -> AlarmSettings:
+        default, given = ALARM_DEFAULTS[name], self.rules.get(name, AlarmRule())
+        return AlarmSettings(
+            default.threshold if given.threshold is None else given.threshold,
+            given.period_seconds or default.period_seconds,
+            given.evaluation_periods or default.evaluation_periods,
+        )
 
 
 class Emulator(_Model):
@@ -506,7 +571,11 @@ def _consistency_problems(env: Environment, *, regions_complete: bool) -> list[P
     problems += _setting_problems(env)
     if not regions_complete:
         return problems
-    problems += _role_problems(env)
+    roles = _role_problems(env)
+    problems += roles
+    names = {region.name for region in env.regions}
+    if not roles and (env.primary_region is None or env.primary_region in names):
+        problems += _alarm_region_problems(env)
     problems += _partition_problems(env)
     problems += _name_problems(env)
     seen: dict[str, int] = {}
@@ -584,6 +653,24 @@ def _setting_problems(env: Environment) -> list[Problem]:
     return problems
 
 
+def _alarm_region_problems(env: Environment) -> list[Problem]:
+    """An alarm can notify only a topic in its own region."""
+    problems = []
+    for key, region in (("topic_arn", env.primary), ("source_topic_arn", env.source)):
+        arn = getattr(env.alarms, key)
+        if arn is not None and arn.split(":")[3] != region.name:
+            problems.append(
+                Problem(
+                    ("alarms", key),
+                    f"must be a topic in {region.name}: an alarm notifies only topics in its "
+                    "own region",
+                    arn,
+                    True,
+                )
+            )
+    return problems
+
+
 def _partition_problems(env: Environment) -> list[Problem]:
     """VPC peering (and replication) never crosses AWS partitions."""
     first = env.regions[0]
@@ -623,9 +710,29 @@ def _protection_problems(env: Environment, regions_complete: bool) -> list[Probl
                 True,
             )
         )
+    alarms = env.alarms
+    if not alarms.emails and alarms.topic_arn is None:
+        problems.append(
+            Problem(
+                ("alarms", "emails"),
+                "a protected environment's alarms must reach someone: set alarms.emails or "
+                "alarms.topic_arn",
+                alarms.emails,
+                True,
+            )
+        )
+    elif not alarms.emails and alarms.source_topic_arn is None:
+        problems.append(
+            Problem(
+                ("alarms", "source_topic_arn"),
+                "the replication-backlog alarm runs in the source region, where alarms.topic_arn "
+                "cannot be reached; set alarms.emails or a topic there",
+            )
+        )
     for path, days in (
         (("logs", "retention_days"), env.logs.retention_days),
         (("network", "flow_log_retention_days"), env.network.flow_log_retention_days),
+        (("storage", "access_log_retention_days"), env.storage.access_log_retention_days),
     ):
         if days < PROTECTED_MIN_RETENTION_DAYS:
             problems.append(

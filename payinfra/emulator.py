@@ -24,14 +24,18 @@ STATE_DIR = Path(".payinfra")
 EMULATOR_GAPS = {
     "lambda_dead_letter_config": "moto's Lambda drops DeadLetterConfig from GetFunction",
     "lambda_logging_config": "moto's Lambda drops LoggingConfig (JSON format, log group)",
+    "s3_eventbridge_notifications": (
+        "moto's S3 does not report a bucket's EventBridge notification setting back"
+    ),
     "rds_parameters": "moto's RDS returns no user parameters of a DB parameter group",
     "rds_performance_insights": "moto's RDS does not keep Performance Insights settings",
     "security_group_rule_description": (
-        "moto loses the description of a rule that references another security group"
+        "moto loses the description of a rule that references another security group or a "
+        "prefix list"
     ),
     "s3_replication_rule_details": (
         "moto's S3 reports delete_marker_replication as Disabled and drops "
-        "source_selection_criteria of a replication rule"
+        "source_selection_criteria and the replication metrics of a replication rule"
     ),
 }
 HEALTH_TIMEOUT_SECONDS = 30

@@ -6,6 +6,7 @@ string, so a value from YAML cannot reach the output without passing through `li
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping, Sequence
 from ipaddress import IPv4Network
@@ -53,8 +54,14 @@ def literal(value: object, indent: int = 0) -> Hcl:
         return value
     if isinstance(value, bool):
         return Hcl("true" if value else "false")
+    if value is None:
+        return Hcl("null")
     if isinstance(value, int):
         return Hcl(str(value))
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise TypeError(f"cannot encode {value} as an HCL number")
+        return Hcl(repr(value))
     if isinstance(value, str | IPv4Network):
         return quote(str(value))
     if isinstance(value, Mapping):

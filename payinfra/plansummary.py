@@ -7,13 +7,18 @@ from dataclasses import dataclass
 
 from payinfra.render import STATE_IDENTITY_OUTPUT
 
-# Resources whose destruction loses data or keys that data depends on.
+# Resources whose destruction loses data, or keys that data depends on: the one list of them.
+# Log groups hold the audit trail, the queue holds failed payments, a secret holds credentials,
+# and an S3 bucket may be the data or the Terraform state itself.
 STATEFUL_TYPES = frozenset(
     {
+        "aws_cloudwatch_log_group",
         "aws_db_instance",
         "aws_dynamodb_table",
         "aws_kms_key",
         "aws_s3_bucket",
+        "aws_secretsmanager_secret",
+        "aws_sqs_queue",
     }
 )
 COLUMNS = ("create", "update", "replace", "destroy")

@@ -7,7 +7,7 @@ from pathlib import Path
 import jinja2
 
 from payinfra import assets
-from payinfra.config import Environment, Region
+from payinfra.config import ALARM_DEFAULTS, Environment, Region
 from payinfra.hcl import Attributes, Hcl, body, expression, identifier, literal, quote
 from payinfra.package import build_zip
 
@@ -101,6 +101,7 @@ def _network(env: Environment, region: Region) -> dict:
         cidr_block=region.cidr,
         nat_mode=env.nat_mode(region),
         flow_log_retention_days=env.network.flow_log_retention_days,
+        interface_endpoints=env.network.interface_endpoints,
         public_subnets=dict(zip(region.azs, region.subnets("public"), strict=True)),
         private_subnets=dict(zip(region.azs, region.subnets("private"), strict=True)),
     )
@@ -128,6 +129,8 @@ def _data(env: Environment, region: Region) -> dict:
     arguments = Attributes(
         name=env.name_prefix,
         noncurrent_version_expiration_days=env.storage.noncurrent_version_expiration_days,
+        access_log_retention_days=env.storage.access_log_retention_days,
+        access_logs_force_destroy=not env.protected,
     )
     if region == env.source:
         arguments["replication_destinations"] = {
@@ -186,9 +189,11 @@ def _compute(env: Environment) -> dict:
         vpc_id=_ref(network, "vpc_id"),
         vpc_cidr_block=_ref(network, "vpc_cidr_block"),
         subnet_ids=_private_subnet_ids(network),
+        private_aws_access=_ref(network, "private_aws_access"),
         logs_kms_key_arn=_ref(network, "logs_kms_key_arn"),
         table_arn=_ref(data, "table_arn"),
         table_kms_key_arn=_ref(data, "table_kms_key_arn"),
+        key_policy_json=_ref(data, "account_key_policy_json"),
         environment_variables=Attributes(
             TABLE_NAME=_ref(data, "table_name"),
             ALLOWED_CURRENCIES=",".join(function.currencies),
@@ -212,18 +217,41 @@ def _observability(env: Environment) -> dict:
         _label("data", env.primary),
         _label("compute"),
     )
+    alarms, source = env.alarms, env.source
     arguments = Attributes(
         name=env.name_prefix,
-        alarm_emails=env.alarms.emails,
+        alarm_emails=alarms.emails,
+        alarm_topic_arn=alarms.topic_arn,
+        alarm_rules={
+            name: Attributes(
+                threshold=_number(settings.threshold),
+                period=settings.period_seconds,
+                evaluation_periods=settings.evaluation_periods,
+            )
+            for name in ALARM_DEFAULTS
+            for settings in [alarms.settings(name)]
+        },
         kms_key_arn=_ref(network, "logs_kms_key_arn"),
         function_name=_ref(compute, "function_name"),
         api_id=_ref(compute, "api_id"),
         api_stage_name=_ref(compute, "api_stage_name"),
+        dead_letter_queue_name=_ref(compute, "dead_letter_queue_name"),
         db_instance_identifier=_ref(data, "db_instance_identifier"),
         table_name=_ref(data, "table_name"),
+        replication=Attributes(
+            source_bucket=_ref(_label("data", source), "bucket_name"),
+            destination_buckets=_per_region(env.targets, "data", "bucket_name"),
+            kms_key_arn=_ref(_label("network", source), "logs_kms_key_arn"),
+            source_topic_arn=alarms.source_topic_arn,
+        ),
     )
-    providers = {"aws": _provider(env.primary)}
+    providers = {"aws": _provider(env.primary), "aws.source": _provider(source)}
     return _module(_label("observability"), "observability", providers, arguments)
+
+
+def _number(value: float) -> int | float:
+    """A whole number as an int, so HCL shows `1`, not `1.0`."""
+    return int(value) if float(value).is_integer() else value
 
 
 # ---- Root ----

@@ -130,6 +130,8 @@ def protect(env_dir, name="dev"):
             "protected": True,
             "logs": {"retention_days": 365},
             "network": {"flow_log_retention_days": 365},
+            "storage": {"access_log_retention_days": 365},
+            "alarms": {"emails": ["oncall@example.com"]},
         },
     )
 

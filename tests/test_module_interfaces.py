@@ -5,6 +5,7 @@ rule tflint calls terraform_unused_declarations)."""
 
 from __future__ import annotations
 
+import copy
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -159,7 +160,7 @@ def test_every_module_call_matches_the_declared_variables_both_ways(parsed, env)
 
 
 def test_an_undeclared_attribute_inside_an_object_input_is_caught(parsed):
-    tree = {path: dict(document) for path, document in parsed["dev"].items()}
+    tree = copy.deepcopy(parsed["dev"])  # the session's parsed trees are shared: never mutate
     calls = labelled(tree["main.tf"], "module")
     primary = next(label for label, call in calls.items() if "database" in call)
     calls[primary]["database"] = {**calls[primary]["database"], "storage_type": "gp3"}

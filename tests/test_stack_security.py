@@ -25,7 +25,6 @@ WILDCARD_RESOURCES_ALLOWED = {
     ("network", "logs_key", "CloudWatchLogsUsesKeyForThisAccount"),
     ("network", "logs_key", "CloudWatchAlarmsPublishToEncryptedTopic"),
     ("data", "account_key_policy", "AccountAdministersKey"),
-    ("compute", "function_key", "AccountAdministersKey"),
     # xray:PutTraceSegments and PutTelemetryRecords support no resource-level permissions.
     ("compute", "function", "WriteTraces"),
 }
@@ -262,8 +261,22 @@ def test_stage_logs_access_as_json_and_throttles(parsed):
 def test_every_alarm_notifies_the_alarm_topic(parsed, env):
     alarms = of_type(parsed[env], "aws_cloudwatch_metric_alarm")
     assert alarms
+    actions = {}
+    for block in parsed[env]["modules/observability/alarms.tf"]["locals"]:
+        actions.update(block)
+    for block in parsed[env]["modules/observability/replication.tf"]["locals"]:
+        actions.update(block)
+    # Each region's alarms notify payinfra's own topic there, and the YAML's topic if any.
+    assert actions["alarm_actions"] == "${compact([aws_sns_topic.alarms.arn, var.alarm_topic_arn])}"
+    assert actions["replication_alarm_actions"] == (
+        "${compact([aws_sns_topic.replication_alarms.arn, var.replication.source_topic_arn])}"
+    )
     for alarm in alarms:
-        assert alarm.body["alarm_actions"] == ["${aws_sns_topic.alarms.arn}"], alarm.name
+        assert alarm.body["alarm_actions"] in (
+            "${local.alarm_actions}",
+            "${local.replication_alarm_actions}",
+        ), alarm.name
+        assert alarm.body["ok_actions"] == alarm.body["alarm_actions"], alarm.name
         assert alarm.body["dimensions"], alarm.name
 
 
@@ -325,6 +338,8 @@ def test_every_taggable_resource_has_a_name_tag(parsed, env):
         "aws_s3_bucket_ownership_controls",
         "aws_s3_bucket_policy",
         "aws_s3_bucket_lifecycle_configuration",
+        "aws_s3_bucket_logging",
+        "aws_s3_bucket_notification",
         "aws_s3_bucket_replication_configuration",
         "aws_vpc_peering_connection_options",
         "aws_apigatewayv2_integration",

@@ -34,15 +34,23 @@ def test_rendered_root_validates_with_the_real_provider(initialised, env):
 
 
 @pytest.fixture(scope="module")
-def plans(initialised, moto_server):
-    """Each environment planned against the moto server: Counter of (module, resource type)."""
-    counts = {}
+def planned_changes(initialised, moto_server) -> dict[str, list[dict]]:
+    """Each environment planned against the moto server: the managed resources' changes."""
+    changes = {}
     for env, root in initialised.items():
         terraform_init(root, env=moto_server.aws_env())
-        changes = planned_resources(root, moto_server.aws_env())
-        assert all(change["change"]["actions"] == ["create"] for change in changes)
-        counts[env] = Counter((change["module_address"], change["type"]) for change in changes)
-    return counts
+        changes[env] = planned_resources(root, moto_server.aws_env())
+        assert all(change["change"]["actions"] == ["create"] for change in changes[env])
+    return changes
+
+
+@pytest.fixture(scope="module")
+def plans(planned_changes) -> dict[str, Counter]:
+    """Counter of (module, resource type) per environment."""
+    return {
+        env: Counter((change["module_address"], change["type"]) for change in changes)
+        for env, changes in planned_changes.items()
+    }
 
 
 def nat_gateways(environment, region) -> int:
@@ -55,14 +63,18 @@ def expected_resources_per_module(environment) -> dict[str, int]:
     expected = {}
     for region in environment.regions:
         # vpc, default sg, igw, public table + route, logs key + alias, flow log group, role,
-        # role policy, flow log; per AZ two subnets and two associations; per NAT an EIP, the
-        # gateway, a private table and its default route.
+        # role policy, flow log, DynamoDB and S3 gateway endpoints; per AZ two subnets and two
+        # associations; per NAT an EIP, the gateway, a private table and its default route;
+        # with interface endpoints their security group, its ingress rule and six endpoints.
+        endpoints = 8 if environment.network.interface_endpoints else 0
         expected[f"module.network_{region.alias}"] = (
-            11 + 4 * len(region.azs) + 4 * nat_gateways(environment, region)
+            13 + 4 * len(region.azs) + 4 * nat_gateways(environment, region) + endpoints
         )
-        # s3 key + alias, bucket, versioning, encryption, public access block, ownership,
-        # policy, lifecycle; the source adds a replication role, its policy and the rules.
-        data = 9 + (3 if region == source else 0)
+        # s3 key + alias, bucket, EventBridge notifications, versioning, encryption, public
+        # access block, ownership, policy, lifecycle, access logging; the access-log bucket
+        # with the same seven settings; the source adds a replication role, its policy and
+        # the rules.
+        data = 19 + (3 if region == source else 0)
         if region == primary:
             # rds and dynamodb keys + aliases, subnet group, security group, ingress from the
             # processor, parameter group, two log groups, monitoring role + attachment, the
@@ -74,12 +86,17 @@ def expected_resources_per_module(environment) -> dict[str, int]:
         expected[f"module.peering_{target.alias}"] = (
             4 + nat_gateways(environment, source) + nat_gateways(environment, target)
         )
-    # key + alias, security group + two egress rules, dlq, role + policy + attachment, log group,
-    # function, api, integration, access log group, stage; a route and a permission for each
-    # of the three routes (POST /payments, GET /payments/{id}, the reference's POST /payment).
-    expected["module.compute"] = 15 + 2 * 3 + (1 if environment.api.jwt else 0)
-    # topic, dashboard, seven tabled alarms, p99 latency and free storage alarms, subscriptions.
-    expected["module.observability"] = 11 + len(environment.alarms.emails)
+    # key + alias, security group, PostgreSQL egress, an egress rule per gateway endpoint
+    # (DynamoDB, S3), one to the interface endpoints or (without them) to the internet, dlq,
+    # role + policy + attachment, log group, function, api, integration, access log group,
+    # stage; a route and a permission for each of the three routes.
+    expected["module.compute"] = 17 + 2 * 3 + (1 if environment.api.jwt else 0)
+    # topic, dashboard, eight tabled alarms, p99 latency and free storage alarms, and in the
+    # source region a topic and a replication-backlog alarm per target; e-mail subscriptions
+    # in both regions.
+    expected["module.observability"] = (
+        13 + len(environment.targets) + 2 * len(environment.alarms.emails)
+    )
     return expected
 
 
@@ -156,3 +173,49 @@ def test_graph_puts_replication_after_both_buckets_versioning(dev_graph):
 def test_graph_creates_the_log_group_before_the_function(dev_graph):
     depends_on = reachable(dev_graph, "module.compute.aws_lambda_function.this")
     assert "module.compute.aws_cloudwatch_log_group.function" in depends_on
+
+
+def internet_egress(changes: list[dict]) -> list[str]:
+    """Addresses of planned security group rules or groups that allow egress to the internet."""
+    found = []
+    for change in changes:
+        after = change["change"]["after"] or {}
+        if change["type"] == "aws_vpc_security_group_egress_rule" and (
+            after.get("cidr_ipv4") == "0.0.0.0/0" or after.get("cidr_ipv6") == "::/0"
+        ):
+            found.append(change["address"])
+        if change["type"] == "aws_security_group":
+            for rule in after.get("egress") or []:
+                if "0.0.0.0/0" in rule.get("cidr_blocks", []) or "::/0" in rule.get(
+                    "ipv6_cidr_blocks", []
+                ):
+                    found.append(change["address"])
+    return found
+
+
+@pytest.mark.parametrize("env", REAL_ENVS)
+def test_no_security_group_allows_internet_egress_with_interface_endpoints(planned_changes, env):
+    environment = load_environment(ENVIRONMENTS, env)
+    egress = internet_egress(planned_changes[env])
+    if environment.network.interface_endpoints:
+        assert egress == []
+    else:  # dev's documented cost choice: HTTPS to AWS APIs through NAT, nothing else
+        assert egress == ["module.compute.aws_vpc_security_group_egress_rule.internet_https[0]"]
+
+
+@pytest.mark.parametrize("env", REAL_ENVS)
+def test_gateway_endpoints_serve_every_private_route_table(planned_changes, env):
+    environment = load_environment(ENVIRONMENTS, env)
+    for region in environment.regions:
+        module = f"module.network_{region.alias}"
+        endpoints = {
+            change["address"]: change["change"]["after"]
+            for change in planned_changes[env]
+            if change["module_address"] == module and change["type"] == "aws_vpc_endpoint"
+        }
+        gateways = [e for e in endpoints.values() if e["vpc_endpoint_type"] == "Gateway"]
+        assert sorted(e["service_name"].rsplit(".", 1)[1] for e in gateways) == ["dynamodb", "s3"]
+        interfaces = [e for e in endpoints.values() if e["vpc_endpoint_type"] == "Interface"]
+        expected = 6 if environment.network.interface_endpoints else 0
+        assert len(interfaces) == expected
+        assert all(e["private_dns_enabled"] for e in interfaces)

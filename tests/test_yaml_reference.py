@@ -25,7 +25,9 @@ def model_keys(model: type[BaseModel], prefix: str = "") -> dict[str, object]:
         if not prefix and name in NOT_FROM_YAML:
             continue
         nested = _model_in(field.annotation)
-        if nested is not None:
+        if nested is not None and typing.get_origin(field.annotation) is dict:
+            keys.update(model_keys(nested, key + ".<alarm>."))  # a mapping of models by name
+        elif nested is not None:
             if _is_list(field.annotation):  # the list itself is a key, then its items'
                 keys[key] = None if field.is_required() else field.default
             suffix = "[]." if _is_list(field.annotation) else "."

@@ -1,5 +1,4 @@
 locals {
-  account_id    = data.aws_caller_identity.current.account_id
   partition     = data.aws_partition.current.partition
   function_name = "${var.name}-payment-processor"
 
@@ -12,33 +11,15 @@ locals {
   }
 }
 
-data "aws_caller_identity" "current" {}
-
 data "aws_partition" "current" {}
 
 # ---- Key for the function's settings and its dead-letter queue ----
-
-data "aws_iam_policy_document" "function_key" {
-  # checkov:skip=CKV_AWS_109:A key policy's "*" resource is the key itself; only the account root is trusted.
-  # checkov:skip=CKV_AWS_111:A key policy's "*" resource is the key itself; only the account root is trusted.
-  # checkov:skip=CKV_AWS_356:A key policy's "*" resource is the key itself; only the account root is trusted.
-  statement {
-    sid       = "AccountAdministersKey"
-    actions   = ["kms:*"]
-    resources = ["*"]
-
-    principals {
-      type        = "AWS"
-      identifiers = ["arn:${local.partition}:iam::${local.account_id}:root"]
-    }
-  }
-}
 
 resource "aws_kms_key" "function" {
   description             = "${var.name} payment processor settings and dead-letter queue"
   enable_key_rotation     = true
   deletion_window_in_days = 30
-  policy                  = data.aws_iam_policy_document.function_key.json
+  policy                  = var.key_policy_json
 
   tags = {
     Name = "${var.name}-payment-processor"
@@ -62,9 +43,46 @@ resource "aws_security_group" "function" {
   }
 }
 
-resource "aws_vpc_security_group_egress_rule" "https" {
+# With the network's VPC endpoints, AWS APIs never leave the VPC: DynamoDB and S3 through
+# their gateway endpoints' prefix lists, everything else through the interface endpoints.
+
+resource "aws_vpc_security_group_egress_rule" "gateway_endpoints" {
+  for_each = var.private_aws_access.prefix_list_ids
+
   security_group_id = aws_security_group.function.id
-  description       = "HTTPS to AWS service endpoints (DynamoDB, KMS, X-Ray, SQS)"
+  description       = var.emulator_compatible ? null : "HTTPS to ${each.key} through its gateway endpoint" # emulator gap: security_group_rule_description
+  ip_protocol       = "tcp"
+  from_port         = 443
+  to_port           = 443
+  prefix_list_id    = each.value
+
+  tags = {
+    Name = "${var.name}-payment-processor-${each.key}"
+  }
+}
+
+resource "aws_vpc_security_group_egress_rule" "interface_endpoints" {
+  count = var.private_aws_access.interface_endpoints ? 1 : 0
+
+  security_group_id            = aws_security_group.function.id
+  description                  = var.emulator_compatible ? null : "HTTPS to the VPC interface endpoints" # emulator gap: security_group_rule_description
+  ip_protocol                  = "tcp"
+  from_port                    = 443
+  to_port                      = 443
+  referenced_security_group_id = var.private_aws_access.endpoints_security_group_id
+
+  tags = {
+    Name = "${var.name}-payment-processor-endpoints"
+  }
+}
+
+# Without interface endpoints (a cost choice for dev), KMS, SQS and X-Ray are reached through
+# the NAT gateway: the one internet egress the stack ever has.
+resource "aws_vpc_security_group_egress_rule" "internet_https" {
+  count = var.private_aws_access.interface_endpoints ? 0 : 1
+
+  security_group_id = aws_security_group.function.id
+  description       = "HTTPS to AWS APIs through NAT (no interface endpoints in this environment)"
   ip_protocol       = "tcp"
   from_port         = 443
   to_port           = 443
@@ -149,6 +167,21 @@ data "aws_iam_policy_document" "function" {
     sid       = "WriteTraces"
     actions   = ["xray:PutTelemetryRecords", "xray:PutTraceSegments"]
     resources = ["*"] # X-Ray has no resource-level permissions for these actions.
+  }
+
+  # Explicit, so that no statement added later can let the processor delete payments or
+  # reshape the table: an explicit deny wins over any allow.
+  statement {
+    sid    = "DenyDeletingPaymentsOrTheTable"
+    effect = "Deny"
+    actions = [
+      "dynamodb:DeleteBackup",
+      "dynamodb:DeleteItem",
+      "dynamodb:DeleteTable",
+      "dynamodb:UpdateContinuousBackups",
+      "dynamodb:UpdateTable",
+    ]
+    resources = [var.table_arn, "${var.table_arn}/index/*"]
   }
 }
 

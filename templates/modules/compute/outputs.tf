@@ -8,6 +8,11 @@ output "function_arn" {
   value       = aws_lambda_function.this.arn
 }
 
+output "dead_letter_queue_name" {
+  description = "Name of the processor's dead-letter queue."
+  value       = aws_sqs_queue.dead_letter.name
+}
+
 output "security_group_id" {
   description = "Security group of the function; the database admits it on 5432."
   value       = aws_security_group.function.id

@@ -48,8 +48,22 @@ variable "environment_variables" {
   type        = map(string)
 }
 
+variable "private_aws_access" {
+  description = "How the function reaches AWS APIs inside the VPC: the gateway endpoints' prefix lists by service, and whether interface endpoints (with their security group) exist."
+  type = object({
+    prefix_list_ids             = map(string)
+    interface_endpoints         = bool
+    endpoints_security_group_id = string
+  })
+}
+
 variable "table_arn" {
   description = "ARN of the transactions table."
+  type        = string
+}
+
+variable "key_policy_json" {
+  description = "The region's account-administered key policy (from the data module), for the function's key."
   type        = string
 }
 

@@ -1,9 +1,11 @@
 locals {
-  account_id      = data.aws_caller_identity.current.account_id
-  partition       = data.aws_partition.current.partition
-  region          = data.aws_region.current.name
-  regional_name   = "${var.name}-${local.region}"
-  create_database = var.database != null
+  account_id    = data.aws_caller_identity.current.account_id
+  partition     = data.aws_partition.current.partition
+  region        = data.aws_region.current.name
+  regional_name = "${var.name}-${local.region}"
+  # Where the data bucket's server access logs land inside the region's log bucket.
+  access_log_prefix = "data/"
+  create_database   = var.database != null
 }
 
 data "aws_caller_identity" "current" {}

@@ -10,6 +10,11 @@ output "replica_bucket_arn" {
   depends_on = [aws_s3_bucket_versioning.this]
 }
 
+output "account_key_policy_json" {
+  description = "The key policy every customer-managed key of this region uses: the account administers it, IAM policies grant each use."
+  value       = data.aws_iam_policy_document.account_key_policy.json
+}
+
 output "s3_kms_key_arn" {
   description = "ARN of the key that encrypts this region's bucket."
   value       = aws_kms_key.s3.arn

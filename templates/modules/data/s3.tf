@@ -1,13 +1,21 @@
 # ---- Data bucket ----
 
 resource "aws_s3_bucket" "this" {
-  # checkov:skip=CKV_AWS_18:Object access is audited by CloudTrail S3 data events (organisation trail); server access logs cannot be SSE-KMS encrypted.
-  # checkov:skip=CKV2_AWS_62:Nothing consumes bucket events; replication, not notifications, moves the data between regions.
   bucket = "${local.regional_name}-data-${local.account_id}"
 
   tags = {
     Name = "${local.regional_name}-data"
   }
+}
+
+# Object-level events (created, deleted, restored) go to EventBridge, where security tooling can
+# alert on a payment file deleted without paying for CloudTrail data events.
+# emulator gap: s3_eventbridge_notifications
+resource "aws_s3_bucket_notification" "this" {
+  count = var.emulator_compatible ? 0 : 1
+
+  bucket      = aws_s3_bucket.this.id
+  eventbridge = true
 }
 
 resource "aws_s3_bucket_versioning" "this" {
@@ -153,6 +161,23 @@ data "aws_iam_policy_document" "replication" {
     actions   = ["kms:Encrypt", "kms:GenerateDataKey"]
     resources = [for destination in values(var.replication_destinations) : destination.kms_key_arn]
   }
+
+  # Explicit, so that no statement added later can let replication delete or re-open a bucket.
+  statement {
+    sid    = "DenyBucketDeletionAndPolicyChanges"
+    effect = "Deny"
+    actions = [
+      "s3:DeleteBucket",
+      "s3:DeleteBucketPolicy",
+      "s3:PutBucketAcl",
+      "s3:PutBucketPolicy",
+      "s3:PutLifecycleConfiguration",
+    ]
+    resources = concat(
+      [aws_s3_bucket.this.arn],
+      [for destination in values(var.replication_destinations) : destination.bucket_arn],
+    )
+  }
 }
 
 resource "aws_iam_role" "replication" {
@@ -211,6 +236,16 @@ resource "aws_s3_bucket_replication_configuration" "this" {
 
         encryption_configuration {
           replica_kms_key_id = rule.value.kms_key_arn
+        }
+
+        # Replication metrics feed the replication-backlog alarm.
+        # emulator gap: s3_replication_rule_details
+        dynamic "metrics" {
+          for_each = var.emulator_compatible ? [] : ["Enabled"]
+
+          content {
+            status = metrics.value
+          }
         }
       }
     }

@@ -8,6 +8,21 @@ variable "noncurrent_version_expiration_days" {
   type        = number
 }
 
+variable "access_log_retention_days" {
+  description = "Days the region's access-log bucket keeps the data bucket's server access logs."
+  type        = number
+
+  validation {
+    condition     = var.access_log_retention_days >= 1
+    error_message = "Access logs are kept at least one day."
+  }
+}
+
+variable "access_logs_force_destroy" {
+  description = "Let `terraform destroy` delete the access logs with their bucket (unprotected environments only)."
+  type        = bool
+}
+
 variable "replication_destinations" {
   description = "Buckets this region's bucket replicates to, keyed by region; empty for targets."
   type = map(object({

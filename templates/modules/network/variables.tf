@@ -32,3 +32,8 @@ variable "flow_log_retention_days" {
   description = "Days CloudWatch Logs keeps VPC flow logs."
   type        = number
 }
+
+variable "interface_endpoints" {
+  description = "Create interface endpoints (KMS, CloudWatch Logs, Secrets Manager, SQS, STS, X-Ray) so no AWS API call needs the NAT gateway."
+  type        = bool
+}

@@ -1,13 +1,12 @@
 locals {
-  # One entry per alarm; each names its metric's dimensions and notifies the alarm topic.
+  # One entry per alarm in the primary region; each names its metric's dimensions. Thresholds,
+  # periods and evaluation counts come from YAML through var.alarm_rules.
   alarms = {
     lambda-errors = {
       description = "Payment processor invocations failed"
       namespace   = "AWS/Lambda"
       metric      = "Errors"
       statistic   = "Sum"
-      threshold   = 1
-      periods     = 1
       dimensions  = { FunctionName = var.function_name }
     }
     lambda-throttles = {
@@ -15,8 +14,6 @@ locals {
       namespace   = "AWS/Lambda"
       metric      = "Throttles"
       statistic   = "Sum"
-      threshold   = 1
-      periods     = 1
       dimensions  = { FunctionName = var.function_name }
     }
     api-5xx = {
@@ -24,26 +21,20 @@ locals {
       namespace   = "AWS/ApiGateway"
       metric      = "5xx"
       statistic   = "Sum"
-      threshold   = 5
-      periods     = 1
       dimensions  = { ApiId = var.api_id, Stage = var.api_stage_name }
     }
     rds-cpu = {
-      description = "PostgreSQL CPU above 80%"
+      description = "PostgreSQL CPU utilisation (%) high"
       namespace   = "AWS/RDS"
       metric      = "CPUUtilization"
       statistic   = "Average"
-      threshold   = 80
-      periods     = 3
       dimensions  = { DBInstanceIdentifier = var.db_instance_identifier }
     }
     rds-connections = {
-      description = "PostgreSQL connections above 80% of a small instance's limit"
+      description = "PostgreSQL connections high for the instance class"
       namespace   = "AWS/RDS"
       metric      = "DatabaseConnections"
       statistic   = "Maximum"
-      threshold   = 100
-      periods     = 3
       dimensions  = { DBInstanceIdentifier = var.db_instance_identifier }
     }
     dynamodb-read-throttles = {
@@ -51,8 +42,6 @@ locals {
       namespace   = "AWS/DynamoDB"
       metric      = "ReadThrottleEvents"
       statistic   = "Sum"
-      threshold   = 1
-      periods     = 1
       dimensions  = { TableName = var.table_name }
     }
     dynamodb-write-throttles = {
@@ -60,11 +49,18 @@ locals {
       namespace   = "AWS/DynamoDB"
       metric      = "WriteThrottleEvents"
       statistic   = "Sum"
-      threshold   = 1
-      periods     = 1
       dimensions  = { TableName = var.table_name }
     }
+    dlq-depth = {
+      description = "Failed payment invocations are waiting in the dead-letter queue"
+      namespace   = "AWS/SQS"
+      metric      = "ApproximateNumberOfMessagesVisible"
+      statistic   = "Maximum"
+      dimensions  = { QueueName = var.dead_letter_queue_name }
+    }
   }
+
+  alarm_actions = compact([aws_sns_topic.alarms.arn, var.alarm_topic_arn])
 }
 
 resource "aws_cloudwatch_metric_alarm" "this" {
@@ -76,35 +72,36 @@ resource "aws_cloudwatch_metric_alarm" "this" {
   metric_name         = each.value.metric
   statistic           = each.value.statistic
   dimensions          = each.value.dimensions
-  period              = 60
-  evaluation_periods  = each.value.periods
-  threshold           = each.value.threshold
+  period              = var.alarm_rules[each.key].period
+  evaluation_periods  = var.alarm_rules[each.key].evaluation_periods
+  threshold           = var.alarm_rules[each.key].threshold
   comparison_operator = "GreaterThanOrEqualToThreshold"
   treat_missing_data  = "notBreaching"
-  alarm_actions       = [aws_sns_topic.alarms.arn]
-  ok_actions          = [aws_sns_topic.alarms.arn]
+  alarm_actions       = local.alarm_actions
+  ok_actions          = local.alarm_actions
 
   tags = {
     Name = "${var.name}-${each.key}"
   }
 }
 
-# Percentiles need `extended_statistic`, so these two stand apart from the table above.
+# Percentiles need `extended_statistic`, and free storage alarms when it falls, so these two
+# stand apart from the table above.
 
 resource "aws_cloudwatch_metric_alarm" "api_latency_p99" {
   alarm_name          = "${var.name}-api-latency-p99"
-  alarm_description   = "Payments API p99 latency above 2 s"
+  alarm_description   = "Payments API p99 latency (ms) high"
   namespace           = "AWS/ApiGateway"
   metric_name         = "Latency"
   extended_statistic  = "p99"
   dimensions          = { ApiId = var.api_id, Stage = var.api_stage_name }
-  period              = 60
-  evaluation_periods  = 5
-  threshold           = 2000
+  period              = var.alarm_rules["api-latency-p99"].period
+  evaluation_periods  = var.alarm_rules["api-latency-p99"].evaluation_periods
+  threshold           = var.alarm_rules["api-latency-p99"].threshold
   comparison_operator = "GreaterThanThreshold"
   treat_missing_data  = "notBreaching"
-  alarm_actions       = [aws_sns_topic.alarms.arn]
-  ok_actions          = [aws_sns_topic.alarms.arn]
+  alarm_actions       = local.alarm_actions
+  ok_actions          = local.alarm_actions
 
   tags = {
     Name = "${var.name}-api-latency-p99"
@@ -113,18 +110,18 @@ resource "aws_cloudwatch_metric_alarm" "api_latency_p99" {
 
 resource "aws_cloudwatch_metric_alarm" "rds_free_storage" {
   alarm_name          = "${var.name}-rds-free-storage"
-  alarm_description   = "PostgreSQL free storage below 2 GiB"
+  alarm_description   = "PostgreSQL free storage (bytes) low"
   namespace           = "AWS/RDS"
   metric_name         = "FreeStorageSpace"
   statistic           = "Minimum"
   dimensions          = { DBInstanceIdentifier = var.db_instance_identifier }
-  period              = 300
-  evaluation_periods  = 1
-  threshold           = 2147483648
+  period              = var.alarm_rules["rds-free-storage"].period
+  evaluation_periods  = var.alarm_rules["rds-free-storage"].evaluation_periods
+  threshold           = var.alarm_rules["rds-free-storage"].threshold
   comparison_operator = "LessThanThreshold"
   treat_missing_data  = "breaching"
-  alarm_actions       = [aws_sns_topic.alarms.arn]
-  ok_actions          = [aws_sns_topic.alarms.arn]
+  alarm_actions       = local.alarm_actions
+  ok_actions          = local.alarm_actions
 
   tags = {
     Name = "${var.name}-rds-free-storage"

@@ -14,6 +14,41 @@ variable "alarm_emails" {
   default     = []
 }
 
+variable "alarm_topic_arn" {
+  description = "An existing SNS topic in this region (PagerDuty, chat...) every alarm here also notifies; null for none."
+  type        = string
+  default     = null
+}
+
+variable "alarm_rules" {
+  description = "Threshold, period (seconds) and evaluation periods of each alarm, keyed by alarm name."
+  type = map(object({
+    threshold          = number
+    period             = number
+    evaluation_periods = number
+  }))
+
+  validation {
+    condition     = alltrue([for rule in values(var.alarm_rules) : rule.period % 60 == 0 && rule.evaluation_periods >= 1])
+    error_message = "Periods are whole minutes and every alarm evaluates at least one period."
+  }
+}
+
+variable "dead_letter_queue_name" {
+  description = "The processor's dead-letter queue, whose depth is alarmed on."
+  type        = string
+}
+
+variable "replication" {
+  description = "The source bucket, its replica buckets keyed by region, the source region's key for the alarm topic, and an optional existing topic there."
+  type = object({
+    source_bucket       = string
+    destination_buckets = map(string)
+    kms_key_arn         = string
+    source_topic_arn    = string
+  })
+}
+
 variable "function_name" {
   description = "Payment processor function the alarms and dashboard watch."
   type        = string

@@ -5,6 +5,8 @@ terraform {
     aws = {
       source  = "hashicorp/aws"
       version = "~> 5.100"
+      # aws: the primary region; aws.source: the source region, where replication is measured.
+      configuration_aliases = [aws.source]
     }
   }
 }
