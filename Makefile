@@ -4,15 +4,12 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 ENV    ?= dev
+PORT   ?= 5000
 PYTEST_ARGS ?= -n 2
 # checkov pins many libraries of its own, so it lives in a venv of its own.
 CHECKOV_VERSION := 3.3.30
 CHECKOV_VENV    := $(VENV)/checkov
 CHECKOV         := $(CHECKOV_VENV)/bin/checkov
-
-# A local provider mirror, when this machine has one (no registry access needed then).
-PLUGIN_DIR ?= $(firstword $(wildcard /opt/tf-plugins $(HOME)/.terraform.d/plugins))
-PLUGIN_FLAG := $(if $(PLUGIN_DIR),--plugin-dir $(PLUGIN_DIR))
 
 .PHONY: demo demo-down render test lint fmt clean
 
@@ -28,15 +25,15 @@ $(CHECKOV): | $(STAMP)
 
 # The whole stack on a local AWS emulator: render, start moto, init, plan, apply, outputs.
 demo: $(STAMP)
-	$(BIN)/payinfra emulator start --port 5000
-	$(BIN)/payinfra init local $(PLUGIN_FLAG)
+	$(BIN)/payinfra emulator start --port $(PORT)
+	$(BIN)/payinfra init local
 	$(BIN)/payinfra plan local --no-render
 	$(BIN)/payinfra apply local --no-render
 	$(BIN)/payinfra output local
 
 # Tear the demo down again: destroy the stack, stop the emulator.
 demo-down: $(STAMP)
-	$(BIN)/payinfra destroy local --auto-approve $(PLUGIN_FLAG)
+	$(BIN)/payinfra destroy local --auto-approve
 	$(BIN)/payinfra emulator stop
 
 render: $(STAMP)
@@ -45,13 +42,15 @@ render: $(STAMP)
 test: lint $(CHECKOV)
 	PAYINFRA_CHECKOV=$(CURDIR)/$(CHECKOV) $(BIN)/python -m pytest $(PYTEST_ARGS)
 
-# ruff (lint + format), mypy, terraform fmt of the module sources, and the pre-commit config.
+# ruff (lint + format), mypy, terraform fmt of the module sources, the pre-commit config and the
+# GitHub Actions workflow.
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	terraform fmt -check -recursive templates/modules
 	$(BIN)/pre-commit validate-config .pre-commit-config.yaml
+	$(BIN)/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
 
 fmt: $(STAMP)
 	$(BIN)/ruff format .

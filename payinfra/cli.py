@@ -15,7 +15,7 @@ import click
 from payinfra import __version__, emulator, lifecycle
 from payinfra.config import list_environments, load_environment
 from payinfra.errors import PayinfraError
-from payinfra.plansummary import table
+from payinfra.plansummary import markdown, table
 
 environments_option = click.option(
     "--environments-dir",
@@ -140,8 +140,10 @@ def main() -> None:
     Typical use:
       payinfra envs                 list environments and their regions
       payinfra render dev           write out/dev/ from environments/dev.yaml
+      payinfra bootstrap prod       create the S3 state bucket the YAML names (once)
       payinfra plan prod            render, plan, save out/prod/plan.tfplan, summarise
       payinfra apply prod           apply exactly that saved plan
+      payinfra drift prod           report what changed outside Terraform (exit 2)
       payinfra emulator start       run a local AWS emulator for the `local` environment
 
     Arguments after `--` go to terraform only if they are on the command's allow-list
@@ -207,6 +209,18 @@ def init(
     is_flag=True,
     help="Exit 0 when nothing changes, 2 when the plan has changes, 1 on error.",
 )
+@click.option(
+    "--summary-file",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    help="Also write the summary (table and DATA LOSS lines) to this file, e.g. for a PR comment.",
+)
+@click.option(
+    "--summary-format",
+    type=click.Choice(["text", "markdown"]),
+    default="text",
+    show_default=True,
+    help="Format of --summary-file.",
+)
 def plan(
     env,
     environments_dir,
@@ -216,28 +230,64 @@ def plan(
     terraform_args,
     plugin_dir,
     detailed_exitcode,
+    summary_file,
+    summary_format,
 ):
-    """Render ENV, plan into out/ENV/plan.tfplan (+ plan.json), and summarise the changes.
+    """Render ENV, plan into out/ENV/plan.tfplan, and summarise the changes.
 
     Destroys or replacements of stateful resources (RDS, DynamoDB, S3, KMS, log groups, SQS
     queues, secrets) are called out as DATA LOSS.
     """
     with _workspace(env, environments_dir, out_dir, no_render, terraform_binary) as ws:
         result = lifecycle.plan(
-            ws, detailed_exitcode=detailed_exitcode, plugin_dir=plugin_dir, extra=terraform_args
+            ws,
+            detailed_exitcode=detailed_exitcode,
+            plugin_dir=plugin_dir,
+            extra=terraform_args,
+            on_message=_show_plan_message,
         )
     click.echo()
     click.echo(table(result.summary))
     for address in result.summary.stateful_losses:
         click.secho(f"DATA LOSS: {address} would be destroyed or replaced", fg="red", bold=True)
+    if summary_file:
+        summary_file.write_text(
+            markdown(result.summary, env) if summary_format == "markdown" else
+            table(result.summary) + "".join(
+                f"\nDATA LOSS: {a} would be destroyed or replaced"
+                for a in result.summary.stateful_losses
+            ) + "\n",
+            encoding="utf-8",
+        )  # fmt: skip
     click.echo(
-        f"\nsaved plan: {ws.root / lifecycle.PLAN_FILE}; apply it with `payinfra apply {env}`"
+        f"\nsaved plan: {out_dir / env / lifecycle.PLAN_FILE}; apply it with `payinfra apply {env}`"
     )
     raise SystemExit(result.exit_code)
 
 
+# What `terraform plan -json` reports that a person wants to see while it runs.
+_SHOWN_MESSAGES = {"planned_change", "resource_drift", "change_summary", "diagnostic", "text"}
+
+
+def _show_plan_message(message: dict) -> None:
+    kind = message.get("type")
+    if kind not in _SHOWN_MESSAGES:
+        return
+    if kind == "diagnostic":
+        diagnostic = message.get("diagnostic") or {}
+        severity = diagnostic.get("severity", "error")
+        click.secho(
+            f"{severity}: {diagnostic.get('summary', '')} {diagnostic.get('detail', '')}".rstrip(),
+            fg="red" if severity == "error" else "yellow",
+            err=True,
+        )
+    elif message.get("@message"):
+        click.echo(str(message["@message"]))
+
+
 @main.command()
 @_terraform_command
+@plugin_dir_option
 @click.option(
     "--auto-approve",
     is_flag=True,
@@ -255,10 +305,16 @@ def apply(
     no_render,
     terraform_binary,
     terraform_args,
+    plugin_dir,
     auto_approve,
     allow_destroy,
 ):
-    """Apply the plan saved by `payinfra plan ENV`, only if the render still matches it."""
+    """Apply the plan saved by `payinfra plan ENV`, only if the render still matches it.
+
+    The plan may come from another job of the same commit (carry plan.tfplan and
+    plan.payinfra.json into OUT/ENV/): it is applied only if this checkout renders the same
+    files, for the same environment and protection.
+    """
     with _workspace(env, environments_dir, out_dir, no_render, terraform_binary) as ws:
         lifecycle.apply(
             ws,
@@ -266,6 +322,7 @@ def apply(
             allow_destroy=allow_destroy,
             confirm=_typed_confirmation(env),
             extra=terraform_args,
+            plugin_dir=plugin_dir,
         )
     click.echo(f"applied {env}")
 
@@ -303,6 +360,54 @@ def destroy(
             extra=terraform_args,
         )
     click.echo(f"destroyed {env}")
+
+
+@main.command()
+@click.argument("env")
+@environments_option
+@out_option
+@terraform_option
+@plugin_dir_option
+def bootstrap(env, environments_dir, out_dir, terraform_binary, plugin_dir):
+    """Create the S3 state bucket ENV's backend names (run once, before `payinfra init ENV`).
+
+    The bucket is versioned, encrypted with its own KMS key, TLS-only, public access blocked,
+    expires superseded state versions, and can never be destroyed by Terraform. Its own small
+    root lives in OUT/ENV/bootstrap/ with its state beside it. Running it again changes nothing.
+    """
+    summary = lifecycle.bootstrap(
+        environments_dir, env, out_dir, terraform=terraform_binary, plugin_dir=plugin_dir
+    )
+    created = summary.totals["create"]
+    click.echo(
+        f"state bucket of {env} ready ({created} created)" if summary.has_changes
+        else f"state bucket of {env} already in place; nothing to do"
+    )  # fmt: skip
+
+
+@main.command()
+@click.argument("env")
+@environments_option
+@out_option
+@terraform_option
+@plugin_dir_option
+@click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON object.")
+def drift(env, environments_dir, out_dir, terraform_binary, plugin_dir, as_json):
+    """Report what changed outside Terraform in ENV (exit 2 when anything did).
+
+    A refresh-only plan, read-only: each resource changed in AWS and the attributes that
+    differ from the state. Run it on a schedule (see the CI workflow).
+    """
+    with _workspace(env, environments_dir, out_dir, False, terraform_binary) as ws:
+        found = lifecycle.find_drift(ws, plugin_dir=plugin_dir)
+    if as_json:
+        report = {"environment": env, "drift": [item.__dict__ for item in found]}
+        click.echo(json.dumps(report, indent=2))
+    else:
+        for item in found:
+            click.echo(f"{item.address}: {', '.join(item.attributes)}")
+        click.echo(f"{env}: {len(found)} resource(s) changed outside Terraform")
+    raise SystemExit(2 if found else 0)
 
 
 @main.command()

@@ -285,13 +285,27 @@ class Alarms(_Model):
 class Emulator(_Model):
     """An AWS emulator on this machine (moto server); terraform reaches it via AWS_ENDPOINT_URL."""
 
-    endpoint: Annotated[
-        str, Field(pattern=r"^http://(127\.\d{1,3}\.\d{1,3}\.\d{1,3}|localhost):\d{2,5}$")
-    ] = "http://127.0.0.1:5000"
+    # None: the emulator `payinfra emulator start --port N` runs, wherever it listens.
+    endpoint: (
+        Annotated[
+            str, Field(pattern=r"^http://(127\.\d{1,3}\.\d{1,3}\.\d{1,3}|localhost):\d{2,5}$")
+        ]
+        | None
+    ) = None
 
-    @property
-    def port(self) -> int:
-        return int(self.endpoint.rsplit(":", 1)[1])
+
+RoleArn = Annotated[
+    str, Field(pattern=r"^arn:aws(-cn|-us-gov)?:iam::\d{12}:role/[A-Za-z0-9+=,.@_/-]{1,512}$")
+]
+
+
+class Aws(_Model):
+    """The AWS account an environment lives in, and the role payinfra acts through there."""
+
+    account_id: Annotated[str, Field(pattern=r"^\d{12}$")] | None = None
+    role_arn: RoleArn | None = None
+    external_id: Annotated[str, Field(pattern=r"^[A-Za-z0-9+=,.@:_/-]{2,1224}$")] | None = None
+    session_name: Annotated[str, Field(pattern=r"^[A-Za-z0-9+=,.@_-]{2,64}$")] | None = None
 
 
 class Backend(_Model):
@@ -299,6 +313,8 @@ class Backend(_Model):
     bucket: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")] | None = None
     region: RegionName | None = None
     key_prefix: Annotated[str, Field(pattern=r"^[A-Za-z0-9_./-]{1,200}$")] = "payinfra"
+    # The role the S3 backend assumes; aws.role_arn when not set.
+    role_arn: RoleArn | None = None
 
 
 class Environment(_Model):
@@ -320,8 +336,13 @@ class Environment(_Model):
     function: Lambda = Field(default=Lambda(), alias="lambda")
     api: Api = Api()
     alarms: Alarms = Alarms()
+    aws: Aws = Aws()
     backend: Backend = Backend()
     emulator: Emulator | None = None
+
+    @property
+    def session_name(self) -> str:
+        return self.aws.session_name or f"payinfra-{self.name}"
 
     @property
     def name_prefix(self) -> str:
@@ -641,6 +662,20 @@ def _setting_problems(env: Environment) -> list[Problem]:
             for key in ("bucket", "region")
             if getattr(backend, key) is not None
         ]
+    for path, role in (
+        (("aws", "role_arn"), env.aws.role_arn),
+        (("backend", "role_arn"), backend.role_arn),
+    ):
+        if role and env.aws.account_id and role.split(":")[4] != env.aws.account_id:
+            problems.append(
+                Problem(
+                    path,
+                    f"is a role in account {role.split(':')[4]}, not aws.account_id "
+                    f"({env.aws.account_id})",
+                    role,
+                    True,
+                )
+            )
     if function.default_currency and function.default_currency not in function.currencies:
         problems.append(
             Problem(
@@ -708,6 +743,14 @@ def _protection_problems(env: Environment, regions_complete: bool) -> list[Probl
                 "a protected environment always takes a final snapshot",
                 True,
                 True,
+            )
+        )
+    if env.aws.account_id is None:
+        problems.append(
+            Problem(
+                ("aws", "account_id"),
+                "a protected environment names its AWS account (12 digits), so that no other "
+                "account's credentials can plan or apply it",
             )
         )
     alarms = env.alarms

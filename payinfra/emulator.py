@@ -27,6 +27,10 @@ EMULATOR_GAPS = {
     "s3_eventbridge_notifications": (
         "moto's S3 does not report a bucket's EventBridge notification setting back"
     ),
+    "s3_state_bucket_tls_policy": (
+        "moto serves plain HTTP and enforces aws:SecureTransport, so a TLS-only policy would "
+        "lock Terraform out of the state bucket"
+    ),
     "rds_parameters": "moto's RDS returns no user parameters of a DB parameter group",
     "rds_performance_insights": "moto's RDS does not keep Performance Insights settings",
     "security_group_rule_description": (

@@ -29,11 +29,19 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from payinfra import writer
+from payinfra import accounts, emulator, writer
 from payinfra.config import Environment, load_environment
-from payinfra.errors import PayinfraError, Refused, UsageError
-from payinfra.plansummary import PlanSummary, prior_state_identity, state_identity, summarize
-from payinfra.render import render_environment
+from payinfra.errors import PayinfraError, Refused, TerraformFailed, UsageError
+from payinfra.plansummary import (
+    Drift,
+    PlanSummary,
+    StreamSummary,
+    drift,
+    prior_state_identity,
+    state_identity,
+    summarize,
+)
+from payinfra.render import render_bootstrap, render_environment
 from payinfra.terraform import Terraform, find_terraform
 
 PLAN_FILE = "plan.tfplan"
@@ -43,6 +51,19 @@ PLAN_RECORD = "plan.payinfra.json"
 APPLYING_PLAN = ".payinfra-applying.tfplan"
 PROTECTION_RECORD = ".payinfra-protection.json"
 PLUGIN_DIR_ENV = "PAYINFRA_PLUGIN_DIR"
+# Where Terraform's filesystem mirrors usually live; the first holding the AWS provider is used.
+MIRROR_CANDIDATES = (
+    "/opt/tf-plugins",
+    "~/.terraform.d/plugins",
+    "~/.local/share/terraform/plugins",
+    "/usr/local/share/terraform/plugins",
+    "/usr/share/terraform/plugins",
+)
+AWS_PROVIDER_PATH = "registry.terraform.io/hashicorp/aws"
+MIRROR_ADVICE = (
+    "if the Terraform registry is unreachable, point --plugin-dir or PAYINFRA_PLUGIN_DIR at a "
+    f"provider mirror (DIR/{AWS_PROVIDER_PATH}/<version>/<os>_<arch>/)"
+)
 CHECKOV_ENV = "PAYINFRA_CHECKOV"
 EMULATOR_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "emulator", "AWS_SECRET_ACCESS_KEY": "emulator"}
 
@@ -145,9 +166,48 @@ def workspace(
 
 def _child_env(env: Environment) -> dict[str, str]:
     """The emulator is reached through AWS_ENDPOINT_URL, which the AWS provider honours."""
-    if env.emulator is None:
+    endpoint = emulator_endpoint(env)
+    if endpoint is None:
         return {}
-    return {"AWS_ENDPOINT_URL": env.emulator.endpoint, **EMULATOR_CREDENTIALS}
+    return {"AWS_ENDPOINT_URL": endpoint, **EMULATOR_CREDENTIALS}
+
+
+def emulator_endpoint(env: Environment) -> str | None:
+    """The YAML's emulator endpoint, or that of the emulator `payinfra emulator start` runs."""
+    if env.emulator is None:
+        return None
+    if env.emulator.endpoint:
+        return env.emulator.endpoint
+    running = emulator.status()
+    if not running.running:
+        raise PayinfraError(
+            f"{env.name} runs on the local emulator, which is not running: "
+            "`payinfra emulator start [--port N]` first"
+        )
+    return running.endpoint
+
+
+def _check_account(env: Environment, source: str) -> None:
+    """Refuse before terraform runs when the credentials act in another account."""
+    if env.aws.account_id is None:
+        return
+    endpoint = emulator_endpoint(env)
+    target = accounts.Target(
+        region=env.primary.name,
+        endpoint=endpoint,
+        role_arn=env.aws.role_arn,
+        external_id=env.aws.external_id,
+        session_name=env.session_name,
+        credentials=_emulator_credentials() if endpoint else None,
+    )
+    accounts.require_account(env.name, env.aws.account_id, target, source)
+
+
+def _emulator_credentials() -> tuple[str, str]:
+    return (
+        EMULATOR_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+        EMULATOR_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+    )
 
 
 # ---- Protection belongs to the state ----
@@ -264,12 +324,37 @@ def _confirm(name: str, *, auto_approve: bool, confirm: Confirm | None, action: 
 # ---- init ----
 
 
+def find_plugin_dir(explicit: Path | None = None) -> Path | None:
+    """--plugin-dir, else PAYINFRA_PLUGIN_DIR, else the first usual mirror folder that holds
+    the AWS provider; None means the registry."""
+    if explicit:
+        return explicit
+    if os.environ.get(PLUGIN_DIR_ENV):
+        return Path(os.environ[PLUGIN_DIR_ENV])
+    for candidate in MIRROR_CANDIDATES:
+        path = Path(candidate).expanduser()
+        if (path / AWS_PROVIDER_PATH).is_dir():
+            return path
+    return None
+
+
 def init(ws: Workspace, *, plugin_dir: Path | None, upgrade: bool, extra: tuple[str, ...]) -> None:
     check_extra_args("init", extra)
+    _init(ws.terraform, find_plugin_dir(plugin_dir), upgrade=upgrade, extra=extra)
+
+
+def _init(
+    terraform: Terraform, plugin_dir: Path | None, *, upgrade: bool, extra: tuple[str, ...]
+) -> None:
     args = _init_args(plugin_dir)
     if upgrade:
         args.append("-upgrade")
-    ws.terraform.run(*args, *extra)
+    try:
+        terraform.run(*args, *extra)
+    except TerraformFailed as failed:
+        if plugin_dir is None:
+            raise TerraformFailed("init", failed.exit_code, MIRROR_ADVICE) from None
+        raise
 
 
 def _init_args(plugin_dir: Path | None) -> list[str]:
@@ -294,33 +379,49 @@ class PlanResult:
 
 
 def plan(
-    ws: Workspace, *, detailed_exitcode: bool, plugin_dir: Path | None, extra: tuple[str, ...]
+    ws: Workspace,
+    *,
+    detailed_exitcode: bool,
+    plugin_dir: Path | None,
+    extra: tuple[str, ...],
+    on_message: Callable[[dict], None] = lambda message: None,
 ) -> PlanResult:
+    """Plan into PLAN_FILE and summarise from `terraform plan -json`'s own stream (no second
+    `terraform show`, which would start every provider again); `on_message` sees each message
+    to show progress. apply re-derives the summary from the plan file itself."""
     check_extra_args("plan", extra)
+    _check_account(ws.env, f"environments/{ws.env.name}.yaml")
     ensure_initialised(ws, plugin_dir)
     _discard_plan(ws.root)
-    args = ["plan", "-input=false", f"-out={PLAN_FILE}"]
+    # The state's own identity, read without starting a provider.
+    _guard_state_identity(ws, state_identity(_output_values(ws)))
+    args = ["plan", "-input=false", "-json", f"-out={PLAN_FILE}"]
     if detailed_exitcode:
         args.append("-detailed-exitcode")
-    code = ws.terraform.run(*args, *extra, ok_codes=(0, 2) if detailed_exitcode else (0,))
-    shown_text = ws.terraform.capture("show", "-json", PLAN_FILE)
-    shown = _plan_json(shown_text, PLAN_FILE)
-    try:
-        _guard_state_identity(ws, prior_state_identity(shown))
-    except Refused:
-        _discard_plan(ws.root)
-        raise
-    summary = summarize(shown)
-    (ws.root / PLAN_JSON).write_text(shown_text, encoding="utf-8")
+    summary = StreamSummary()
+
+    def read(line: str) -> None:
+        try:
+            message = json.loads(line)
+        except ValueError:
+            message = {"type": "text", "@message": line.rstrip("\n")}
+        if isinstance(message, dict):
+            summary.add(message)
+            on_message(message)
+
+    code = ws.terraform.stream(
+        *args, *extra, on_line=read, ok_codes=(0, 2) if detailed_exitcode else (0,)
+    )
+    result = summary.result()
     record = {
         "environment": ws.env.name,
         "protected": ws.env.protected,
         "render_sha256": writer.tree_digest(ws.root),
         "plan_sha256": _file_sha256(ws.root / PLAN_FILE),
-        "summary": summary.as_json(),
+        "summary": result.as_json(),
     }
     (ws.root / PLAN_RECORD).write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
-    return PlanResult(summary, code)
+    return PlanResult(result, code)
 
 
 def _discard_plan(root: Path) -> None:
@@ -352,9 +453,13 @@ def apply(
     allow_destroy: bool,
     confirm: Confirm | None,
     extra: tuple[str, ...],
+    plugin_dir: Path | None = None,
 ) -> PlanSummary:
     check_extra_args("apply", extra)
     record = _read_plan_record(ws.root)
+    _check_account(ws.env, f"environments/{ws.env.name}.yaml")
+    # A plan carried from another job of the same commit arrives without .terraform/.
+    ensure_initialised(ws, plugin_dir)
     applying = ws.root / APPLYING_PLAN
     shutil.copyfile(ws.root / PLAN_FILE, applying)
     try:
@@ -435,10 +540,77 @@ def destroy(
         _confirm(ws.env.name, auto_approve=False, confirm=confirm, action="destroy")
     else:
         _confirm(ws.env.name, auto_approve=auto_approve, confirm=confirm, action="destroy")
+    _check_account(ws.env, f"environments/{ws.env.name}.yaml")
     ensure_initialised(ws, plugin_dir)
     _guard_state_identity(ws, state_identity(_output_values(ws)))
     _discard_plan(ws.root)
     ws.terraform.run("destroy", "-input=false", "-auto-approve", *extra)
+
+
+# ---- drift ----
+
+DRIFT_PLAN = "drift.tfplan"
+
+
+def find_drift(ws: Workspace, *, plugin_dir: Path | None) -> list[Drift]:
+    """What changed outside Terraform: a refresh-only plan (read-only, no lock taken), each
+    resource with the attributes that differ from the state."""
+    _check_account(ws.env, f"environments/{ws.env.name}.yaml")
+    ensure_initialised(ws, plugin_dir)
+    try:
+        completed = ws.terraform.captured(
+            "plan", "-refresh-only", "-input=false", "-lock=false", f"-out={DRIFT_PLAN}"
+        )
+        if completed.returncode != 0:
+            raise TerraformFailed("plan -refresh-only", completed.returncode, completed.stderr)
+        return drift(_plan_json(ws.terraform.capture("show", "-json", DRIFT_PLAN), DRIFT_PLAN))
+    finally:
+        (ws.root / DRIFT_PLAN).unlink(missing_ok=True)
+
+
+# ---- bootstrap: the S3 state bucket ----
+
+BOOTSTRAP_DIR = "bootstrap"
+
+
+def bootstrap(
+    environments_dir: Path, name: str, out_dir: Path, *, terraform: str | None,
+    plugin_dir: Path | None,
+) -> PlanSummary:  # fmt: skip
+    """Create (or bring up to date) the state bucket the YAML's S3 backend names, from a root
+    of its own in OUT/ENV/bootstrap/ whose state stays there. Idempotent; it never destroys or
+    replaces anything (the bucket itself is prevent_destroy)."""
+    env = load_environment(environments_dir, name)
+    if env.backend.type != "s3":
+        raise UsageError(
+            f"environments/{name}.yaml: backend.type is local; bootstrap creates the bucket of an "
+            "s3 backend (set backend.type: s3, backend.bucket and backend.region)"
+        )
+    binary = find_terraform(terraform)
+    root = out_dir / name / BOOTSTRAP_DIR
+    with writer.locked(out_dir / name), writer.locked(root):
+        _guard_protection(env, out_dir / name)
+        writer.write_tree(render_bootstrap(env), root)
+        writer.verify(root)
+        _check_account(env, f"environments/{name}.yaml")
+        tf = Terraform(binary, root, _child_env(env))
+        if not (root / ".terraform").is_dir():
+            _init(tf, find_plugin_dir(plugin_dir), upgrade=False, extra=())
+        try:
+            tf.run("plan", "-input=false", f"-out={PLAN_FILE}")
+            summary = summarize(_plan_json(tf.capture("show", "-json", PLAN_FILE), PLAN_FILE))
+            totals = summary.totals
+            if totals["destroy"] or totals["replace"]:
+                raise Refused(
+                    f"bootstrap of {name} would destroy or replace resources of its state "
+                    f"bucket ({', '.join(summary.stateful_losses) or 'see the plan'}); nothing "
+                    "was changed"
+                )
+            if summary.has_changes:
+                tf.run("apply", "-input=false", PLAN_FILE)
+        finally:
+            (root / PLAN_FILE).unlink(missing_ok=True)
+    return summary
 
 
 # ---- output ----
@@ -471,7 +643,7 @@ def validate(ws: Workspace, *, plugin_dir: Path | None) -> tuple[list[Finding], 
     """fmt, init -backend=false + validate, and checkov when installed. Returns findings and
     the names of the checks that ran."""
     findings, ran = _fmt_findings(ws), ["terraform fmt"]
-    ws.terraform.capture(*_init_args(plugin_dir), "-backend=false")
+    ws.terraform.capture(*_init_args(find_plugin_dir(plugin_dir)), "-backend=false")
     findings += _validate_findings(ws)
     ran.append("terraform validate")
     checkov = os.environ.get(CHECKOV_ENV) or shutil.which("checkov")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from dataclasses import dataclass
 
@@ -118,3 +119,157 @@ def table(summary: PlanSummary) -> str:
     ]
     lines.insert(1, "  ".join("-" * width for width in widths))
     return "\n".join(lines)
+
+
+# ---- From `terraform plan -json`'s machine-readable stream, without a second `show` ----
+
+_STREAM_ACTIONS = {
+    "create": "create",
+    "update": "update",
+    "replace": "replace",
+    "delete": "destroy",
+}
+
+
+class StreamSummary:
+    """Builds the same PlanSummary as `summarize`, from the `planned_change` messages that
+    `terraform plan -json` prints while it plans (managed resources only)."""
+
+    def __init__(self) -> None:
+        self.rows: dict[tuple[str, str], Counter] = {}
+        self.losses: list[str] = []
+
+    def add(self, message: dict) -> None:
+        if message.get("type") != "planned_change":
+            return
+        change = message.get("change") or {}
+        resource = change.get("resource") or {}
+        kind = _STREAM_ACTIONS.get(change.get("action", ""))
+        address = str(resource.get("addr", ""))
+        if kind is None or _is_data_source(address, resource):
+            return
+        key = (resource.get("module") or "(root)", str(resource.get("resource_type")))
+        self.rows.setdefault(key, Counter())[kind] += 1
+        if kind in ("replace", "destroy") and key[1] in STATEFUL_TYPES:
+            self.losses.append(address)
+
+    def result(self) -> PlanSummary:
+        return PlanSummary(dict(sorted(self.rows.items())), sorted(self.losses))
+
+
+def _is_data_source(address: str, resource: dict) -> bool:
+    return str(resource.get("resource", address)).startswith("data.")
+
+
+def markdown(summary: PlanSummary, environment: str) -> str:
+    """The summary as Markdown for a pull-request comment: the table and every DATA LOSS line."""
+    lines = [f"### payinfra plan: `{environment}`", ""]
+    if not summary.has_changes:
+        return "\n".join([*lines, "No changes.", ""])
+    lines += ["| module | resource type | " + " | ".join(COLUMNS) + " |"]
+    lines += ["| --- | --- | " + " | ".join("---:" for _ in COLUMNS) + " |"]
+    for (module, resource_type), counts in summary.rows.items():
+        cells = " | ".join(str(counts[column] or "") for column in COLUMNS)
+        lines.append(f"| `{module}` | `{resource_type}` | {cells} |")
+    totals = summary.totals
+    lines.append("| **total** | | " + " | ".join(f"**{totals[c]}**" for c in COLUMNS) + " |")
+    if summary.stateful_losses:
+        lines += ["", "**DATA LOSS**: these would be destroyed or replaced:", ""]
+        lines += [f"- `{address}`" for address in summary.stateful_losses]
+    return "\n".join([*lines, ""])
+
+
+# ---- Drift: what changed outside Terraform ----
+
+
+@dataclass(frozen=True)
+class Drift:
+    address: str
+    attributes: list[str]
+
+
+def drift(plan: dict) -> list[Drift]:
+    """Each managed resource a refresh-only plan found changed in what the configuration sets,
+    with the attribute paths that differ (`tags.Team`, `point_in_time_recovery[0].enabled`);
+    deleted ones say `(deleted)`.
+
+    Attributes the configuration does not set are left out: they are computed, often from
+    another resource (a bucket's `versioning` from aws_s3_bucket_versioning), and a fresh state
+    shows them as changed until its next apply."""
+    configured = _configured_attributes(plan.get("configuration") or {})
+    found = []
+    for entry in plan.get("resource_drift") or []:
+        if entry.get("mode") != "managed":
+            continue
+        change = entry.get("change") or {}
+        address, before, after = (
+            str(entry.get("address")),
+            change.get("before"),
+            change.get("after"),
+        )
+        if after is None:
+            found.append(Drift(address, ["(deleted)"]))
+            continue
+        expressions = configured.get(_without_instance_keys(address))
+        paths = sorted(
+            path
+            for path in _differences(before, after, "")
+            if expressions is None or _is_configured(path, expressions)
+        )
+        if paths:
+            found.append(Drift(address, paths))
+    return sorted(found, key=lambda item: item.address)
+
+
+def _configured_attributes(configuration: dict) -> dict[str, dict]:
+    """{resource address without instance keys: the expressions its configuration sets}."""
+    found: dict[str, dict] = {}
+
+    def walk(module: dict, prefix: str) -> None:
+        for resource in module.get("resources") or []:
+            if resource.get("mode") == "managed":
+                found[prefix + resource["address"]] = resource.get("expressions") or {}
+        for name, call in (module.get("module_calls") or {}).items():
+            walk(call.get("module") or {}, f"{prefix}module.{name}.")
+
+    walk(configuration.get("root_module") or {}, "")
+    return found
+
+
+def _is_configured(path: str, expressions: dict) -> bool:
+    """Whether the configuration sets the attribute at `path` (`rule[0].bucket_key_enabled`):
+    each name must appear in the expressions, down to a value (or a block it cannot see into,
+    such as a dynamic one)."""
+    node: object = expressions
+    for token in re.findall(r"[^.\[\]]+|\[\d+\]", path):
+        if isinstance(node, dict) and ("constant_value" in node or "references" in node):
+            return True  # an expression: everything below it is its value
+        if token.startswith("["):
+            node = node[0] if isinstance(node, list) and node else node
+            continue
+        if not isinstance(node, dict) or token not in node:
+            return False
+        node = node[token]
+    return True
+
+
+def _without_instance_keys(address: str) -> str:
+    return re.sub(r"\[[^\]]*\]", "", address)
+
+
+def _differences(before: object, after: object, path: str) -> set[str]:
+    if isinstance(before, dict) and isinstance(after, dict):
+        return {
+            found
+            for key in set(before) | set(after)
+            for found in _differences(
+                before.get(key), after.get(key), f"{path}.{key}" if path else key
+            )
+        }
+    if isinstance(before, list) and isinstance(after, list) and len(before) == len(after):
+        return {
+            found
+            for index, (old, new) in enumerate(zip(before, after, strict=True))
+            for found in _differences(old, new, f"{path}[{index}]")
+        }
+    return set() if before == after else {path or "(resource)"}

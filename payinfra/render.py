@@ -266,7 +266,10 @@ def _root_context(env: Environment) -> dict:
         ),
         "aws_constraint": literal(AWS_PROVIDER_CONSTRAINT),
         "backend": _backend_context(env),
-        "providers": [_provider_context(env, region) for region in env.regions],
+        "providers": [
+            _provider_context(env, region.name, region.alias, env.aws.role_arn)
+            for region in env.regions
+        ],
         "network": [_network(env, region) for region in env.regions],
         "peering": [_peering(env, target) for target in env.targets],
         "data": [_data(env, region) for region in data_regions],
@@ -276,15 +279,30 @@ def _root_context(env: Environment) -> dict:
     }
 
 
-def _provider_context(env: Environment, region: Region) -> dict:
-    settings = Attributes(alias=region.alias, region=region.name)
+def _provider_context(
+    env: Environment, region_name: str, alias: str | None, role_arn: str | None
+) -> dict:
+    settings = Attributes(region=region_name)
+    if alias:
+        settings = Attributes(alias=alias, **settings)
+    if env.aws.account_id:
+        # Credentials of any other account make the provider stop before it changes anything.
+        settings["allowed_account_ids"] = [env.aws.account_id]
     if env.emulator:
         # The emulator serves buckets by path, not by virtual host.
         settings["s3_use_path_style"] = True
     return {
         "settings": body(settings),
-        "default_tags": literal({**env.common_tags(), "Region": region.name}, indent=4),
+        "assume_role": body(_assume_role(env, role_arn), indent=4) if role_arn else None,
+        "default_tags": literal({**env.common_tags(), "Region": region_name}, indent=4),
     }
+
+
+def _assume_role(env: Environment, role_arn: str) -> Attributes:
+    settings = Attributes(role_arn=role_arn, session_name=env.session_name)
+    if env.aws.external_id:
+        settings["external_id"] = env.aws.external_id
+    return settings
 
 
 def _per_region(regions: list[Region], kind: str, output: str) -> dict[str, Hcl]:
@@ -398,4 +416,46 @@ def _backend_context(env: Environment) -> dict[str, Hcl] | None:
     )
     if env.emulator:
         settings["use_path_style"] = True
+    role = backend.role_arn or env.aws.role_arn
+    if role:
+        settings["assume_role"] = _assume_role(env, role)
     return {"settings": body(settings, indent=4)}
+
+
+# ---- The state bucket's own root (payinfra bootstrap) ----
+
+BOOTSTRAP_TEMPLATES = ("backend.tf", "providers.tf", "versions.tf")
+STATE_BUCKET_MODULE = "state-bucket"
+
+
+def render_bootstrap(env: Environment) -> Files:
+    """A small root that creates the S3 state bucket the YAML names, its state kept locally."""
+    backend = env.backend
+    if backend.bucket is None or backend.region is None:
+        raise ValueError("bootstrap renders only for an s3 backend")
+    context = {
+        "terraform_min": literal(f">= {TERRAFORM_MIN}"),
+        "aws_constraint": literal(AWS_PROVIDER_CONSTRAINT),
+        "backend": None,
+        "providers": [
+            _provider_context(env, backend.region, None, backend.role_arn or env.aws.role_arn)
+        ],
+        "module": _module(
+            identifier("state_bucket"),
+            STATE_BUCKET_MODULE,
+            {"aws": expression("aws")},
+            Attributes(
+                bucket=backend.bucket,
+                environment=env.name,
+                noncurrent_version_expiration_days=env.storage.noncurrent_version_expiration_days,
+                **({"emulator_compatible": True} if env.emulator else {}),
+            ),
+        ),
+    }
+    jinja = _jinja(assets.templates_dir() / "root")
+    files: Files = {
+        name: jinja.get_template(f"{name}.j2").render(context) for name in BOOTSTRAP_TEMPLATES
+    }
+    files["main.tf"] = jinja.get_template("bootstrap-main.tf.j2").render(context)
+    files.update(_module_files(STATE_BUCKET_MODULE))
+    return dict(sorted(files.items()))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -52,6 +53,24 @@ class Terraform:
         if code not in ok_codes:
             raise TerraformFailed(args[0], code)
         return code
+
+    def stream(
+        self, *args: str, on_line: Callable[[str], None], ok_codes: tuple[int, ...] = (0,)
+    ) -> int:
+        """Run with stdout read line by line as it comes (e.g. `plan -json`), stderr streamed
+        to the terminal; raise unless the exit code is expected."""
+        with subprocess.Popen(
+            self.argv(*args),
+            env=terraform_env(self.extra_env),
+            stdout=subprocess.PIPE,
+            text=True,
+        ) as process:
+            assert process.stdout is not None
+            for line in process.stdout:
+                on_line(line)
+        if process.returncode not in ok_codes:
+            raise TerraformFailed(args[0], process.returncode)
+        return process.returncode
 
     def captured(self, *args: str) -> subprocess.CompletedProcess:
         """Run with stdout and stderr captured, whatever the exit code."""

@@ -98,8 +98,14 @@ CREATE_ONLY = plan_json(
 REPLACES_TABLE = plan_json(("module.data_eu_west_1", "aws_dynamodb_table", ["delete", "create"]))
 
 
+# The account the fake terraform's credentials act in (accounts are checked against the emulator
+# in tests/test_accounts.py; here only argv matters).
+FAKE_ACCOUNT = "123456789012"
+
+
 @pytest.fixture
 def run(env_dir, tmp_path, monkeypatch):
+    monkeypatch.setattr("payinfra.accounts.caller_account", lambda target: FAKE_ACCOUNT)
     folder = tmp_path / "fake"
     folder.mkdir()
     fake = FakeTerraform(folder)
@@ -128,6 +134,7 @@ def protect(env_dir, name="dev"):
         name,
         {
             "protected": True,
+            "aws": {"account_id": FAKE_ACCOUNT},
             "logs": {"retention_days": 365},
             "network": {"flow_log_retention_days": 365},
             "storage": {"access_log_retention_days": 365},

@@ -26,7 +26,21 @@ for arg in args:
         Path(chdir, arg[5:]).write_text("binary plan")
 if command == "init":
     Path(chdir, ".terraform").mkdir(exist_ok=True)
-if (canned / f"{{command}}.stdout").exists():
+if command == "plan" and "-json" in args and not (canned / "plan.stdout").exists():
+    # `plan -json` streams what `show -json` of its plan would hold: one message per change.
+    shown = canned / "show.stdout"
+    changes = json.loads(shown.read_text())["resource_changes"] if shown.exists() else []
+    names = {{("create",): "create", ("update",): "update", ("delete",): "delete"}}
+    for change in changes:
+        actions = tuple(change["change"]["actions"])
+        action = names.get(actions, "replace" if set(actions) == {{"create", "delete"}} else "noop")
+        module, address = change.get("module_address", ""), change["address"]
+        resource = {{"addr": address, "module": module,
+                    "resource": address.removeprefix(module + ".") if module else address,
+                    "resource_type": change["type"], "resource_name": change["name"]}}
+        print(json.dumps({{"type": "planned_change", "@message": f"{{address}}: Plan to {{action}}",
+                          "change": {{"resource": resource, "action": action}}}}))
+elif (canned / f"{{command}}.stdout").exists():
     sys.stdout.write((canned / f"{{command}}.stdout").read_text())
 code_file = canned / f"{{command}}.exit"
 sys.exit(int(code_file.read_text()) if code_file.exists() else 0)

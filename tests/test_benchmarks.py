@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import importlib.util
+import os
+from pathlib import Path
+
+import pytest
 
 from tests.conftest import REPO
 
@@ -38,3 +42,15 @@ def test_processor_benchmark_runs(capsys, monkeypatch):
     benchmark.main()
     out = capsys.readouterr().out
     assert "cold import" in out and "warm POST /payments" in out
+
+
+@pytest.mark.terraform
+def test_plan_overhead_benchmark_runs(capsys, monkeypatch):
+    from tests.toolchain import terraform_binary
+
+    monkeypatch.setenv("PATH", f"{Path(terraform_binary()).parent}:{os.environ['PATH']}")
+    benchmark = load("plan_overhead")
+    benchmark.REPEATS = 1
+    benchmark.main()
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split()[0] for line in lines] == ["terraform", "payinfra", "ratio"]

@@ -304,6 +304,7 @@ def test_hostile_yaml_structures_are_clear_errors(env_dir, tmp_path, text, expec
 # Protected, with every protection rule met but one: logs kept 30 days.
 PROTECTED_SHORT_LOGS = {
     "protected": True,
+    "aws": {"account_id": "123456789012"},
     "logs": {"retention_days": 30},
     "storage": {"access_log_retention_days": 365},
     "alarms": {"emails": ["oncall@example.com"]},

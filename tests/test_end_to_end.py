@@ -1,10 +1,13 @@
 """The complete `local` environment through payinfra, the real terraform and the real AWS provider,
-against a moto server: init, plan, apply, outputs, resources checked through boto3, a re-plan with
-no drift, destroy, nothing left. State lives in the emulator's S3 with a lock file."""
+against a moto server, as CI runs it: bootstrap the state bucket, plan in one checkout, carry the
+plan to a fresh checkout of the same commit and apply it there (a checkout of another commit is
+refused), outputs and resources checked through boto3, a re-plan and a drift check with no
+changes, console-style changes named by `payinfra drift`, destroy, nothing left."""
 
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 import threading
@@ -22,11 +25,11 @@ STATE_KEY = "payinfra/local/terraform.tfstate"
 
 
 class Stack:
-    """Runs payinfra as a user would, timing each phase."""
+    """Runs payinfra as a user would in one checkout (`folder`), timing each phase."""
 
-    def __init__(self, folder, endpoint):
+    def __init__(self, folder, endpoint, timings):
         self.folder, self.endpoint = folder, endpoint
-        self.timings: dict[str, float] = {}
+        self.timings: dict[str, float] = timings
         self.env = child_env(
             {
                 "AWS_ACCESS_KEY_ID": "emulator",
@@ -68,46 +71,130 @@ class Stack:
             aws_secret_access_key="emulator",
         )
 
+    def carry_plan_to(self, other: Stack) -> None:
+        """What the CI workflow carries from the plan job to the apply job."""
+        for name in CARRIED_PLAN_FILES:
+            target = other.folder / "out" / "local" / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(self.folder / "out" / "local" / name, target)
 
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory, moto_server):
+
+CARRIED_PLAN_FILES = ("plan.tfplan", "plan.payinfra.json")
+
+
+def checkout(base, name: str, endpoint: str, change: dict | None = None):
+    """A checkout of this commit (environments as shipped, the local one on the emulator with S3
+    state), optionally with one YAML change: a checkout of another commit."""
     from tests.conftest import ENVIRONMENTS
 
-    folder = tmp_path_factory.mktemp("e2e")
+    folder = base / name
     environments = folder / "environments"
-    environments.mkdir()
+    environments.mkdir(parents=True)
     for path in ENVIRONMENTS.glob("*.yaml"):
         (environments / path.name).write_text(path.read_text())
     local = yaml.safe_load((environments / "local.yaml").read_text())
-    local["emulator"] = {"endpoint": moto_server.endpoint}
+    local["emulator"] = {"endpoint": endpoint}
     local["backend"] = {"type": "s3", "bucket": STATE_BUCKET, "region": "us-east-1"}
+    local.update(change or {})
     (environments / "local.yaml").write_text(yaml.safe_dump(local))
+    return folder
+
+
+@pytest.fixture(scope="module")
+def stacks(tmp_path_factory, moto_server):
+    base = tmp_path_factory.mktemp("e2e")
     moto_server.reset()
-    stack = Stack(folder, moto_server.endpoint)
-    stack.client("s3", "us-east-1").create_bucket(Bucket=STATE_BUCKET)
-    yield stack
-    print("\nend-to-end phases (s): " + ", ".join(f"{k} {v:.1f}" for k, v in stack.timings.items()))
+    timings: dict[str, float] = {}
+    endpoint = moto_server.endpoint
+    planner = Stack(checkout(base, "plan-job", endpoint), endpoint, timings)
+    applier = Stack(checkout(base, "apply-job", endpoint), endpoint, timings)
+    other_commit = Stack(
+        checkout(base, "other-commit", endpoint, {"logs": {"retention_days": 3}}),
+        endpoint,
+        timings,
+    )
+    yield planner, applier, other_commit
+    print("\nend-to-end phases (s): " + ", ".join(f"{k} {v:.1f}" for k, v in timings.items()))
 
 
-def test_local_stack_applies_checks_out_replans_clean_and_destroys(stack):
-    s3 = stack.client("s3", "us-east-1")
-    stack.run("init", "init", "local")
-    stack.run("plan", "plan", "local", "--no-render", "--", "-parallelism=20")
+def test_local_stack_from_bootstrap_to_destroy_across_two_checkouts(stacks):
+    planner, applier, other_commit = stacks
+    s3 = planner.client("s3", "us-east-1")
+    first = planner.run("bootstrap", "bootstrap", "local")
+    assert "state bucket of local ready" in first.stdout
+    again = planner.run("bootstrap again", "bootstrap", "local")
+    assert "already in place; nothing to do" in again.stdout
+    check_state_bucket(planner)
 
+    planner.run("init", "init", "local")
+    planner.run("plan", "plan", "local", "--no-render", "--", "-parallelism=20")
+
+    # A checkout of another commit renders other files: the carried plan is refused there.
+    planner.carry_plan_to(other_commit)
+    refused = other_commit.run("apply elsewhere", "apply", "local", ok=(3,))
+    assert "rendered files changed since the plan" in refused.stderr
+
+    # The apply job: a fresh checkout of the same commit, the two carried files, no init yet.
+    planner.carry_plan_to(applier)
     lock_seen = watch_for_lock(s3)
-    stack.run("apply", "apply", "local", "--no-render", "--", "-parallelism=20")
+    applier.run("apply", "apply", "local", "--", "-parallelism=20")
     lock_seen.stop()
     assert lock_seen.found, "the S3 backend never took its lock file during apply"
     assert "Contents" in s3.list_objects_v2(Bucket=STATE_BUCKET, Prefix=STATE_KEY)
     assert not object_exists(s3, STATE_KEY + ".tflock"), "the lock is released after apply"
 
-    outputs = json.loads(stack.run("output", "output", "local", "--json").stdout)
-    check_resources(stack, outputs)
+    outputs = json.loads(applier.run("output", "output", "local", "--json").stdout)
+    check_resources(applier, outputs)
 
-    stack.run("re-plan", "plan", "local", "--no-render", "--detailed-exitcode")
+    applier.run("re-plan", "plan", "local", "--no-render", "--detailed-exitcode")
+    assert json.loads(applier.run("no drift", "drift", "local", "--json").stdout)["drift"] == []
 
-    stack.run("destroy", "destroy", "local", "--auto-approve", "--", "-parallelism=20")
-    check_nothing_left(stack, outputs)
+    changed = change_behind_terraforms_back(applier, outputs)
+    found = json.loads(applier.run("drift", "drift", "local", "--json", ok=(2,)).stdout)["drift"]
+    by_address = {item["address"]: item["attributes"] for item in found}
+    for address, attribute in changed:
+        assert any(attribute in path for path in by_address.get(address, [])), (address, found)
+
+    applier.run("destroy", "destroy", "local", "--auto-approve", "--", "-parallelism=20")
+    check_nothing_left(applier, outputs)
+
+
+def check_state_bucket(stack):
+    s3 = stack.client("s3", "us-east-1")
+    assert s3.get_bucket_versioning(Bucket=STATE_BUCKET)["Status"] == "Enabled"
+    rule = s3.get_bucket_encryption(Bucket=STATE_BUCKET)["ServerSideEncryptionConfiguration"]
+    assert rule["Rules"][0]["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "aws:kms"
+    block = s3.get_public_access_block(Bucket=STATE_BUCKET)["PublicAccessBlockConfiguration"]
+    assert all(block.values())
+    # Its TLS-only policy is an emulator gap (moto is plain HTTP): see the bootstrap HCL test.
+
+
+def change_behind_terraforms_back(stack, outputs) -> list[tuple[str, str]]:
+    """Console-style changes: a tag, point-in-time recovery off, a security group rule removed.
+    Returns (address, attribute) pairs `payinfra drift` must name."""
+    ec2 = stack.client("ec2", "eu-west-1")
+    vpc_id = outputs["vpc_ids"]["eu-west-1"]
+    ec2.create_tags(Resources=[vpc_id], Tags=[{"Key": "Owner", "Value": "someone-in-the-console"}])
+    dynamodb = stack.client("dynamodb", "eu-west-1")
+    dynamodb.update_continuous_backups(
+        TableName=outputs["transactions_table_name"],
+        PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": False},
+    )
+    (group,) = ec2.describe_security_groups(
+        Filters=[{"Name": "group-name", "Values": ["payment-local-payment-processor"]}]
+    )["SecurityGroups"]
+    ec2.revoke_security_group_egress(
+        GroupId=group["GroupId"],
+        IpPermissions=[
+            {"IpProtocol": "tcp", "FromPort": 5432, "ToPort": 5432,
+             "IpRanges": [{"CidrIp": "10.1.0.0/16"}]}
+        ],
+    )  # fmt: skip
+    return [
+        ("module.network_eu_west_1.aws_vpc.this", "tags"),
+        ("module.data_eu_west_1.aws_dynamodb_table.transactions[0]", "point_in_time_recovery"),
+        ("module.compute.aws_vpc_security_group_egress_rule.postgres", "(deleted)"),
+    ]
 
 
 def check_resources(stack, outputs):

@@ -27,16 +27,35 @@ def test_args_after_double_dash_reach_terraform(run):
     assert plan_call[-2:] == ["-target=module.compute", "-parallelism=4"]
 
 
-def test_plan_initialises_saves_plan_json_and_summarises(run):
+def test_plan_initialises_saves_the_plan_and_its_record_and_summarises(run):
     run.fake.stdout("show", CREATE_ONLY)
     result = run("plan", "dev")
     assert result.exit_code == 0, result.output
-    assert [c[0] for c in run.fake.commands()] == ["init", "plan", "show"]
-    assert run.fake.commands()[1][:3] == ["plan", "-input=false", "-out=plan.tfplan"]
+    # The summary comes from `plan -json`'s stream (no second `show`, which would start every
+    # provider again); the state's identity from `output -json`, which starts none.
+    assert [c[0] for c in run.fake.commands()] == ["init", "output", "plan"]
+    assert run.fake.commands()[2][:4] == ["plan", "-input=false", "-json", "-out=plan.tfplan"]
     root = run.out / "dev"
-    assert json.loads((root / "plan.json").read_text()) == json.loads(CREATE_ONLY)
+    record = json.loads((root / "plan.payinfra.json").read_text())
+    assert record["summary"]["rows"] == [
+        {"module": "module.compute", "type": "aws_lambda_function", "create": 1, "update": 0,
+         "replace": 0, "destroy": 0},
+        {"module": "module.data_eu_west_1", "type": "aws_s3_bucket", "create": 1, "update": 0,
+         "replace": 0, "destroy": 0},
+    ]  # fmt: skip
     assert "module.compute" in result.output and "aws_lambda_function" in result.output
     assert "total" in result.output
+
+
+def test_plan_writes_a_markdown_summary_for_a_pull_request(run, tmp_path):
+    run.fake.stdout("show", REPLACES_TABLE)
+    summary = tmp_path / "summary.md"
+    args = ("--summary-file", str(summary), "--summary-format", "markdown")
+    assert run("plan", "dev", *args).exit_code == 0
+    text = summary.read_text()
+    assert text.startswith("### payinfra plan: `dev`")
+    assert "| `module.data_eu_west_1` | `aws_dynamodb_table` |  |  | 1 |  |" in text
+    assert "- `module.data_eu_west_1.aws_dynamodb_table.this`" in text and "DATA LOSS" in text
 
 
 def test_plan_calls_out_stateful_replacements(run):
@@ -51,7 +70,7 @@ def test_detailed_exitcode_is_propagated(run, code):
     run.fake.exit_code("plan", code)
     result = run("plan", "dev", "--detailed-exitcode")
     assert result.exit_code == code, result.output
-    assert "-detailed-exitcode" in run.fake.commands()[1]
+    assert "-detailed-exitcode" in run.fake.commands()[2]
 
 
 def test_terraform_failure_exit_code_is_propagated(run):
@@ -181,9 +200,18 @@ def test_explicit_terraform_binary_is_used(run, monkeypatch):
 
 
 def test_emulator_environment_points_terraform_at_the_endpoint(run):
+    run.env_dir.write("local", {"emulator": {"endpoint": "http://127.0.0.1:5599"}})
     run("init", "local")
     (call,) = run.fake.calls()
-    assert call["endpoint"] == "http://127.0.0.1:5000"
+    assert call["endpoint"] == "http://127.0.0.1:5599"
+
+
+def test_without_an_endpoint_the_running_emulator_is_needed(run, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # no .payinfra/emulator.json here
+    result = run("init", "local")
+    assert result.exit_code == 1
+    assert "payinfra emulator start" in result.output
+    assert run.fake.calls() == []
 
 
 def test_no_render_requires_an_existing_render(run):

@@ -172,13 +172,6 @@ def test_the_data_loss_check_uses_the_plan_file_not_plan_json(run):
     assert "aws_dynamodb_table" in result.output and "--allow-destroy" in result.output
 
 
-def test_a_missing_plan_json_is_no_traceback(run):
-    run.fake.stdout("show", CREATE_ONLY)
-    assert run("plan", "dev").exit_code == 0
-    (run.out / "dev" / "plan.json").unlink()
-    assert run("apply", "dev").exit_code == 0
-
-
 @pytest.mark.parametrize("damage", ["delete", "garbage", "incomplete"])
 def test_a_missing_or_damaged_plan_record_is_refused(run, damage):
     run.fake.stdout("show", CREATE_ONLY)
@@ -255,23 +248,39 @@ def test_another_environment_pointed_at_a_root_is_refused(run):
 
 def test_a_protected_state_is_protected_even_in_a_fresh_clone(run):
     # No local record (a fresh CI checkout with remote state): the state's own output tells.
-    run.fake.stdout("show", with_prior_state(CREATE_ONLY, "dev", protected=True))
+    run.fake.stdout("show", CREATE_ONLY)
+    run.fake.stdout("output", state_outputs("dev", protected=True))
     result = run("plan", "dev")
     assert result.exit_code == 3
     assert "the state of dev is protected" in result.output
-    assert not (run.out / "dev" / "plan.tfplan").exists(), "the refused plan is discarded"
-    identity = {"payinfra_environment": {"value": {"name": "dev", "protected": True}}}
-    run.fake.stdout("output", json.dumps(identity))
+    assert "plan" not in terraform_commands(run)
     destroyed = run("destroy", "dev", "--auto-approve")
     assert destroyed.exit_code == 3 and "the state of dev is protected" in destroyed.output
     assert "destroy" not in terraform_commands(run)
 
 
+def state_outputs(name: str, protected: bool) -> str:
+    """`terraform output -json` of a state that records environment `name`."""
+    return json.dumps({"payinfra_environment": {"value": {"name": name, "protected": protected}}})
+
+
 def test_a_state_of_another_environment_is_refused(run):
-    run.fake.stdout("show", with_prior_state(CREATE_ONLY, "prod", protected=False))
+    run.fake.stdout("show", CREATE_ONLY)
+    run.fake.stdout("output", state_outputs("prod", protected=False))
     result = run("plan", "dev")
     assert result.exit_code == 3
     assert "belongs to environment 'prod'" in result.output
+    assert "plan" not in terraform_commands(run)
+
+
+def test_apply_checks_the_identity_the_plan_file_saw(run):
+    # The state changed hands between plan and apply: the plan file itself tells.
+    run.fake.stdout("show", CREATE_ONLY)
+    assert run("plan", "dev").exit_code == 0
+    run.fake.stdout("show", with_prior_state(CREATE_ONLY, "prod", protected=False))
+    result = run("apply", "dev")
+    assert result.exit_code == 3
+    assert "apply" not in terraform_commands(run)
 
 
 def test_unprotect_typed_at_a_terminal_lets_the_yaml_lower_protection(run, terminal):
@@ -330,7 +339,7 @@ def test_no_input_at_the_prompt_is_a_refusal_not_an_abort(run, terminal):
     assert "not confirmed" in result.output and "Aborted" not in result.output
 
 
-def test_the_name_typed_at_a_real_terminal_confirms(run):
+def test_the_name_typed_at_a_real_terminal_confirms(run, moto_server):
     protect(run.env_dir)
     run.fake.stdout("show", CREATE_ONLY)
     assert run("plan", "dev").exit_code == 0
@@ -351,6 +360,8 @@ def test_the_name_typed_at_a_real_terminal_confirms(run):
         stdout=terminal_side,
         stderr=terminal_side,
         cwd=REPO,
+        # The account check asks the emulator, whose account is the YAML's.
+        env={**os.environ, **moto_server.aws_env()},
     )
     os.close(terminal_side)
     seen = b""

@@ -62,12 +62,12 @@ def test_apply_cannot_be_turned_into_a_destroy(cli):
 
 
 def test_destroy_cannot_be_pointed_at_another_environments_state(cli):
-    prod = cli.applied("prod")
+    other = cli.applied("staging")
     cli.applied("dev")
-    state = str(prod / "terraform.tfstate")
+    state = str(other / "terraform.tfstate")
     result = cli("destroy", "dev", "--no-render", "--auto-approve", "--", f"-state={state}")
     assert result.exit_code == 2, result.output
-    assert resources(prod) == ["terraform_data.audit", "terraform_data.ledger"]
+    assert resources(other) == ["terraform_data.audit", "terraform_data.ledger"]
 
 
 def test_a_destroy_plan_swapped_in_after_review_is_not_applied(cli):

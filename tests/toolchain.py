@@ -19,16 +19,8 @@ from pathlib import Path
 
 import pytest
 
+from payinfra.lifecycle import find_plugin_dir
 from payinfra.terraform import terraform_env
-
-MIRROR_CANDIDATES = (
-    "/opt/tf-plugins",
-    "~/.terraform.d/plugins",
-    "~/.local/share/terraform/plugins",
-    "/usr/local/share/terraform/plugins",
-    "/usr/share/terraform/plugins",
-)
-PROVIDER_PATH = "registry.terraform.io/hashicorp/aws"
 
 
 def required_tool(name: str, env_var: str) -> str:
@@ -47,14 +39,8 @@ def terraform_binary() -> str:
 
 
 def plugin_dir() -> Path | None:
-    explicit = os.environ.get("PAYINFRA_PLUGIN_DIR")
-    if explicit:
-        return Path(explicit)
-    for candidate in MIRROR_CANDIDATES:
-        path = Path(candidate).expanduser()
-        if (path / PROVIDER_PATH).is_dir():
-            return path
-    return None
+    """The provider mirror payinfra itself would use (one rule for the CLI and the tests)."""
+    return find_plugin_dir()
 
 
 def child_env(extra: dict[str, str] | None = None) -> dict[str, str]:
@@ -106,15 +92,17 @@ def planned_resources(root: Path, env: dict[str, str]) -> list[dict]:
 class MotoServer:
     """A moto server on a free loopback port, for the AWS provider to talk to."""
 
-    def __init__(self):
+    def __init__(self, account_id: str | None = None):
         self.port = free_port()
         self.endpoint = f"http://127.0.0.1:{self.port}"
         moto = Path(sys.executable).with_name("moto_server")
+        # MOTO_ACCOUNT_ID: the account plain credentials act in (default 123456789012).
+        account = {"MOTO_ACCOUNT_ID": account_id} if account_id else {}
         self.process = subprocess.Popen(
             [str(moto), "-H", "127.0.0.1", "-p", str(self.port)],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
-            env={**os.environ, "MOTO_IAM_LOAD_MANAGED_POLICIES": "true"},
+            env={**os.environ, "MOTO_IAM_LOAD_MANAGED_POLICIES": "true", **account},
         )
         self._wait_until_healthy()
 

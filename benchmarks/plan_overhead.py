@@ -1,0 +1,100 @@
+"""What `payinfra plan` costs over `terraform plan` on the same root (goal: at most 1.1x).
+
+Run: .venv/bin/python benchmarks/plan_overhead.py   (needs terraform; uses the provider mirror
+when there is one). It renders the `local` environment against a moto server of its own, inits
+once, then alternates `terraform plan -out` and `payinfra plan --no-render` REPEATS times each
+and prints the medians and their ratio. payinfra adds a render check, its lock, one `terraform
+output -json` (no provider starts) and reads the plan's own JSON stream instead of a second
+`terraform show`.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+REPEATS = 3
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def start_moto(port: int) -> subprocess.Popen:
+    moto = Path(sys.executable).with_name("moto_server")
+    process = subprocess.Popen(
+        [str(moto), "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, "MOTO_IAM_LOAD_MANAGED_POLICIES": "true"},
+    )
+    for _ in range(150):
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/moto-api/", timeout=1).close()
+            return process
+        except OSError:
+            time.sleep(0.2)
+    process.kill()
+    raise RuntimeError("moto_server did not start")
+
+
+def timed(command: list[str], cwd: Path, env: dict[str, str]) -> float:
+    started = time.perf_counter()
+    subprocess.run(command, cwd=cwd, env=env, check=True, capture_output=True)
+    return time.perf_counter() - started
+
+
+def main() -> None:
+    port = free_port()
+    moto = start_moto(port)
+    folder = Path(tempfile.mkdtemp(prefix="payinfra-plan-bench-"))
+    try:
+        shutil.copytree(REPO / "environments", folder / "environments")
+        local = folder / "environments" / "local.yaml"
+        local.write_text(
+            local.read_text().replace(
+                "emulator: {}", f"emulator: {{endpoint: http://127.0.0.1:{port}}}"
+            )
+        )
+        env = {
+            **os.environ,
+            "AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}",
+            "AWS_ACCESS_KEY_ID": "emulator",
+            "AWS_SECRET_ACCESS_KEY": "emulator",
+            "CHECKPOINT_DISABLE": "1",
+            "TF_IN_AUTOMATION": "1",
+        }
+        payinfra = [sys.executable, "-m", "payinfra"]
+        subprocess.run(
+            [*payinfra, "init", "local"], cwd=folder, env=env, check=True, capture_output=True
+        )
+        root = folder / "out" / "local"
+        terraform = [shutil.which("terraform") or "terraform", f"-chdir={root}"]
+        raw, wrapped = [], []
+        for _ in range(REPEATS):
+            raw.append(
+                timed([*terraform, "plan", "-input=false", "-out=bench.tfplan"], folder, env)
+            )
+            wrapped.append(timed([*payinfra, "plan", "local", "--no-render"], folder, env))
+        print(f"terraform plan   median {statistics.median(raw):.2f} s  ({REPEATS} runs)")
+        print(f"payinfra plan    median {statistics.median(wrapped):.2f} s  ({REPEATS} runs)")
+        print(f"ratio            {statistics.median(wrapped) / statistics.median(raw):.2f}x")
+    finally:
+        moto.kill()
+        moto.wait()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
