@@ -394,7 +394,7 @@ def plan(
     ensure_initialised(ws, plugin_dir)
     _discard_plan(ws.root)
     # The state's own identity, read without starting a provider.
-    _guard_state_identity(ws, state_identity(_output_values(ws)))
+    _guard_state_identity(ws, state_identity(_state_outputs(ws)))
     args = ["plan", "-input=false", "-json", f"-out={PLAN_FILE}"]
     if detailed_exitcode:
         args.append("-detailed-exitcode")
@@ -542,7 +542,7 @@ def destroy(
         _confirm(ws.env.name, auto_approve=auto_approve, confirm=confirm, action="destroy")
     _check_account(ws.env, f"environments/{ws.env.name}.yaml")
     ensure_initialised(ws, plugin_dir)
-    _guard_state_identity(ws, state_identity(_output_values(ws)))
+    _guard_state_identity(ws, state_identity(_state_outputs(ws)))
     _discard_plan(ws.root)
     ws.terraform.run("destroy", "-input=false", "-auto-approve", *extra)
 
@@ -618,6 +618,21 @@ def bootstrap(
 
 def outputs(ws: Workspace) -> dict[str, object]:
     return {name: entry.get("value") for name, entry in sorted(_output_values(ws).items())}
+
+
+def _state_outputs(ws: Workspace) -> dict:
+    """The state's outputs as `terraform output -json` shows them; a local state is read
+    straight from its file (what terraform would do, without starting terraform)."""
+    if ws.env.backend.type != "local":
+        return _output_values(ws)
+    try:
+        state = json.loads((ws.root / "terraform.tfstate").read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {}
+    except (OSError, ValueError):
+        return _output_values(ws)  # let terraform report what is wrong with it
+    outputs = state.get("outputs") if isinstance(state, dict) else None
+    return outputs if isinstance(outputs, dict) else {}
 
 
 def _output_values(ws: Workspace) -> dict:

@@ -32,9 +32,9 @@ def test_plan_initialises_saves_the_plan_and_its_record_and_summarises(run):
     result = run("plan", "dev")
     assert result.exit_code == 0, result.output
     # The summary comes from `plan -json`'s stream (no second `show`, which would start every
-    # provider again); the state's identity from `output -json`, which starts none.
-    assert [c[0] for c in run.fake.commands()] == ["init", "output", "plan"]
-    assert run.fake.commands()[2][:4] == ["plan", "-input=false", "-json", "-out=plan.tfplan"]
+    # provider again); the local state's identity straight from its file.
+    assert [c[0] for c in run.fake.commands()] == ["init", "plan"]
+    assert run.fake.commands()[1][:4] == ["plan", "-input=false", "-json", "-out=plan.tfplan"]
     root = run.out / "dev"
     record = json.loads((root / "plan.payinfra.json").read_text())
     assert record["summary"]["rows"] == [
@@ -70,7 +70,7 @@ def test_detailed_exitcode_is_propagated(run, code):
     run.fake.exit_code("plan", code)
     result = run("plan", "dev", "--detailed-exitcode")
     assert result.exit_code == code, result.output
-    assert "-detailed-exitcode" in run.fake.commands()[2]
+    assert "-detailed-exitcode" in run.fake.commands()[1]
 
 
 def test_terraform_failure_exit_code_is_propagated(run):
@@ -144,10 +144,7 @@ def test_unprotected_destroy_needs_the_name_or_auto_approve(run, terminal):
     assert run("destroy", "dev", input="nope\n").exit_code == 3
     result = run("destroy", "dev", "--auto-approve")
     assert result.exit_code == 0, result.output
-    assert run.fake.commands()[-2:] == [
-        ["output", "-json"],
-        ["destroy", "-input=false", "-auto-approve"],
-    ]
+    assert run.fake.commands()[-1] == ["destroy", "-input=false", "-auto-approve"]
 
 
 def test_protected_destroy_is_refused_without_force(run):

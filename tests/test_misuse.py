@@ -249,7 +249,7 @@ def test_another_environment_pointed_at_a_root_is_refused(run):
 def test_a_protected_state_is_protected_even_in_a_fresh_clone(run):
     # No local record (a fresh CI checkout with remote state): the state's own output tells.
     run.fake.stdout("show", CREATE_ONLY)
-    run.fake.stdout("output", state_outputs("dev", protected=True))
+    with_state(run, "dev", "dev", protected=True)
     result = run("plan", "dev")
     assert result.exit_code == 3
     assert "the state of dev is protected" in result.output
@@ -264,9 +264,19 @@ def state_outputs(name: str, protected: bool) -> str:
     return json.dumps({"payinfra_environment": {"value": {"name": name, "protected": protected}}})
 
 
+def with_state(run, env: str, name: str, protected: bool) -> None:
+    """A local state in out/ENV/ that records environment `name`, as terraform writes it; and
+    the same state behind a remote backend (what `terraform output -json` would answer)."""
+    root = run.out / env
+    root.mkdir(parents=True, exist_ok=True)
+    outputs = json.loads(state_outputs(name, protected))
+    (root / "terraform.tfstate").write_text(json.dumps({"version": 4, "outputs": outputs}))
+    run.fake.stdout("output", state_outputs(name, protected))
+
+
 def test_a_state_of_another_environment_is_refused(run):
     run.fake.stdout("show", CREATE_ONLY)
-    run.fake.stdout("output", state_outputs("prod", protected=False))
+    with_state(run, "dev", "prod", protected=False)
     result = run("plan", "dev")
     assert result.exit_code == 3
     assert "belongs to environment 'prod'" in result.output
@@ -371,3 +381,14 @@ def test_the_name_typed_at_a_real_terminal_confirms(run, moto_server):
     assert process.wait(timeout=60) == 0
     os.close(controller)
     assert terraform_commands(run)[-1] == "apply"
+
+
+def test_a_remote_states_identity_is_read_through_terraform(run):
+    run.env_dir.write(
+        "dev", {"backend": {"type": "s3", "bucket": "acme-state", "region": "us-east-1"}}
+    )
+    run.fake.stdout("show", CREATE_ONLY)
+    run.fake.stdout("output", state_outputs("dev", protected=True))
+    result = run("plan", "dev")
+    assert result.exit_code == 3 and "the state of dev is protected" in result.output
+    assert terraform_commands(run) == ["init", "output"]
