@@ -238,6 +238,11 @@ def plan(
     Destroys or replacements of stateful resources (RDS, DynamoDB, S3, KMS, log groups, SQS
     queues, secrets) are called out as DATA LOSS.
     """
+    if summary_file and not summary_file.parent.is_dir():
+        # Found out now, not after a plan that may take minutes.
+        raise click.BadParameter(
+            f"folder {summary_file.parent} does not exist", param_hint="--summary-file"
+        )
     with _workspace(env, environments_dir, out_dir, no_render, terraform_binary) as ws:
         result = lifecycle.plan(
             ws,

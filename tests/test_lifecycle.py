@@ -232,3 +232,10 @@ def test_validate_reports_findings_as_json(run):
         }
     ]
     assert report["checks"] == ["terraform fmt", "terraform validate"]
+
+
+def test_a_summary_file_in_a_missing_folder_is_refused_before_planning(run, tmp_path):
+    result = run("plan", "dev", "--summary-file", str(tmp_path / "missing" / "plan.md"))
+    assert result.exit_code == 2
+    assert "does not exist" in result.output
+    assert run.fake.calls() == []
