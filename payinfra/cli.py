@@ -251,19 +251,19 @@ def plan(
             extra=terraform_args,
             on_message=_show_plan_message,
         )
+    losses = [
+        f"DATA LOSS: {address} would be destroyed or replaced"
+        for address in result.summary.stateful_losses
+    ]
     click.echo()
     click.echo(table(result.summary))
-    for address in result.summary.stateful_losses:
-        click.secho(f"DATA LOSS: {address} would be destroyed or replaced", fg="red", bold=True)
+    for line in losses:
+        click.secho(line, fg="red", bold=True)
     if summary_file:
-        summary_file.write_text(
-            markdown(result.summary, env) if summary_format == "markdown" else
-            table(result.summary) + "".join(
-                f"\nDATA LOSS: {a} would be destroyed or replaced"
-                for a in result.summary.stateful_losses
-            ) + "\n",
-            encoding="utf-8",
-        )  # fmt: skip
+        text = "\n".join([table(result.summary), *losses]) + "\n"
+        if summary_format == "markdown":
+            text = markdown(result.summary, env)
+        summary_file.write_text(text, encoding="utf-8")
     click.echo(
         f"\nsaved plan: {out_dir / env / lifecycle.PLAN_FILE}; apply it with `payinfra apply {env}`"
     )

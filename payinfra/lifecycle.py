@@ -124,6 +124,7 @@ class Workspace:
     env: Environment
     root: Path
     terraform: Terraform
+    env_file: Path  # where the environment's YAML lives, for messages
 
 
 @dataclass(frozen=True)
@@ -161,7 +162,8 @@ def workspace(
         else:
             _guard_protection(env, root)
         writer.verify(root)
-        yield Workspace(env, root, Terraform(binary, root, _child_env(env)))
+        env_file = environments_dir / f"{name}.yaml"
+        yield Workspace(env, root, Terraform(binary, root, _child_env(env)), env_file)
 
 
 def _child_env(env: Environment) -> dict[str, str]:
@@ -187,7 +189,7 @@ def emulator_endpoint(env: Environment) -> str | None:
     return running.endpoint
 
 
-def _check_account(env: Environment, source: str) -> None:
+def _check_account(env: Environment, env_file: Path) -> None:
     """Refuse before terraform runs when the credentials act in another account."""
     if env.aws.account_id is None:
         return
@@ -200,7 +202,7 @@ def _check_account(env: Environment, source: str) -> None:
         session_name=env.session_name,
         credentials=_emulator_credentials() if endpoint else None,
     )
-    accounts.require_account(env.name, env.aws.account_id, target, source)
+    accounts.require_account(env.name, env.aws.account_id, target, str(env_file))
 
 
 def _emulator_credentials() -> tuple[str, str]:
@@ -390,7 +392,7 @@ def plan(
     `terraform show`, which would start every provider again); `on_message` sees each message
     to show progress. apply re-derives the summary from the plan file itself."""
     check_extra_args("plan", extra)
-    _check_account(ws.env, f"environments/{ws.env.name}.yaml")
+    _check_account(ws.env, ws.env_file)
     ensure_initialised(ws, plugin_dir)
     _discard_plan(ws.root)
     # The state's own identity, read without starting a provider.
@@ -457,7 +459,7 @@ def apply(
 ) -> PlanSummary:
     check_extra_args("apply", extra)
     record = _read_plan_record(ws.root)
-    _check_account(ws.env, f"environments/{ws.env.name}.yaml")
+    _check_account(ws.env, ws.env_file)
     # A plan carried from another job of the same commit arrives without .terraform/.
     ensure_initialised(ws, plugin_dir)
     applying = ws.root / APPLYING_PLAN
@@ -540,7 +542,7 @@ def destroy(
         _confirm(ws.env.name, auto_approve=False, confirm=confirm, action="destroy")
     else:
         _confirm(ws.env.name, auto_approve=auto_approve, confirm=confirm, action="destroy")
-    _check_account(ws.env, f"environments/{ws.env.name}.yaml")
+    _check_account(ws.env, ws.env_file)
     ensure_initialised(ws, plugin_dir)
     _guard_state_identity(ws, state_identity(_state_outputs(ws)))
     _discard_plan(ws.root)
@@ -555,7 +557,7 @@ DRIFT_PLAN = "drift.tfplan"
 def find_drift(ws: Workspace, *, plugin_dir: Path | None) -> list[Drift]:
     """What changed outside Terraform: a refresh-only plan (read-only, no lock taken), each
     resource with the attributes that differ from the state."""
-    _check_account(ws.env, f"environments/{ws.env.name}.yaml")
+    _check_account(ws.env, ws.env_file)
     ensure_initialised(ws, plugin_dir)
     try:
         completed = ws.terraform.captured(
@@ -580,11 +582,11 @@ def bootstrap(
     """Create (or bring up to date) the state bucket the YAML's S3 backend names, from a root
     of its own in OUT/ENV/bootstrap/ whose state stays there. Idempotent; it never destroys or
     replaces anything (the bucket itself is prevent_destroy)."""
-    env = load_environment(environments_dir, name)
+    env, env_file = load_environment(environments_dir, name), environments_dir / f"{name}.yaml"
     if env.backend.type != "s3":
         raise UsageError(
-            f"environments/{name}.yaml: backend.type is local; bootstrap creates the bucket of an "
-            "s3 backend (set backend.type: s3, backend.bucket and backend.region)"
+            f"{env_file}: backend.type is local; bootstrap creates the bucket of an s3 backend "
+            "(set backend.type: s3, backend.bucket and backend.region)"
         )
     binary = find_terraform(terraform)
     root = out_dir / name / BOOTSTRAP_DIR
@@ -592,10 +594,10 @@ def bootstrap(
         _guard_protection(env, out_dir / name)
         writer.write_tree(render_bootstrap(env), root)
         writer.verify(root)
-        _check_account(env, f"environments/{name}.yaml")
-        tf = Terraform(binary, root, _child_env(env))
-        if not (root / ".terraform").is_dir():
-            _init(tf, find_plugin_dir(plugin_dir), upgrade=False, extra=())
+        ws = Workspace(env, root, Terraform(binary, root, _child_env(env)), env_file)
+        _check_account(env, env_file)
+        ensure_initialised(ws, plugin_dir)
+        tf = ws.terraform
         try:
             tf.run("plan", "-input=false", f"-out={PLAN_FILE}")
             summary = summarize(_plan_json(tf.capture("show", "-json", PLAN_FILE), PLAN_FILE))

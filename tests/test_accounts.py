@@ -112,7 +112,7 @@ def test_credentials_of_another_account_are_refused_before_terraform_runs(
     assert result.exit_code == 3, result.output
     assert (
         f"dev runs in AWS account {ENVIRONMENT_ACCOUNT} (aws.account_id in "
-        "environments/dev.yaml), but the credentials act in account "
+        f"{env_dir.path / 'dev.yaml'}), but the credentials act in account "
         f"{EMULATOR_ACCOUNT}; nothing was changed"
     ) in result.output
     assert fake.calls() == [], "terraform never ran"
@@ -128,7 +128,7 @@ def test_the_role_is_assumed_and_the_plan_acts_in_its_account(env_dir, tmp_path,
         env_dir, moto_server.endpoint, {"account_id": ENVIRONMENT_ACCOUNT, "role_arn": ROLE}
     )
     env = load_environment(env_dir.path, "dev")
-    lifecycle._check_account(env, "environments/dev.yaml")  # passes once the role is assumed
+    lifecycle._check_account(env, env_dir.path / "dev.yaml")  # passes once the role is assumed
     rendered = lifecycle.render(env_dir.path, "dev", tmp_path / "out")
     aws = {**moto_server.aws_env()}
     terraform_init(rendered.root, env=aws)

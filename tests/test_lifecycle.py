@@ -239,3 +239,15 @@ def test_a_summary_file_in_a_missing_folder_is_refused_before_planning(run, tmp_
     assert result.exit_code == 2
     assert "does not exist" in result.output
     assert run.fake.calls() == []
+
+
+def test_plan_writes_a_text_summary_with_its_data_loss_lines(run, tmp_path):
+    run.fake.stdout("show", REPLACES_TABLE)
+    summary = tmp_path / "summary.txt"
+    assert run("plan", "dev", "--summary-file", str(summary)).exit_code == 0
+    lines = summary.read_text().splitlines()
+    assert lines[0].split()[:2] == ["module", "resource"]
+    assert (
+        lines[-1]
+        == "DATA LOSS: module.data_eu_west_1.aws_dynamodb_table.this would be destroyed or replaced"
+    )
