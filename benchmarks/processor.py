@@ -50,6 +50,8 @@ def warm_request_ms() -> tuple[list[float], list[float]]:
         "AWS_SECRET_ACCESS_KEY": "x",
         "AWS_DEFAULT_REGION": "eu-west-1",
         "TABLE_NAME": "bench",
+        "WRITER_REGION": "eu-west-1",
+        "AWS_REGION": "eu-west-1",
         "ALLOWED_CURRENCIES": "EUR,GBP,USD",
         "MAX_AMOUNT": "100000.00",
         "LOG_LEVEL": "WARNING",

@@ -8,6 +8,7 @@ provider call, and names both accounts.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from payinfra.errors import PayinfraError, Refused
 
@@ -24,30 +25,36 @@ class Target:
     credentials: tuple[str, str] | None = None  # (access key, secret) for the emulator
 
 
-def caller_account(target: Target) -> str:
-    """The account id the credentials act in once `target.role_arn` (if any) is assumed."""
+def session(target: Target) -> Any:
+    """A boto3 session acting as `target.role_arn` (if any); clients take `target.endpoint`."""
     import boto3
-    from botocore.exceptions import BotoCoreError, ClientError
 
     session = boto3.session.Session(
         aws_access_key_id=target.credentials[0] if target.credentials else None,
         aws_secret_access_key=target.credentials[1] if target.credentials else None,
         region_name=target.region,
     )
+    if not target.role_arn:
+        return session
+    assumed = session.client("sts", endpoint_url=target.endpoint).assume_role(
+        RoleArn=target.role_arn,
+        RoleSessionName=target.session_name,
+        **({"ExternalId": target.external_id} if target.external_id else {}),
+    )["Credentials"]
+    return boto3.session.Session(
+        aws_access_key_id=assumed["AccessKeyId"],
+        aws_secret_access_key=assumed["SecretAccessKey"],
+        aws_session_token=assumed["SessionToken"],
+        region_name=target.region,
+    )
+
+
+def caller_account(target: Target) -> str:
+    """The account id the credentials act in once `target.role_arn` (if any) is assumed."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
     try:
-        sts = session.client("sts", endpoint_url=target.endpoint)
-        if target.role_arn:
-            assumed = sts.assume_role(
-                RoleArn=target.role_arn,
-                RoleSessionName=target.session_name,
-                **({"ExternalId": target.external_id} if target.external_id else {}),
-            )["Credentials"]
-            sts = boto3.session.Session(
-                aws_access_key_id=assumed["AccessKeyId"],
-                aws_secret_access_key=assumed["SecretAccessKey"],
-                aws_session_token=assumed["SessionToken"],
-                region_name=target.region,
-            ).client("sts", endpoint_url=target.endpoint)
+        sts = session(target).client("sts", endpoint_url=target.endpoint)
         return str(sts.get_caller_identity()["Account"])
     except (BotoCoreError, ClientError) as exc:
         role = f" assuming {target.role_arn}" if target.role_arn else ""

@@ -41,12 +41,12 @@ NAME_RULES = (
     NameRule("RDS final snapshot identifier", "{prefix}-db-final", 255),
     NameRule("RDS parameter group name prefix", "{prefix}-pg-", 255 - GENERATED_SUFFIX_LENGTH),
     NameRule("Lambda function", "{prefix}-payment-processor", 64),
-    NameRule("IAM role of the processor", "{prefix}-payment-processor", 64),
+    NameRule("IAM role of the processor", "{prefix}-{region}-processor", 64),
     NameRule("SQS dead-letter queue", "{prefix}-payment-processor-dlq", 80),
     NameRule("HTTP API", "{prefix}-payments", 128),
     NameRule("API access log group", "/aws/apigateway/{prefix}-payments/access", 512),
     NameRule("SNS alarm topic", "{prefix}-alarms", 256),
-    NameRule("CloudWatch dashboard", "{prefix}-payments", 255),
+    NameRule("CloudWatch dashboard", "{prefix}-{region}-payments", 255),
     NameRule("DynamoDB table", "{prefix}-transactions", 255),
 )
 

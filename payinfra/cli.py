@@ -255,14 +255,22 @@ def plan(
         f"DATA LOSS: {address} would be destroyed or replaced"
         for address in result.summary.stateful_losses
     ]
+    kept = [
+        f"KEPT IN AWS: {address} is forgotten by Terraform, not destroyed"
+        for address in result.summary.forgotten
+    ]
+    step = f"workload: {ws.env.move_step()}"
     click.echo()
+    click.echo(step)
     click.echo(table(result.summary))
+    for line in kept:
+        click.secho(line, fg="yellow")
     for line in losses:
         click.secho(line, fg="red", bold=True)
     if summary_file:
-        text = "\n".join([table(result.summary), *losses]) + "\n"
+        text = "\n".join([step, table(result.summary), *kept, *losses]) + "\n"
         if summary_format == "markdown":
-            text = markdown(result.summary, env)
+            text = markdown(result.summary, env, ws.env.move_step())
         summary_file.write_text(text, encoding="utf-8")
     click.echo(
         f"\nsaved plan: {out_dir / env / lifecycle.PLAN_FILE}; apply it with `payinfra apply {env}`"
@@ -388,6 +396,28 @@ def bootstrap(env, environments_dir, out_dir, terraform_binary, plugin_dir):
         f"state bucket of {env} ready ({created} created)" if summary.has_changes
         else f"state bucket of {env} already in place; nothing to do"
     )  # fmt: skip
+
+
+@main.command()
+@click.argument("env")
+@environments_option
+@click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON object.")
+def status(env, environments_dir, as_json):
+    """Show what AWS reports about each region of ENV's workload (read-only).
+
+    Per region: its role, the processor's writer region, the table's home or replica status,
+    the database (standalone, or read replica with its lag), the primary bucket's replication
+    backlog to it, and which regions DNS sends clients to. Run it before each step of a region
+    move (README: "Moving between regions").
+    """
+    loaded, lines = lifecycle.workload_status(environments_dir, env)
+    if as_json:
+        click.echo(json.dumps([line.__dict__ for line in lines], indent=2))
+        return
+    click.echo(f"{env}: {loaded.move_step()}")
+    width = max(len(line.region) for line in lines)
+    for line in lines:
+        click.echo(f"  {line.region.ljust(width)}  {line.what}: {line.state}")
 
 
 @main.command()

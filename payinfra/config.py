@@ -207,10 +207,25 @@ class Jwt(_Model):
     audience: Annotated[list[Annotated[str, Field(min_length=1)]], Field(min_length=1)]
 
 
+DnsName = Annotated[
+    str,
+    Field(max_length=253, pattern=r"^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$"),
+]
+
+
 class Api(_Model):
     throttling_burst_limit: Annotated[int, Field(ge=1, le=5000)] = 100
     throttling_rate_limit: Annotated[int, Field(ge=1, le=10000)] = 50
     jwt: Jwt | None = None
+    # One URL for clients through a region move: a certificate and custom domain in every
+    # serving region, and Route 53 records in this hosted zone that pick the active region.
+    domain: DnsName | None = None
+    hosted_zone_id: Annotated[str, Field(pattern=r"^Z[A-Z0-9]{1,31}$")] | None = None
+    # failover: every client goes to the primary while its health check passes.
+    # weighted: clients are spread by `weights`; a new payment that lands on a standby is
+    # refused (503), never taken twice, so weights suit reads and replays during a move.
+    routing: Literal["failover", "weighted"] = "failover"
+    weights: dict[RegionName, Annotated[int, Field(ge=0, le=255)]] = {}
 
     @property
     def authorization(self) -> Literal["AWS_IAM", "JWT"]:
@@ -282,6 +297,18 @@ class Alarms(_Model):
         )
 
 
+# What a region does for the workload (README: "Moving between regions").
+# primary: the one writer: its processor takes new payments, its database is the standalone one.
+# standby: replicas of the primary's table, database and bucket; its processor answers reads
+#   and replays and refuses new payments.
+# former: the primary before a switch: its database stays standalone (a promoted database is
+#   never turned back into a replica), its processor serves like a standby's. Swapping
+#   `primary` and `former` back is the rollback of a switch.
+# drained: a former primary whose processor and API are retired; its data is kept.
+WorkloadRole = Literal["primary", "standby", "former", "drained"]
+SERVING_ROLES: tuple[WorkloadRole, ...] = ("primary", "standby", "former")
+
+
 class Emulator(_Model):
     """An AWS emulator on this machine (moto server); terraform reaches it via AWS_ENDPOINT_URL."""
 
@@ -326,7 +353,8 @@ class Environment(_Model):
     migration_batch: TagText
     tags: dict[Annotated[str, Field(min_length=1, max_length=128)], TagText] = {}
     protected: bool = False
-    primary_region: RegionName | None = None
+    home_region: RegionName | None = None
+    workload: dict[RegionName, WorkloadRole] | None = None
     regions: Annotated[list[Region], Field(min_length=2)]
     network: Network = Network()
     logs: Logs = Logs()
@@ -358,11 +386,62 @@ class Environment(_Model):
         return [region for region in self.regions if region.role == "target"]
 
     @property
+    def home(self) -> Region:
+        """The region the environment was built in, and the Terraform home of the transactions
+        table: the first target unless `home_region` names another. It never moves (a global
+        table cannot change its home without being recreated)."""
+        wanted = self.home_region or self.targets[0].name
+        return self.region(wanted)
+
+    def region(self, name: str) -> Region:
+        return next(region for region in self.regions if region.name == name)
+
+    @property
+    def roles(self) -> dict[str, WorkloadRole]:
+        """Region name -> workload role, in `regions` order; the home alone by default."""
+        given: dict[str, WorkloadRole] = (
+            self.workload if self.workload is not None else {self.home.name: "primary"}
+        )
+        return {region.name: given[region.name] for region in self.regions if region.name in given}
+
+    @property
     def primary(self) -> Region:
-        """The region that runs the database, the Lambda and the API: the first target unless
-        `primary_region` names another."""
-        wanted = self.primary_region or self.targets[0].name
-        return next(region for region in self.regions if region.name == wanted)
+        """The writer: the one region whose processor takes new payments."""
+        return self.region(next(name for name, role in self.roles.items() if role == "primary"))
+
+    @property
+    def workload_regions(self) -> list[Region]:
+        """Every region holding part of the workload: a database, a table replica, a processor."""
+        return [self.region(name) for name in self.roles]
+
+    @property
+    def replica_regions(self) -> list[Region]:
+        """Workload regions other than the primary: they receive the primary's data."""
+        return [region for region in self.workload_regions if region != self.primary]
+
+    @property
+    def serving(self) -> list[Region]:
+        """Regions that run the processor and its API."""
+        return [self.region(n) for n, role in self.roles.items() if role in SERVING_ROLES]
+
+    def move_step(self) -> str:
+        """Which step of a region move the workload describes (README: "Moving between
+        regions"), in one line for the plan summary."""
+        roles, primary = self.roles, self.primary.name
+        others = {role: [n for n, r in roles.items() if r == role] for role in roles.values()}
+        if len(roles) == 1:
+            return f"one region: {primary} runs the workload (no move in progress)"
+        parts = [f"{primary} is the primary (the only writer)"]
+        step = "step 1 (standby added)"
+        if "standby" in others:
+            parts.append(f"standing by: {', '.join(others['standby'])}")
+        if "former" in others:
+            step = "step 2 (switched; roll back by swapping primary and former)"
+            parts.append(f"former primary still serving: {', '.join(others['former'])}")
+        if "drained" in others:
+            step = "step 3 (former primary's processor retired; its data kept)"
+            parts.append(f"drained: {', '.join(others['drained'])}")
+        return f"{step}: " + "; ".join(parts)
 
     def nat_mode(self, region: Region) -> NatMode:
         return region.nat_mode or self.network.nat_mode
@@ -594,9 +673,11 @@ def _consistency_problems(env: Environment, *, regions_complete: bool) -> list[P
         return problems
     roles = _role_problems(env)
     problems += roles
-    names = {region.name for region in env.regions}
-    if not roles and (env.primary_region is None or env.primary_region in names):
+    workload = _workload_problems(env)
+    problems += workload
+    if not roles and not workload:
         problems += _alarm_region_problems(env)
+        problems += _api_domain_problems(env)
     problems += _partition_problems(env)
     problems += _name_problems(env)
     seen: dict[str, int] = {}
@@ -688,21 +769,113 @@ def _setting_problems(env: Environment) -> list[Problem]:
     return problems
 
 
-def _alarm_region_problems(env: Environment) -> list[Problem]:
-    """An alarm can notify only a topic in its own region."""
+def _workload_problems(env: Environment) -> list[Problem]:
+    names = [region.name for region in env.regions]
     problems = []
-    for key, region in (("topic_arn", env.primary), ("source_topic_arn", env.source)):
-        arn = getattr(env.alarms, key)
-        if arn is not None and arn.split(":")[3] != region.name:
+    if env.home_region is not None and env.home_region not in names:
+        problems.append(
+            Problem(
+                ("home_region",),
+                f"not one of this environment's regions ({', '.join(names)})",
+                env.home_region,
+                True,
+            )
+        )
+    for name in env.workload or {}:
+        if name not in names:
             problems.append(
                 Problem(
-                    ("alarms", key),
-                    f"must be a topic in {region.name}: an alarm notifies only topics in its "
-                    "own region",
-                    arn,
+                    ("workload", name),
+                    f"not one of this environment's regions ({', '.join(names)})",
+                    name,
                     True,
                 )
             )
+    if env.workload is not None:
+        primaries = [name for name, role in env.workload.items() if role == "primary"]
+        if len(primaries) != 1:
+            problems.append(
+                Problem(
+                    ("workload",),
+                    "expected exactly one region with role primary (the one writer), found "
+                    f"{len(primaries)}" + (f" ({', '.join(primaries)})" if primaries else ""),
+                )
+            )
+    return problems
+
+
+def _alarm_region_problems(env: Environment) -> list[Problem]:
+    """An alarm can notify only a topic in its own region: topic_arn serves the processor's
+    alarms in its region, source_topic_arn the replication alarm in the source region."""
+    problems = []
+    serving = [region.name for region in env.serving]
+    arn = env.alarms.topic_arn
+    if arn is not None and arn.split(":")[3] not in serving:
+        problems.append(
+            Problem(
+                ("alarms", "topic_arn"),
+                f"must be a topic in a region that runs the processor ({', '.join(serving)}): "
+                "an alarm notifies only topics in its own region",
+                arn,
+                True,
+            )
+        )
+    arn = env.alarms.source_topic_arn
+    if arn is not None and arn.split(":")[3] != env.source.name:
+        problems.append(
+            Problem(
+                ("alarms", "source_topic_arn"),
+                f"must be a topic in {env.source.name}: an alarm notifies only topics in its "
+                "own region",
+                arn,
+                True,
+            )
+        )
+    topic = env.alarms.topic_arn
+    if env.protected and not env.alarms.emails and topic is not None:
+        unreached = [name for name in serving if name != topic.split(":")[3]]
+        if unreached:
+            problems.append(
+                Problem(
+                    ("alarms", "emails"),
+                    f"the processor's alarms in {', '.join(unreached)} cannot reach "
+                    "alarms.topic_arn (another region); set alarms.emails",
+                    [],
+                    True,
+                )
+            )
+    return problems
+
+
+def _api_domain_problems(env: Environment) -> list[Problem]:
+    api, problems = env.api, []
+    if (api.domain is None) != (api.hosted_zone_id is None):
+        given, missing = (
+            ("domain", "hosted_zone_id") if api.domain else ("hosted_zone_id", "domain")
+        )
+        problems.append(Problem(("api", missing), f"required with api.{given}"))
+    serving = [region.name for region in env.serving]
+    if api.routing == "weighted":
+        if api.domain is None:
+            problems.append(
+                Problem(("api", "routing"), "weighted routing needs api.domain", "weighted", True)
+            )
+        if sorted(api.weights) != sorted(serving):
+            problems.append(
+                Problem(
+                    ("api", "weights"),
+                    f"weighted routing needs a weight for each region that runs the processor "
+                    f"({', '.join(serving)}), and only those",
+                    dict(api.weights),
+                    True,
+                )
+            )
+    elif api.weights:
+        problems.append(
+            Problem(
+                ("api", "weights"), "applies only to `routing: weighted`", dict(api.weights), True
+            )
+        )
     return problems
 
 
@@ -723,17 +896,7 @@ def _partition_problems(env: Environment) -> list[Problem]:
 
 
 def _protection_problems(env: Environment, regions_complete: bool) -> list[Problem]:
-    problems = []
-    names = [region.name for region in env.regions]
-    if regions_complete and env.primary_region is not None and env.primary_region not in names:
-        problems.append(
-            Problem(
-                ("primary_region",),
-                f"not one of this environment's regions ({', '.join(names)})",
-                env.primary_region,
-                True,
-            )
-        )
+    problems: list[Problem] = []
     if not env.protected:
         return problems
     if env.database.skip_final_snapshot:

@@ -31,6 +31,10 @@ EMULATOR_GAPS = {
         "moto serves plain HTTP and enforces aws:SecureTransport, so a TLS-only policy would "
         "lock Terraform out of the state bucket"
     ),
+    "dynamodb_global_table_replicas": (
+        "moto's DynamoDB has no UpdateTable ReplicaUpdates: a replica block would never become "
+        "ACTIVE (the one-writer replay across regions is tested in-process instead)"
+    ),
     "rds_parameters": "moto's RDS returns no user parameters of a DB parameter group",
     "rds_performance_insights": "moto's RDS does not keep Performance Insights settings",
     "security_group_rule_description": (

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from payinfra import accounts, emulator, writer
+from payinfra import accounts, emulator, status, writer
 from payinfra.config import Environment, load_environment
 from payinfra.errors import PayinfraError, Refused, TerraformFailed, UsageError
 from payinfra.plansummary import (
@@ -193,8 +193,20 @@ def _check_account(env: Environment, env_file: Path) -> None:
     """Refuse before terraform runs when the credentials act in another account."""
     if env.aws.account_id is None:
         return
+    accounts.require_account(env.name, env.aws.account_id, aws_target(env), str(env_file))
+
+
+def workload_status(environments_dir: Path, name: str) -> tuple[Environment, list[status.Line]]:
+    """What AWS reports about each region of `name`'s workload (read-only; nothing rendered)."""
+    env = load_environment(environments_dir, name)
+    _check_account(env, environments_dir / f"{name}.yaml")
+    return env, status.workload_status(env, aws_target(env))
+
+
+def aws_target(env: Environment) -> accounts.Target:
+    """Where boto3 asks about `env`: the emulator or AWS, as the YAML's role."""
     endpoint = emulator_endpoint(env)
-    target = accounts.Target(
+    return accounts.Target(
         region=env.primary.name,
         endpoint=endpoint,
         role_arn=env.aws.role_arn,
@@ -202,7 +214,6 @@ def _check_account(env: Environment, env_file: Path) -> None:
         session_name=env.session_name,
         credentials=_emulator_credentials() if endpoint else None,
     )
-    accounts.require_account(env.name, env.aws.account_id, target, str(env_file))
 
 
 def _emulator_credentials() -> tuple[str, str]:
@@ -367,8 +378,23 @@ def _init_args(plugin_dir: Path | None) -> list[str]:
 
 
 def ensure_initialised(ws: Workspace, plugin_dir: Path | None) -> None:
-    if not (ws.root / ".terraform").is_dir():
+    """Run `terraform init` when the root was never initialised, or when the YAML now calls a
+    module init has not installed (a region joining the workload adds module calls)."""
+    if not (ws.root / ".terraform").is_dir() or _uninstalled_modules(ws.root):
         init(ws, plugin_dir=plugin_dir, upgrade=False, extra=())
+
+
+MODULE_CALL = re.compile(r'^module "([A-Za-z0-9_-]+)"', re.MULTILINE)
+
+
+def _uninstalled_modules(root: Path) -> set[str]:
+    called = set(MODULE_CALL.findall((root / "main.tf").read_text(encoding="utf-8")))
+    try:
+        installed = json.loads((root / ".terraform" / "modules" / "modules.json").read_text())
+        keys = {str(module.get("Key")) for module in installed.get("Modules", [])}
+    except (OSError, ValueError, AttributeError):
+        return called
+    return called - keys
 
 
 # ---- plan ----

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from payinfra.render import STATE_IDENTITY_OUTPUT
 
@@ -31,6 +31,8 @@ class PlanSummary:
     rows: dict[tuple[str, str], Counter]
     # addresses of stateful resources the plan destroys or replaces
     stateful_losses: list[str]
+    # addresses Terraform stops managing and leaves in AWS (`removed` blocks of a retired region)
+    forgotten: list[str] = field(default_factory=list)
 
     @property
     def totals(self) -> Counter:
@@ -51,6 +53,7 @@ class PlanSummary:
                 for (module, rtype), counts in self.rows.items()
             ],
             "stateful_losses": list(self.stateful_losses),
+            "forgotten": list(self.forgotten),
         }
 
 
@@ -77,9 +80,12 @@ def _identity(value: object) -> dict | None:
 
 def summarize(plan: dict) -> PlanSummary:
     rows: dict[tuple[str, str], Counter] = {}
-    losses = []
+    losses, forgotten = [], []
     for change in plan.get("resource_changes", []):
         if change.get("mode") != "managed":
+            continue
+        if change["change"]["actions"] == ["forget"]:
+            forgotten.append(change["address"])
             continue
         kind = _kind(change["change"]["actions"])
         if kind is None:
@@ -88,7 +94,7 @@ def summarize(plan: dict) -> PlanSummary:
         rows.setdefault(key, Counter())[kind] += 1
         if kind in ("replace", "destroy") and change["type"] in STATEFUL_TYPES:
             losses.append(change["address"])
-    return PlanSummary(dict(sorted(rows.items())), sorted(losses))
+    return PlanSummary(dict(sorted(rows.items())), sorted(losses), sorted(forgotten))
 
 
 def _kind(actions: list[str]) -> str | None:
@@ -138,6 +144,7 @@ class StreamSummary:
     def __init__(self) -> None:
         self.rows: dict[tuple[str, str], Counter] = {}
         self.losses: list[str] = []
+        self.forgotten: list[str] = []
 
     def add(self, message: dict) -> None:
         if message.get("type") != "planned_change":
@@ -146,6 +153,9 @@ class StreamSummary:
         resource = change.get("resource") or {}
         kind = _STREAM_ACTIONS.get(change.get("action", ""))
         address = str(resource.get("addr", ""))
+        if change.get("action") == "remove" and not _is_data_source(address, resource):
+            self.forgotten.append(address)
+            return
         if kind is None or _is_data_source(address, resource):
             return
         key = (resource.get("module") or "(root)", str(resource.get("resource_type")))
@@ -154,16 +164,25 @@ class StreamSummary:
             self.losses.append(address)
 
     def result(self) -> PlanSummary:
-        return PlanSummary(dict(sorted(self.rows.items())), sorted(self.losses))
+        return PlanSummary(
+            dict(sorted(self.rows.items())), sorted(self.losses), sorted(self.forgotten)
+        )
 
 
 def _is_data_source(address: str, resource: dict) -> bool:
     return str(resource.get("resource", address)).startswith("data.")
 
 
-def markdown(summary: PlanSummary, environment: str) -> str:
-    """The summary as Markdown for a pull-request comment: the table and every DATA LOSS line."""
+def markdown(summary: PlanSummary, environment: str, step: str = "") -> str:
+    """The summary as Markdown for a pull-request comment: the region-move step the YAML
+    describes, the table, every DATA LOSS line and what Terraform would forget."""
     lines = [f"### payinfra plan: `{environment}`", ""]
+    if step:
+        lines += [f"Workload: {step}", ""]
+    if summary.forgotten:
+        lines += ["**Kept in AWS, no longer managed** (a retired region's data):", ""]
+        lines += [f"- `{address}`" for address in summary.forgotten]
+        lines.append("")
     if not summary.has_changes:
         return "\n".join([*lines, "No changes.", ""])
     lines += ["| module | resource type | " + " | ".join(COLUMNS) + " |"]

@@ -11,8 +11,10 @@ from payinfra.config import ALARM_DEFAULTS, Environment, Region
 from payinfra.hcl import Attributes, Hcl, body, expression, identifier, literal, quote
 from payinfra.package import build_zip
 
-MODULES = ("compute", "data", "network", "observability", "peering")
-ROOT_TEMPLATES = ("backend.tf", "main.tf", "outputs.tf", "providers.tf", "versions.tf")
+MODULES = ("compute", "data", "database", "network", "observability", "peering")
+# Only when the YAML asks for it (api.domain).
+DNS_MODULE = "dns"
+ROOT_TEMPLATES = ("backend.tf", "main.tf", "moves.tf", "outputs.tf", "providers.tf", "versions.tf")
 TERRAFORM_MIN = "1.6"
 # The S3 backend's native lock file (`use_lockfile`) arrived in Terraform 1.10.
 TERRAFORM_MIN_S3_LOCKFILE = "1.10"
@@ -34,6 +36,8 @@ def render_environment(env: Environment) -> Files:
     }
     for module in MODULES:
         files.update(_module_files(module))
+    if env.api.domain:
+        files.update(_module_files(DNS_MODULE))
     files[LAMBDA_PACKAGE] = build_zip(assets.lambda_source_dir())
     return dict(sorted(files.items()))
 
@@ -132,30 +136,52 @@ def _data(env: Environment, region: Region) -> dict:
         access_log_retention_days=env.storage.access_log_retention_days,
         access_logs_force_destroy=not env.protected,
     )
-    if region == env.source:
+    destinations = _replication_destinations(env, region)
+    if destinations:
         arguments["replication_destinations"] = {
-            target.name: Attributes(
-                bucket_arn=_ref(_label("data", target), "replica_bucket_arn"),
-                kms_key_arn=_ref(_label("data", target), "s3_kms_key_arn"),
+            other.name: Attributes(
+                bucket_arn=_ref(_label("data", other), "replica_bucket_arn"),
+                kms_key_arn=_ref(_label("data", other), "s3_kms_key_arn"),
             )
-            for target in env.targets
+            for other in destinations
         }
-    if region == env.primary:
-        arguments["database"] = _database(env)
+    if region == env.home:
+        arguments["table"] = Attributes(
+            deletion_protection=env.protected,
+            replicas={
+                other.name: Attributes(kms_key_arn=_ref(_label("data", other), "table_kms_key_arn"))
+                for other in env.workload_regions
+                if other != env.home
+            },
+        )
     if env.emulator:
         arguments["emulator_compatible"] = True
     return _module(_label("data", region), "data", {"aws": _provider(region)}, arguments)
 
 
-def _database(env: Environment) -> Attributes:
-    network, database = _label("network", env.primary), env.database
-    # The source region reaches the database over the peering while data is migrated.
-    migration_cidrs = [env.source.cidr] if env.primary != env.source else []
-    return Attributes(
+def _replication_destinations(env: Environment, region: Region) -> list[Region]:
+    """The source's bucket replicates to the targets' (the migration); the primary's to every
+    other workload region's (the standbys' copies)."""
+    found = env.targets if region == env.source else []
+    if region == env.primary:
+        found = found + [other for other in env.replica_regions if other not in found]
+    return [other for other in env.regions if other in found and other != region]
+
+
+def _database(env: Environment, region: Region) -> dict:
+    network, database = _label("network", region), env.database
+    role = env.roles[region.name]
+    # The source region reaches the primary database over the peering while data is migrated.
+    migration = region == env.primary and env.primary != env.source
+    clients = (
+        [_ref(_label("compute", region), "security_group_id")] if region in env.serving else []
+    )
+    arguments = Attributes(
+        name=env.name_prefix,
         vpc_id=_ref(network, "vpc_id"),
         subnet_ids=_private_subnet_ids(network),
-        client_security_group_ids=[_ref(_label("compute"), "security_group_id")],
-        migration_cidr_blocks=migration_cidrs,
+        client_security_group_ids=clients,
+        migration_cidr_blocks=[env.source.cidr] if migration else [],
         engine_version=database.engine_version,
         parameter_group_family=f"postgres{database.major_version}",
         instance_class=database.instance_class,
@@ -170,12 +196,29 @@ def _database(env: Environment) -> Attributes:
         master_username=database.master_username,
         log_retention_days=env.logs.retention_days,
         logs_kms_key_arn=_ref(network, "logs_kms_key_arn"),
+        key_policy_json=_ref(_label("data", region), "account_key_policy_json"),
     )
+    if role == "standby":
+        arguments["replicate_source_db"] = _ref(_label("database", env.primary), "db_instance_arn")
+    if env.emulator:
+        arguments["emulator_compatible"] = True
+    return _module(_label("database", region), "database", {"aws": _provider(region)}, arguments)
 
 
-def _compute(env: Environment) -> dict:
-    network, data = _label("network", env.primary), _label("data", env.primary)
+def _compute(env: Environment, region: Region) -> dict:
+    network, data, home = (
+        _label("network", region),
+        _label("data", region),
+        _label("data", env.home),
+    )
     function = env.function
+    # The table is defined in its home region; its replica here has the same name.
+    home_arn = _ref(home, "table_arn")
+    table_arn = (
+        home_arn
+        if region == env.home
+        else expression(f'replace({home_arn}, ":{env.home.name}:", ":{region.name}:")')
+    )
     arguments = Attributes(
         name=env.name_prefix,
         package_path=expression(f'"${{path.module}}/{LAMBDA_PACKAGE}"'),
@@ -191,37 +234,48 @@ def _compute(env: Environment) -> dict:
         subnet_ids=_private_subnet_ids(network),
         private_aws_access=_ref(network, "private_aws_access"),
         logs_kms_key_arn=_ref(network, "logs_kms_key_arn"),
-        table_arn=_ref(data, "table_arn"),
+        table_arn=table_arn,
         table_kms_key_arn=_ref(data, "table_kms_key_arn"),
         key_policy_json=_ref(data, "account_key_policy_json"),
         environment_variables=Attributes(
-            TABLE_NAME=_ref(data, "table_name"),
+            TABLE_NAME=_ref(home, "table_name"),
             ALLOWED_CURRENCIES=",".join(function.currencies),
             MAX_AMOUNT=function.max_amount,
             LOG_LEVEL="INFO",
+            WRITER_REGION=env.primary.name,
             **(
                 {"DEFAULT_CURRENCY": function.default_currency} if function.default_currency else {}
             ),
         ),
     )
+    if region == env.primary:
+        arguments["apply_after"] = [
+            _ref(_label("compute", other), "function_arn")
+            for other in env.serving
+            if other != env.primary
+        ]
+    if env.api.domain:
+        arguments["domain_name"] = env.api.domain
+        arguments["domain_validation_record_fqdns"] = _ref(_label("dns"), "validation_record_fqdns")
     if env.api.jwt:
         arguments["jwt"] = Attributes(issuer=env.api.jwt.issuer, audience=env.api.jwt.audience)
     if env.emulator:
         arguments["emulator_compatible"] = True
-    return _module(_label("compute"), "compute", {"aws": _provider(env.primary)}, arguments)
+    return _module(_label("compute", region), "compute", {"aws": _provider(region)}, arguments)
 
 
-def _observability(env: Environment) -> dict:
-    network, data, compute = (
-        _label("network", env.primary),
-        _label("data", env.primary),
-        _label("compute"),
-    )
+def _observability(env: Environment, region: Region) -> dict:
+    network, compute = _label("network", region), _label("compute", region)
     alarms, source = env.alarms, env.source
+    topic = (
+        alarms.topic_arn
+        if alarms.topic_arn and alarms.topic_arn.split(":")[3] == region.name
+        else None
+    )
     arguments = Attributes(
         name=env.name_prefix,
         alarm_emails=alarms.emails,
-        alarm_topic_arn=alarms.topic_arn,
+        alarm_topic_arn=topic,
         alarm_rules={
             name: Attributes(
                 threshold=_number(settings.threshold),
@@ -236,17 +290,111 @@ def _observability(env: Environment) -> dict:
         api_id=_ref(compute, "api_id"),
         api_stage_name=_ref(compute, "api_stage_name"),
         dead_letter_queue_name=_ref(compute, "dead_letter_queue_name"),
-        db_instance_identifier=_ref(data, "db_instance_identifier"),
-        table_name=_ref(data, "table_name"),
-        replication=Attributes(
+        db_instance_identifier=_ref(_label("database", region), "db_instance_identifier"),
+        table_name=_ref(_label("data", env.home), "table_name"),
+    )
+    if region == env.primary:
+        arguments["replication"] = Attributes(
             source_bucket=_ref(_label("data", source), "bucket_name"),
             destination_buckets=_per_region(env.targets, "data", "bucket_name"),
             kms_key_arn=_ref(_label("network", source), "logs_kms_key_arn"),
             source_topic_arn=alarms.source_topic_arn,
-        ),
+        )
+    providers = {"aws": _provider(region), "aws.source": _provider(source)}
+    return _module(_label("observability", region), "observability", providers, arguments)
+
+
+def _dns(env: Environment) -> dict | None:
+    api = env.api
+    if api.domain is None:
+        return None
+    secondary = next((region for region in env.serving if region != env.primary), None)
+    routed = env.serving if api.routing == "weighted" else [env.primary, secondary]
+    endpoints = {
+        region.name: Attributes(
+            target_domain_name=expression(
+                f"{_ref(_label('compute', region), 'domain_target')}.name"
+            ),
+            target_zone_id=expression(
+                f"{_ref(_label('compute', region), 'domain_target')}.zone_id"
+            ),
+            failover="PRIMARY" if region == env.primary else "SECONDARY",
+            weight=api.weights.get(region.name, 0),
+            health_alarm_name=_ref(_label("observability", region), "api_5xx_alarm_name"),
+        )
+        for region in routed
+        if region is not None
+    }
+    arguments = Attributes(
+        name=env.name_prefix,
+        domain=api.domain,
+        hosted_zone_id=api.hosted_zone_id,
+        routing=api.routing,
+        validation_record=_ref(_label("compute", env.primary), "certificate_validation_record"),
+        endpoints=endpoints,
     )
-    providers = {"aws": _provider(env.primary), "aws.source": _provider(source)}
-    return _module(_label("observability"), "observability", providers, arguments)
+    return _module(_label("dns"), "dns", {"aws": _provider(env.home)}, arguments)
+
+
+# ---- Moves and retirements ----
+
+# Stateful resources of a processor that outlive it when its region stops serving: the audit
+# trail (log groups), failed payments (the queue) and the key that encrypts them. Terraform
+# forgets them; they stay in AWS under their retention (README: "Retiring a region").
+RETAINED_COMPUTE_RESOURCES = (
+    "aws_cloudwatch_log_group.api_access",
+    "aws_cloudwatch_log_group.function",
+    "aws_kms_key.function",
+    "aws_sqs_queue.dead_letter",
+)
+# Where payinfra before region moves kept the database (in the data module, counted), and
+# where the database module keeps each piece now.
+LEGACY_DATABASE_ADDRESSES = (
+    ("aws_kms_key.rds[0]", "aws_kms_key.this"),
+    ("aws_kms_alias.rds[0]", "aws_kms_alias.this"),
+    ("aws_db_subnet_group.this[0]", "aws_db_subnet_group.this"),
+    ("aws_security_group.db[0]", "aws_security_group.db"),
+    ("aws_vpc_security_group_ingress_rule.db_from_clients", None),
+    ("aws_vpc_security_group_ingress_rule.db_from_migration_source", None),
+    ("aws_db_parameter_group.this[0]", "aws_db_parameter_group.this"),
+    ("aws_cloudwatch_log_group.db", None),
+    ("aws_iam_role.rds_monitoring[0]", "aws_iam_role.rds_monitoring"),
+    (
+        "aws_iam_role_policy_attachment.rds_monitoring[0]",
+        "aws_iam_role_policy_attachment.rds_monitoring",
+    ),
+    ("aws_db_instance.this[0]", "aws_db_instance.this"),
+)
+
+
+def _upgrade_moves(env: Environment) -> list[dict[str, Hcl]]:
+    """`moved` blocks that carry a state written before region moves existed (one compute and
+    observability module, the database inside the home region's data module) to today's
+    addresses, so upgrading payinfra plans no replacement."""
+    home, moves = env.home, []
+    if home in env.serving:
+        for kind in ("compute", "observability"):
+            moves.append((f"module.{kind}", f"module.{_label(kind, home)}"))
+    if home in env.workload_regions:
+        data, database = _label("data", home), _label("database", home)
+        moves += [
+            (f"module.{data}.{old}", f"module.{database}.{new or old}")
+            for old, new in LEGACY_DATABASE_ADDRESSES
+        ]
+    return [{"from": expression(old), "to": expression(new)} for old, new in moves]
+
+
+def _retired_addresses(env: Environment) -> list[str]:
+    """What Terraform forgets (never destroys) when a region leaves the workload: its database
+    module, and its processor's stateful resources once it stops serving. A `removed` block for
+    something not in the state does nothing, so every other region gets them."""
+    found = []
+    for region in env.regions:
+        if region not in env.serving:
+            found += [f"module.{_label('compute', region)}.{r}" for r in RETAINED_COMPUTE_RESOURCES]
+        if region not in env.workload_regions:
+            found.append(f"module.{_label('database', region)}")
+    return found
 
 
 def _number(value: float) -> int | float:
@@ -273,8 +421,12 @@ def _root_context(env: Environment) -> dict:
         "network": [_network(env, region) for region in env.regions],
         "peering": [_peering(env, target) for target in env.targets],
         "data": [_data(env, region) for region in data_regions],
-        "compute": _compute(env),
-        "observability": _observability(env),
+        "database": [_database(env, region) for region in env.workload_regions],
+        "compute": [_compute(env, region) for region in env.serving],
+        "observability": [_observability(env, region) for region in env.serving],
+        "dns": _dns(env),
+        "moved": _upgrade_moves(env),
+        "removed": [expression(address) for address in _retired_addresses(env)],
         "outputs": _outputs(env),
     }
 
@@ -311,7 +463,8 @@ def _per_region(regions: list[Region], kind: str, output: str) -> dict[str, Hcl]
 
 
 def _outputs(env: Environment) -> list[dict[str, Hcl]]:
-    data, compute = _label("data", env.primary), _label("compute")
+    data, compute = _label("data", env.home), _label("compute", env.primary)
+    database = _label("database", env.primary)
     outputs = [
         ("vpc_ids", "VPC id per region.", _per_region(env.regions, "network", "vpc_id")),
         (
@@ -331,14 +484,14 @@ def _outputs(env: Environment) -> list[dict[str, Hcl]]:
         ),
         (
             "rds_endpoint",
-            f"host:port of the PostgreSQL instance. {REFERENCE_NOTE}",
-            _ref(data, "db_endpoint"),
+            f"host:port of the primary region's PostgreSQL instance. {REFERENCE_NOTE}",
+            _ref(database, "db_endpoint"),
         ),
         (
             "rds_master_secret_arn",
             "ARN of the Secrets Manager secret with the database "
             "master credentials (the ARN, never the value).",
-            _ref(data, "db_master_secret_arn"),
+            _ref(database, "db_master_secret_arn"),
         ),
         ("transactions_table_name", "DynamoDB transactions table.", _ref(data, "table_name")),
         (
@@ -346,7 +499,16 @@ def _outputs(env: Environment) -> list[dict[str, Hcl]]:
             f"Payment processor function ARN. {REFERENCE_NOTE}",
             _ref(compute, "function_arn"),
         ),
-        ("api_endpoint", "Base URL of the payments API.", _ref(compute, "api_endpoint")),
+        (
+            "api_endpoint",
+            "Base URL of the primary region's payments API.",
+            _ref(compute, "api_endpoint"),
+        ),
+        (
+            "workload",
+            "What each region does for the workload (primary, standby, former, drained).",
+            literal(env.roles, indent=2),
+        ),
         (
             "api_invoke_policy_json",
             "IAM policy that lets a caller invoke exactly the payments "
@@ -355,8 +517,8 @@ def _outputs(env: Environment) -> list[dict[str, Hcl]]:
         ),
         (
             "alarm_topic_arn",
-            "SNS topic every alarm notifies.",
-            _ref(_label("observability"), "alarm_topic_arn"),
+            "SNS topic the primary region's alarms notify.",
+            _ref(_label("observability", env.primary), "alarm_topic_arn"),
         ),
         (
             STATE_IDENTITY_OUTPUT,
@@ -365,6 +527,14 @@ def _outputs(env: Environment) -> list[dict[str, Hcl]]:
             literal({"name": env.name, "protected": env.protected}, indent=2),
         ),
     ]
+    if env.api.domain:
+        outputs.append(
+            (
+                "api_url",
+                "The URL clients keep through a region move.",
+                _ref(_label("dns"), "api_url"),
+            )
+        )
     outputs += _reference_outputs(env)
     return [
         {"name": quote(name), "body": body(Attributes(description=description, value=value))}
@@ -381,7 +551,7 @@ def _reference_outputs(env: Environment) -> list[tuple[str, str, Hcl]]:
     """The outputs of the CDKTF stack payinfra replaces, by the same names and meanings, so
     scripts reading e.g. `terraform output -raw dynamodb_table` keep working. Region-paired
     ones only when they are unambiguous: exactly one `us-*` and one `eu-*` region."""
-    data, compute = _label("data", env.primary), _label("compute")
+    data, compute = _label("data", env.home), _label("compute", env.primary)
     outputs = [
         ("dynamodb_table", f"DynamoDB transactions table name. {REFERENCE_NOTE}",
          _ref(data, "table_name")),

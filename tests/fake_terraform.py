@@ -30,7 +30,8 @@ if command == "plan" and "-json" in args and not (canned / "plan.stdout").exists
     # `plan -json` streams what `show -json` of its plan would hold: one message per change.
     shown = canned / "show.stdout"
     changes = json.loads(shown.read_text())["resource_changes"] if shown.exists() else []
-    names = {{("create",): "create", ("update",): "update", ("delete",): "delete"}}
+    names = {{("create",): "create", ("update",): "update", ("delete",): "delete",
+             ("forget",): "remove"}}
     for change in changes:
         actions = tuple(change["change"]["actions"])
         action = names.get(actions, "replace" if set(actions) == {{"create", "delete"}} else "noop")

@@ -57,6 +57,8 @@ def emulated_table(parsed_tree: dict, table_name: str, **settings: str):
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",
         "AWS_DEFAULT_REGION": "eu-west-1",
+        "AWS_REGION": "eu-west-1",
+        "WRITER_REGION": "eu-west-1",
         "TABLE_NAME": table_name,
         "ALLOWED_CURRENCIES": ",".join(Lambda().currencies),
         "MAX_AMOUNT": Lambda().max_amount,

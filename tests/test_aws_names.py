@@ -103,11 +103,16 @@ def test_a_suffix_may_start_with_a_digit(env_dir, tmp_path):
 def test_the_longest_names_plan_against_the_emulator_as_derived(
     env_dir, tmp_path, moto_server, env, settings, region_list
 ):
+    targets = [r for r in region_list if r["role"] == "target"]
     env_dir.write(
         env,
         {
             **settings,
             "regions": region_list,
+            # Every region serving, so that each region's names are planned.
+            "workload": {
+                r["name"]: "primary" if r is targets[0] else "standby" for r in region_list
+            },
             "emulator": {"endpoint": moto_server.endpoint},
             "database": {"skip_final_snapshot": False},
         },

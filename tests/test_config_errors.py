@@ -262,10 +262,44 @@ def test_unsupported_postgres_major(env_dir, tmp_path):
     assert "instance_class" not in result.output, "the surrounding mapping is not dumped"
 
 
-def test_primary_region_must_be_one_of_the_regions(env_dir, tmp_path):
-    env_dir.write("dev", {"primary_region": "eu-central-1"})
+def test_home_region_must_be_one_of_the_regions(env_dir, tmp_path):
+    env_dir.write("dev", {"home_region": "eu-central-1"})
     result, out = render(env_dir, tmp_path)
-    assert_rejected(result, out, "primary_region", "eu-central-1", "not one of")
+    assert_rejected(result, out, "home_region", "eu-central-1", "not one of")
+
+
+def test_the_workload_names_known_regions_and_exactly_one_primary(env_dir, tmp_path):
+    env_dir.write("dev", {"workload": {"eu-central-1": "primary", "us-east-1": "standby"}})
+    result, out = render(env_dir, tmp_path)
+    assert_rejected(result, out, "workload.eu-central-1", "not one of")
+    env_dir.write("dev", {"workload": {"eu-west-1": "primary", "us-east-1": "primary"}})
+    result, out = render(env_dir, tmp_path)
+    assert_rejected(result, out, "workload", "found 2 (eu-west-1, us-east-1)")
+    env_dir.write("dev", {"workload": {"eu-west-1": "leader"}})
+    result, out = render(env_dir, tmp_path)
+    assert_rejected(result, out, "workload.eu-west-1", "'leader'")
+
+
+def test_the_api_domain_needs_its_zone_and_weights_need_weighted_routing(env_dir, tmp_path):
+    env_dir.write("dev", {"api": {"domain": "pay.example.com"}})
+    result, out = render(env_dir, tmp_path)
+    assert_rejected(result, out, "api.hosted_zone_id", "required with api.domain")
+    env_dir.write("dev", {"api": {"domain": "Pay Example", "hosted_zone_id": "Z123"}})
+    result, out = render(env_dir, tmp_path)
+    assert_rejected(result, out, "api.domain", "'Pay Example'")
+    env_dir.write(
+        "dev",
+        {
+            "workload": {"eu-west-1": "primary", "us-east-1": "standby"},
+            "api": {"domain": "pay.example.com", "hosted_zone_id": "Z123", "routing": "weighted",
+                    "weights": {"eu-west-1": 100}},
+        },
+    )  # fmt: skip
+    result, out = render(env_dir, tmp_path)
+    assert_rejected(result, out, "api.weights", "a weight for each region", "us-east-1")
+    env_dir.write("dev", {"api": {"weights": {"eu-west-1": 1}}})
+    result, out = render(env_dir, tmp_path)
+    assert_rejected(result, out, "api.weights", "only to `routing: weighted`")
 
 
 def test_lambda_section_errors_use_the_yaml_key(env_dir, tmp_path):

@@ -193,7 +193,7 @@ def change_behind_terraforms_back(stack, outputs) -> list[tuple[str, str]]:
     return [
         ("module.network_eu_west_1.aws_vpc.this", "tags"),
         ("module.data_eu_west_1.aws_dynamodb_table.transactions[0]", "point_in_time_recovery"),
-        ("module.compute.aws_vpc_security_group_egress_rule.postgres", "(deleted)"),
+        ("module.compute_eu_west_1.aws_vpc_security_group_egress_rule.postgres", "(deleted)"),
     ]
 
 

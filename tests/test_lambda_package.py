@@ -47,7 +47,7 @@ def test_package_has_fixed_timestamps_and_sorted_entries(rendered_roots):
 
 
 def test_unpacked_zip_imports_the_hcl_handler_and_serves_requests(rendered_roots, parsed, tmp_path):
-    compute = labelled(parsed["dev"]["main.tf"], "module")["compute"]
+    compute = labelled(parsed["dev"]["main.tf"], "module")["compute_eu_west_1"]
     handler, settings = compute["handler"], compute["environment_variables"]
     with zipfile.ZipFile(rendered_roots["dev"] / "build" / "payment_processor.zip") as archive:
         archive.extractall(tmp_path / "task")
@@ -72,6 +72,8 @@ def test_unpacked_zip_imports_the_hcl_handler_and_serves_requests(rendered_roots
             "AWS_ACCESS_KEY_ID": "x",
             "AWS_SECRET_ACCESS_KEY": "x",
             "AWS_DEFAULT_REGION": "eu-west-1",
+            # Lambda sets AWS_REGION; eu-west-1 is dev's writer region.
+            "AWS_REGION": "eu-west-1",
             "LOG_LEVEL": "WARNING",
         },
     )

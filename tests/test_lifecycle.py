@@ -246,8 +246,40 @@ def test_plan_writes_a_text_summary_with_its_data_loss_lines(run, tmp_path):
     summary = tmp_path / "summary.txt"
     assert run("plan", "dev", "--summary-file", str(summary)).exit_code == 0
     lines = summary.read_text().splitlines()
-    assert lines[0].split()[:2] == ["module", "resource"]
+    assert lines[0] == "workload: one region: eu-west-1 runs the workload (no move in progress)"
+    assert lines[1].split()[:2] == ["module", "resource"]
     assert (
         lines[-1]
         == "DATA LOSS: module.data_eu_west_1.aws_dynamodb_table.this would be destroyed or replaced"
     )
+
+
+def test_plan_names_the_move_step_and_what_terraform_forgets(run, tmp_path):
+    forget = json.dumps(
+        {
+            "resource_changes": [
+                {
+                    "address": "module.database_us_east_1.aws_db_instance.this",
+                    "module_address": "module.database_us_east_1",
+                    "mode": "managed",
+                    "type": "aws_db_instance",
+                    "name": "this",
+                    "change": {"actions": ["forget"]},
+                }
+            ]
+        }
+    )
+    run.fake.stdout("show", forget)
+    run.env_dir.write("dev", {"workload": {"eu-west-1": "primary", "us-east-1": "former"}})
+    summary = tmp_path / "summary.md"
+    result = run("plan", "dev", "--summary-file", str(summary), "--summary-format", "markdown")
+    assert result.exit_code == 0, result.output
+    assert "workload: step 2 (switched" in result.output
+    assert (
+        "KEPT IN AWS: module.database_us_east_1.aws_db_instance.this is forgotten by Terraform"
+        in result.output
+    )
+    assert "DATA LOSS" not in result.output
+    text = summary.read_text()
+    assert "former primary still serving: us-east-1" in text
+    assert "- `module.database_us_east_1.aws_db_instance.this`" in text

@@ -162,12 +162,12 @@ def test_every_module_call_matches_the_declared_variables_both_ways(parsed, env)
 def test_an_undeclared_attribute_inside_an_object_input_is_caught(parsed):
     tree = copy.deepcopy(parsed["dev"])  # the session's parsed trees are shared: never mutate
     calls = labelled(tree["main.tf"], "module")
-    primary = next(label for label, call in calls.items() if "database" in call)
-    calls[primary]["database"] = {**calls[primary]["database"], "storage_type": "gp3"}
-    del calls[primary]["database"]["engine_version"]
+    home = next(label for label, call in calls.items() if "table" in call)
+    calls[home]["table"] = {**calls[home]["table"], "billing_mode": "PROVISIONED"}
+    del calls[home]["table"]["deletion_protection"]
     assert module_call_mismatches(tree) == [
-        f"module.{primary}.database.storage_type: passed but not declared (dropped)",
-        f"module.{primary}.database.engine_version: required but not passed",
+        f"module.{home}.table.billing_mode: passed but not declared (dropped)",
+        f"module.{home}.table.deletion_protection: required but not passed",
     ]
 
 

@@ -49,7 +49,7 @@ def test_internet_egress_exists_only_without_interface_endpoints(parsed, env):
     for region in environment.regions:
         network = calls[f"network_{region.alias}"]
         assert network["interface_endpoints"] is environment.network.interface_endpoints
-    assert calls["compute"]["private_aws_access"] == (
+    assert calls["compute_eu_west_1"]["private_aws_access"] == (
         f"${{module.network_{environment.primary.alias}.private_aws_access}}"
     )
     rules = of_type(parsed[env], "aws_vpc_security_group_egress_rule")
@@ -133,7 +133,9 @@ def test_every_alarm_takes_its_settings_from_yaml(env_dir):
             "evaluation_periods": 2, "period_seconds": 120}}}},
     )  # fmt: skip
     files = render_environment(load_environment(env_dir.path, "dev"))
-    rules = labelled(parse(str(files["main.tf"])), "module")["observability"]["alarm_rules"]
+    rules = labelled(parse(str(files["main.tf"])), "module")["observability_eu_west_1"][
+        "alarm_rules"
+    ]
     assert set(rules) == set(ALARM_DEFAULTS)
     assert rules["rds-connections"] == {"threshold": 400, "period": 60, "evaluation_periods": 3}
     assert rules["dlq-depth"] == {"threshold": 1, "period": 120, "evaluation_periods": 2}
@@ -147,7 +149,9 @@ def test_the_dead_letter_queue_and_the_replication_backlog_are_alarmed(parsed):
     )
     assert backlog["provider"] == "${aws.source}"
     assert backlog["metric_name"] == "OperationsPendingReplication"
-    assert backlog["for_each"] == "${var.replication.destination_buckets}"
+    assert backlog["for_each"] == (
+        "${var.replication != null ? var.replication.destination_buckets : {}}"
+    )
 
 
 @pytest.mark.parametrize(
@@ -160,7 +164,7 @@ def test_the_dead_letter_queue_and_the_replication_backlog_are_alarmed(parsed):
         ),
         (
             {"emails": ["oncall@example.com"], "topic_arn": "arn:aws:sns:us-east-1:111122223333:p"},
-            "alarms.topic_arn: must be a topic in eu-west-1",
+            "alarms.topic_arn: must be a topic in a region that runs the processor (eu-west-1)",
         ),
     ],
 )

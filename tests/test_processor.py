@@ -300,6 +300,7 @@ def test_logs_are_json_with_a_request_id_and_no_customer_id_or_body(dynamodb, ca
         ("MAX_AMOUNT", None, "MAX_AMOUNT is not set"),
         ("ALLOWED_CURRENCIES", None, "ALLOWED_CURRENCIES is not set"),
         ("TABLE_NAME", None, "TABLE_NAME is not set"),
+        ("WRITER_REGION", None, "WRITER_REGION is not set"),
         ("MAX_AMOUNT", "lots", "MAX_AMOUNT is not a decimal number"),
         ("ALLOWED_CURRENCIES", "EUR;usd", "ALLOWED_CURRENCIES is not a comma-separated list"),
     ],

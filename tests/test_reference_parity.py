@@ -13,10 +13,10 @@ from tests.hclparse import labelled, parse
 REFERENCE_OUTPUTS = {
     "vpc_us_id": "${module.network_us_east_1.vpc_id}",
     "vpc_eu_id": "${module.network_eu_west_1.vpc_id}",
-    "rds_endpoint": "${module.data_eu_west_1.db_endpoint}",
+    "rds_endpoint": "${module.database_eu_west_1.db_endpoint}",
     "dynamodb_table": "${module.data_eu_west_1.table_name}",
-    "lambda_function_arn": "${module.compute.function_arn}",
-    "api_gateway_endpoint": "${module.compute.api_endpoint}",
+    "lambda_function_arn": "${module.compute_eu_west_1.function_arn}",
+    "api_gateway_endpoint": "${module.compute_eu_west_1.api_endpoint}",
     "s3_bucket_us": "${module.data_us_east_1.bucket_name}",
     "s3_bucket_eu": "${module.data_eu_west_1.bucket_name}",
 }
@@ -70,18 +70,18 @@ def test_default_currency_and_major_upgrades_reach_the_resources(env_dir):
     )
     files = render_environment(load_environment(env_dir.path, "dev"))
     calls = labelled(parse(str(files["main.tf"])), "module")
-    assert calls["compute"]["environment_variables"]["DEFAULT_CURRENCY"] == "USD"
-    database = calls["data_eu_west_1"]["database"]
+    assert calls["compute_eu_west_1"]["environment_variables"]["DEFAULT_CURRENCY"] == "USD"
+    database = calls["database_eu_west_1"]
     assert database["allow_major_version_upgrade"] is True
     assert (database["engine_version"], database["parameter_group_family"]) == ("14", "postgres14")
-    rds = parse(str(files["modules/data/rds.tf"]))
+    rds = parse(str(files["modules/database/main.tf"]))
     instance = next(b["aws_db_instance"]["this"] for b in rds["resource"] if "aws_db_instance" in b)
-    assert instance["allow_major_version_upgrade"] == "${var.database.allow_major_version_upgrade}"
+    assert instance["allow_major_version_upgrade"] == "${var.allow_major_version_upgrade}"
 
 
 def test_without_a_default_currency_none_is_passed(parsed):
     calls = labelled(parsed["dev"]["main.tf"], "module")
-    assert "DEFAULT_CURRENCY" not in calls["compute"]["environment_variables"]
+    assert "DEFAULT_CURRENCY" not in calls["compute_eu_west_1"]["environment_variables"]
 
 
 def test_shipped_environments_render_from_these_defaults():

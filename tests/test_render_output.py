@@ -153,7 +153,9 @@ def test_n_regions_render_one_module_and_provider_each(env_dir, tmp_path):
     modules = labelled(main_tf, "module")
     for kind, count in (("network_", 4), ("peering_", 3), ("data_", 4)):
         assert len([name for name in modules if name.startswith(kind)]) == count, kind
-    assert {"compute", "observability"} <= set(modules)
+    # The workload runs in the home region (the first target) alone by default.
+    assert {"compute_eu_west_1", "observability_eu_west_1", "database_eu_west_1"} <= set(modules)
+    assert not [name for name in modules if name.startswith(("compute_", "database_"))][2:]
     assert sorted(p["aws"]["alias"] for p in providers) == sorted(
         r["name"].replace("-", "_") for r in regions
     )

@@ -45,42 +45,49 @@ def test_no_password_or_secret_anywhere_in_the_output(rendered_roots, env):
 
 
 def test_database_password_is_managed_by_rds_in_secrets_manager(parsed):
-    db = one(parsed["dev"], "aws_db_instance", "this", "data")
+    db = one(parsed["dev"], "aws_db_instance", "this", "database")
     assert "password" not in db
-    assert db["manage_master_user_password"] is True
-    assert db["master_user_secret_kms_key_id"] == "${aws_kms_key.rds[0].key_id}"
+    # A read replica has no secret of its own; promoted, it gets one under its own key.
+    assert db["manage_master_user_password"] == "${local.is_replica ? null : true}"
+    assert db["master_user_secret_kms_key_id"] == (
+        "${local.is_replica ? null : aws_kms_key.this.key_id}"
+    )
 
 
 def test_database_is_encrypted_private_tls_only_and_iam_authenticated(parsed):
     tree = parsed["dev"]
-    db = one(tree, "aws_db_instance", "this", "data")
+    db = one(tree, "aws_db_instance", "this", "database")
     assert db["storage_encrypted"] is True
-    assert db["kms_key_id"] == "${aws_kms_key.rds[0].arn}"
+    assert db["kms_key_id"] == "${aws_kms_key.this.arn}"
     assert db["publicly_accessible"] is False
     assert db["iam_database_authentication_enabled"] is True
     assert db["performance_insights_enabled"] == "${var.emulator_compatible ? false : true}"
     assert db["performance_insights_kms_key_id"] == (
-        "${var.emulator_compatible ? null : aws_kms_key.rds[0].arn}"
+        "${var.emulator_compatible ? null : aws_kms_key.this.arn}"
     )
     assert db["auto_minor_version_upgrade"] is True
     assert set(db["enabled_cloudwatch_logs_exports"]) == {"postgresql", "upgrade"}
-    group = one(tree, "aws_db_parameter_group", "this", "data")
+    group = one(tree, "aws_db_parameter_group", "this", "database")
     (parameters,) = group["dynamic"]
     assert parameters["parameter"]["for_each"] == (
         "${var.emulator_compatible ? {} : local.db_parameters}"
     )
-    rds_locals = tree["modules/data/rds.tf"]["locals"][0]
+    rds_locals = tree["modules/database/main.tf"]["locals"][0]
     assert rds_locals["db_parameters"]["rds.force_ssl"] == "1"
 
 
 def test_database_admits_5432_only_from_the_processor_and_the_source_vpc(parsed):
     tree = parsed["dev"]
-    rules = [b for b in of_type(tree, "aws_vpc_security_group_ingress_rule") if b.module == "data"]
+    rules = [
+        b for b in of_type(tree, "aws_vpc_security_group_ingress_rule") if b.module == "database"
+    ]
     assert {b.name for b in rules} == {"db_from_clients", "db_from_migration_source"}
     for rule in rules:
         assert (rule.body["from_port"], rule.body["to_port"]) == (5432, 5432)
-    database = labelled(tree["main.tf"], "module")["data_eu_west_1"]["database"]
-    assert database["client_security_group_ids"] == ["${module.compute.security_group_id}"]
+    database = labelled(tree["main.tf"], "module")["database_eu_west_1"]
+    assert database["client_security_group_ids"] == [
+        "${module.compute_eu_west_1.security_group_id}"
+    ]
     assert database["migration_cidr_blocks"] == ["10.0.0.0/16"]
 
 
@@ -89,13 +96,15 @@ def test_database_admits_5432_only_from_the_processor_and_the_source_vpc(parsed)
     [("dev", False, True, False), ("staging", False, False, False), ("prod", True, False, True)],
 )
 def test_protection_follows_the_environment(parsed, env, protected, skip_final_snapshot, multi_az):
-    database = labelled(parsed[env]["main.tf"], "module")["data_eu_west_1"]["database"]
+    database = labelled(parsed[env]["main.tf"], "module")["database_eu_west_1"]
     assert database["deletion_protection"] is protected
     assert database["skip_final_snapshot"] is skip_final_snapshot
     assert database["multi_az"] is multi_az
     assert database["engine_version"] != "14.7"
     table = one(parsed[env], "aws_dynamodb_table", "transactions", "data")
-    assert table["deletion_protection_enabled"] == "${var.database.deletion_protection}"
+    assert table["deletion_protection_enabled"] == "${var.table.deletion_protection}"
+    home = labelled(parsed[env]["main.tf"], "module")["data_eu_west_1"]
+    assert home["table"]["deletion_protection"] is protected
 
 
 def test_transactions_table_is_keyed_for_idempotent_writes(parsed):
@@ -114,7 +123,7 @@ def test_transactions_table_is_keyed_for_idempotent_writes(parsed):
     assert table["billing_mode"] == "PAY_PER_REQUEST"
     assert table["point_in_time_recovery"] == [{"enabled": True}]
     assert table["server_side_encryption"] == [
-        {"enabled": True, "kms_key_arn": "${aws_kms_key.dynamodb[0].arn}"}
+        {"enabled": True, "kms_key_arn": "${aws_kms_key.dynamodb.arn}"}
     ]
 
 
@@ -228,7 +237,7 @@ def test_processor_runs_in_private_subnets_with_tracing_and_encrypted_settings(p
     )
     assert function["source_code_hash"] == "${filebase64sha256(var.package_path)}"
     assert "${aws_cloudwatch_log_group.function}" in function["depends_on"]
-    compute = labelled(tree["main.tf"], "module")["compute"]
+    compute = labelled(tree["main.tf"], "module")["compute_eu_west_1"]
     assert compute["subnet_ids"] == "${values(module.network_eu_west_1.private_subnet_ids)}"
     assert not any("SECRET" in key or "PASSWORD" in key for key in compute["environment_variables"])
 
@@ -237,7 +246,7 @@ def test_every_route_requires_iam_authorization_by_default(parsed):
     tree = parsed["dev"]
     route = one(tree, "aws_apigatewayv2_route", "this", "compute")
     assert route["authorization_type"] == '${var.jwt == null ? "AWS_IAM" : "JWT"}'
-    assert "jwt" not in labelled(tree["main.tf"], "module")["compute"]
+    assert "jwt" not in labelled(tree["main.tf"], "module")["compute_eu_west_1"]
 
 
 def test_lambda_permission_is_scoped_to_this_apis_execution_arn(parsed):
@@ -269,7 +278,8 @@ def test_every_alarm_notifies_the_alarm_topic(parsed, env):
     # Each region's alarms notify payinfra's own topic there, and the YAML's topic if any.
     assert actions["alarm_actions"] == "${compact([aws_sns_topic.alarms.arn, var.alarm_topic_arn])}"
     assert actions["replication_alarm_actions"] == (
-        "${compact([aws_sns_topic.replication_alarms.arn, var.replication.source_topic_arn])}"
+        "${var.replication == null ? [] : compact([aws_sns_topic.replication_alarms[0].arn, "
+        "var.replication.source_topic_arn])}"
     )
     for alarm in alarms:
         assert alarm.body["alarm_actions"] in (
@@ -348,6 +358,10 @@ def test_every_taggable_resource_has_a_name_tag(parsed, env):
         "aws_lambda_permission",
         "aws_sns_topic_subscription",
         "aws_cloudwatch_dashboard",
+        "aws_acm_certificate_validation",
+        "aws_apigatewayv2_api_mapping",
+        "aws_route53_record",
+        "terraform_data",
     }
     for block in blocks(parsed[env]):
         if block.type not in untaggable:
@@ -365,7 +379,7 @@ def test_jwt_authorizer_replaces_iam_when_the_yaml_names_an_issuer(env_dir):
     jwt = {"issuer": "https://idp.example.com/", "audience": ["payments-api"]}
     env_dir.write("dev", {"api": {"jwt": jwt}})
     files = render_environment(load_environment(env_dir.path, "dev"))
-    compute = labelled(parse(files["main.tf"]), "module")["compute"]
+    compute = labelled(parse(files["main.tf"]), "module")["compute_eu_west_1"]
     assert compute["jwt"] == {"issuer": jwt["issuer"], "audience": jwt["audience"]}
     authorizer = parse(files["modules/compute/api.tf"])["resource"]
     (jwt_block,) = [

@@ -59,7 +59,8 @@ def nat_gateways(environment, region) -> int:
 
 def expected_resources_per_module(environment) -> dict[str, int]:
     """How many resources each module call must plan, derived from the config alone."""
-    source, primary = environment.source, environment.primary
+    source, primary, home = environment.source, environment.primary, environment.home
+    serving, workload = environment.serving, environment.workload_regions
     expected = {}
     for region in environment.regions:
         # vpc, default sg, igw, public table + route, logs key + alias, flow log group, role,
@@ -70,33 +71,49 @@ def expected_resources_per_module(environment) -> dict[str, int]:
         expected[f"module.network_{region.alias}"] = (
             13 + 4 * len(region.azs) + 4 * nat_gateways(environment, region) + endpoints
         )
-        # s3 key + alias, bucket, EventBridge notifications, versioning, encryption, public
-        # access block, ownership, policy, lifecycle, access logging; the access-log bucket
-        # with the same seven settings; the source adds a replication role, its policy and
-        # the rules.
-        data = 19 + (3 if region == source else 0)
-        if region == primary:
-            # rds and dynamodb keys + aliases, subnet group, security group, ingress from the
-            # processor, parameter group, two log groups, monitoring role + attachment, the
-            # instance, the table; ingress from the source VPC when it is another region.
-            data += 14 + (1 if primary != source else 0)
-        expected[f"module.data_{region.alias}"] = data
+        # s3 and dynamodb keys + aliases, bucket, EventBridge notifications, versioning,
+        # encryption, public access block, ownership, policy, lifecycle, access logging; the
+        # access-log bucket with the same seven settings; a replication role, its policy and
+        # the rules where the bucket replicates (the source's, the primary's); the table home.
+        replicates = (region == source and environment.targets) or (
+            region == primary and environment.replica_regions
+        )
+        expected[f"module.data_{region.alias}"] = (
+            21 + (3 if replicates else 0) + (1 if region == home else 0)
+        )
+    for region in workload:
+        # key + alias, subnet group, security group, parameter group, two log groups,
+        # monitoring role + attachment, the instance; ingress from the processor where one
+        # runs, and from the source VPC into the primary when it is another region.
+        migration = region == primary and primary != source
+        expected[f"module.database_{region.alias}"] = (
+            10 + (1 if region in serving else 0) + (1 if migration else 0)
+        )
     for target in environment.targets:
         # connection, accepter, options on both sides, a route per private table each way.
         expected[f"module.peering_{target.alias}"] = (
             4 + nat_gateways(environment, source) + nat_gateways(environment, target)
         )
-    # key + alias, security group, PostgreSQL egress, an egress rule per gateway endpoint
-    # (DynamoDB, S3), one to the interface endpoints or (without them) to the internet, dlq,
-    # role + policy + attachment, log group, function, api, integration, access log group,
-    # stage; a route and a permission for each of the three routes.
-    expected["module.compute"] = 17 + 2 * 3 + (1 if environment.api.jwt else 0)
-    # topic, dashboard, eight tabled alarms, p99 latency and free storage alarms, and in the
-    # source region a topic and a replication-backlog alarm per target; e-mail subscriptions
-    # in both regions.
-    expected["module.observability"] = (
-        13 + len(environment.targets) + 2 * len(environment.alarms.emails)
-    )
+    emails = len(environment.alarms.emails)
+    domain = 4 if environment.api.domain else 0
+    for region in serving:
+        # key + alias, security group, PostgreSQL egress, an egress rule per gateway endpoint
+        # (DynamoDB, S3), one to the interface endpoints or (without them) to the internet,
+        # dlq, role + policy + attachment, log group, the apply-after marker, function, api,
+        # integration, access log group, stage; a route and a permission for each of the
+        # three routes; with a domain its certificate, validation, domain name and mapping.
+        expected[f"module.compute_{region.alias}"] = (
+            18 + 2 * 3 + (1 if environment.api.jwt else 0) + domain
+        )
+        # topic, dashboard, eight tabled alarms, p99 latency and free storage alarms, e-mail
+        # subscriptions; the primary's adds, in the source region, a topic, its subscriptions
+        # and a replication-backlog alarm per target.
+        replication = 1 + emails + len(environment.targets) if region == primary else 0
+        expected[f"module.observability_{region.alias}"] = 12 + emails + replication
+    if environment.api.domain:
+        # the validation record; a health check and a record per routed region.
+        routed = len(serving) if environment.api.routing == "weighted" else min(2, len(serving))
+        expected["module.dns"] = 1 + 2 * routed
     return expected
 
 
@@ -171,8 +188,8 @@ def test_graph_puts_replication_after_both_buckets_versioning(dev_graph):
 
 
 def test_graph_creates_the_log_group_before_the_function(dev_graph):
-    depends_on = reachable(dev_graph, "module.compute.aws_lambda_function.this")
-    assert "module.compute.aws_cloudwatch_log_group.function" in depends_on
+    depends_on = reachable(dev_graph, "module.compute_eu_west_1.aws_lambda_function.this")
+    assert "module.compute_eu_west_1.aws_cloudwatch_log_group.function" in depends_on
 
 
 def internet_egress(changes: list[dict]) -> list[str]:
@@ -200,7 +217,9 @@ def test_no_security_group_allows_internet_egress_with_interface_endpoints(plann
     if environment.network.interface_endpoints:
         assert egress == []
     else:  # dev's documented cost choice: HTTPS to AWS APIs through NAT, nothing else
-        assert egress == ["module.compute.aws_vpc_security_group_egress_rule.internet_https[0]"]
+        assert egress == [
+            "module.compute_eu_west_1.aws_vpc_security_group_egress_rule.internet_https[0]"
+        ]
 
 
 @pytest.mark.parametrize("env", REAL_ENVS)

@@ -57,8 +57,22 @@ class ClientMistake(Exception):
 
 # Set by the compute module from the YAML; there are no built-in fallbacks, so a function
 # deployed without them fails loudly instead of silently enforcing someone else's limits.
-REQUIRED_SETTINGS = ("TABLE_NAME", "ALLOWED_CURRENCIES", "MAX_AMOUNT")
+# WRITER_REGION names the one region that takes new payments (README: "One writer"); Lambda
+# sets AWS_REGION to the region the function runs in.
+REQUIRED_SETTINGS = (
+    "TABLE_NAME",
+    "ALLOWED_CURRENCIES",
+    "MAX_AMOUNT",
+    "WRITER_REGION",
+    "AWS_REGION",
+)
+# How long a client should wait before retrying a new payment refused by a standby region.
+STANDBY_RETRY_AFTER_SECONDS = 5
 CURRENCY_CODE = re.compile(r"[A-Z]{3}")
+
+
+class NotTheWriter(Exception):
+    """A new payment reached a standby region: only the writer region takes new payments."""
 
 
 class MissingSettings(RuntimeError):
@@ -107,6 +121,15 @@ def handler(event: object, context: object) -> dict:
     route = event.get("routeKey") if isinstance(event, dict) else None
     try:
         response = _dispatch(event, route, request_id)
+    except NotTheWriter:
+        response = _json(
+            503,
+            {
+                "error": "not_writer_region",
+                "message": "this region is standing by and takes no new payments; retry later",
+            },
+            {"Retry-After": str(STANDBY_RETRY_AFTER_SECONDS)},
+        )
     except ClientMistake as mistake:
         body: dict[str, object] = {"error": mistake.error, "message": str(mistake)}
         if mistake.details:
@@ -159,7 +182,7 @@ def _store(event: dict, request_id: str) -> tuple[Payment, Stored]:
     """Validate and store a payment once; a reuse of its id for another payment is a 409."""
     _require_json_content_type(_headers(event))
     payment = _parse_or_reject(_json_body(event))
-    stored = _transactions().create(payment, _now())
+    stored = _stored_here(payment)
     logs.log(
         logging.INFO,
         "payment_stored" if stored.created else "payment_replayed",
@@ -174,6 +197,18 @@ def _store(event: dict, request_id: str) -> tuple[Payment, Stored]:
             "this transactionId was already used for a different payment",
         )
     return payment, stored
+
+
+def _stored_here(payment: Payment) -> Stored:
+    """In the writer region: store the payment once. Elsewhere: answer a replay from this
+    region's replica, and refuse a new payment, so that two regions never both take the same
+    transactionId as new (global tables resolve concurrent writes by last writer wins)."""
+    if os.environ["AWS_REGION"] == os.environ["WRITER_REGION"]:
+        return _transactions().create(payment, _now())
+    record = _transactions().get(payment.transaction_id)
+    if record is None:
+        raise NotTheWriter
+    return Stored(record, created=False)
 
 
 def _read(event: dict) -> dict:

@@ -13,6 +13,8 @@ locals {
 
 data "aws_partition" "current" {}
 
+data "aws_region" "current" {}
+
 # ---- Key for the function's settings and its dead-letter queue ----
 
 resource "aws_kms_key" "function" {
@@ -185,8 +187,9 @@ data "aws_iam_policy_document" "function" {
   }
 }
 
+# IAM is global: the role names its region, so each region's processor has its own.
 resource "aws_iam_role" "function" {
-  name               = "${var.name}-payment-processor"
+  name               = "${var.name}-${data.aws_region.current.name}-processor"
   assume_role_policy = data.aws_iam_policy_document.function_assume.json
 
   tags = {
@@ -206,6 +209,12 @@ resource "aws_iam_role_policy_attachment" "vpc_access" {
 }
 
 # ---- Function ----
+
+# The writer region's function is updated only after every other region's: in a switch the old
+# writer stops taking new payments before the new one starts (README: "One writer").
+resource "terraform_data" "apply_after" {
+  input = var.apply_after
+}
 
 resource "aws_cloudwatch_log_group" "function" {
   name              = "/aws/lambda/${local.function_name}"
@@ -269,6 +278,7 @@ resource "aws_lambda_function" "this" {
   }
 
   depends_on = [
+    terraform_data.apply_after,
     aws_cloudwatch_log_group.function,
     aws_iam_role_policy.function,
     aws_iam_role_policy_attachment.vpc_access,

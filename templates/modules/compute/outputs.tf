@@ -37,3 +37,24 @@ output "invoke_policy_json" {
   description = "IAM policy granting a caller execute-api:Invoke on exactly the payments routes."
   value       = data.aws_iam_policy_document.invoke.json
 }
+
+output "certificate_validation_record" {
+  description = "The DNS record that proves the domain to ACM (null without a custom domain). ACM asks the same record of every region's certificate for a domain in one account."
+  value = one([
+    for option in try(aws_acm_certificate.api[0].domain_validation_options, []) : {
+      name  = option.resource_record_name
+      type  = option.resource_record_type
+      value = option.resource_record_value
+    }
+  ])
+}
+
+output "domain_target" {
+  description = "Where Route 53 sends this region's share of the custom domain (null without one)."
+  value = one([
+    for domain in aws_apigatewayv2_domain_name.api : {
+      name    = domain.domain_name_configuration[0].target_domain_name
+      zone_id = domain.domain_name_configuration[0].hosted_zone_id
+    }
+  ])
+}

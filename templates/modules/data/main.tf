@@ -5,7 +5,7 @@ locals {
   regional_name = "${var.name}-${local.region}"
   # Where the data bucket's server access logs land inside the region's log bucket.
   access_log_prefix = "data/"
-  create_database   = var.database != null
+  create_table      = var.table != null
 }
 
 data "aws_caller_identity" "current" {}
@@ -50,29 +50,9 @@ resource "aws_kms_alias" "s3" {
   target_key_id = aws_kms_key.s3.key_id
 }
 
-resource "aws_kms_key" "rds" {
-  count = local.create_database ? 1 : 0
-
-  description             = "${var.name} RDS storage, master secret and Performance Insights"
-  enable_key_rotation     = true
-  deletion_window_in_days = 30
-  policy                  = data.aws_iam_policy_document.account_key_policy.json
-
-  tags = {
-    Name = "${var.name}-rds"
-  }
-}
-
-resource "aws_kms_alias" "rds" {
-  count = local.create_database ? 1 : 0
-
-  name          = "alias/${var.name}-rds"
-  target_key_id = aws_kms_key.rds[0].key_id
-}
-
+# The table's key in its home region, each replica's own key in its region. Every region has
+# one, so a region can join a move and leave it without destroying a key that encrypted data.
 resource "aws_kms_key" "dynamodb" {
-  count = local.create_database ? 1 : 0
-
   description             = "${var.name} DynamoDB transactions table"
   enable_key_rotation     = true
   deletion_window_in_days = 30
@@ -84,8 +64,6 @@ resource "aws_kms_key" "dynamodb" {
 }
 
 resource "aws_kms_alias" "dynamodb" {
-  count = local.create_database ? 1 : 0
-
   name          = "alias/${var.name}-dynamodb"
-  target_key_id = aws_kms_key.dynamodb[0].key_id
+  target_key_id = aws_kms_key.dynamodb.key_id
 }

@@ -21,31 +21,16 @@ output "s3_kms_key_arn" {
 }
 
 output "table_name" {
-  description = "Name of the transactions table (null outside the workload region)."
+  description = "Name of the transactions table (null outside its home region)."
   value       = one(aws_dynamodb_table.transactions[*].name)
 }
 
 output "table_arn" {
-  description = "ARN of the transactions table (null outside the workload region)."
+  description = "ARN of the transactions table in its home region (null elsewhere)."
   value       = one(aws_dynamodb_table.transactions[*].arn)
 }
 
 output "table_kms_key_arn" {
-  description = "ARN of the key that encrypts the transactions table."
-  value       = one(aws_kms_key.dynamodb[*].arn)
-}
-
-output "db_instance_identifier" {
-  description = "Identifier of the PostgreSQL instance."
-  value       = one(aws_db_instance.this[*].identifier)
-}
-
-output "db_endpoint" {
-  description = "host:port of the PostgreSQL instance."
-  value       = one(aws_db_instance.this[*].endpoint)
-}
-
-output "db_master_secret_arn" {
-  description = "ARN of the Secrets Manager secret holding the master credentials (not the value)."
-  value       = one(aws_db_instance.this[*].master_user_secret[0].secret_arn)
+  description = "ARN of the key that encrypts this region's copy of the transactions table ."
+  value       = aws_kms_key.dynamodb.arn
 }

@@ -24,7 +24,7 @@ variable "access_logs_force_destroy" {
 }
 
 variable "replication_destinations" {
-  description = "Buckets this region's bucket replicates to, keyed by region; empty for targets."
+  description = "Buckets this region's bucket replicates to, keyed by region: the targets' from the source, the other workload regions' from the primary."
   type = map(object({
     bucket_arn  = string
     kms_key_arn = string
@@ -32,27 +32,13 @@ variable "replication_destinations" {
   default = {}
 }
 
-variable "database" {
-  description = "The PostgreSQL instance and DynamoDB table, in the one region that runs the workload; null elsewhere."
+variable "table" {
+  description = "The transactions table, in its home region only (null elsewhere), with a replica in each other workload region keyed by region name."
   type = object({
-    vpc_id                      = string
-    subnet_ids                  = list(string)
-    client_security_group_ids   = list(string)
-    migration_cidr_blocks       = list(string)
-    engine_version              = string
-    parameter_group_family      = string
-    instance_class              = string
-    allocated_storage_gb        = number
-    max_allocated_storage_gb    = number
-    multi_az                    = bool
-    allow_major_version_upgrade = bool
-    backup_retention_days       = number
-    deletion_protection         = bool
-    skip_final_snapshot         = bool
-    db_name                     = string
-    master_username             = string
-    log_retention_days          = number
-    logs_kms_key_arn            = string
+    deletion_protection = bool
+    replicas = map(object({
+      kms_key_arn = string
+    }))
   })
   default = null
 }

@@ -65,7 +65,7 @@ resource "aws_sns_topic_subscription" "email" {
 # ---- Dashboard ----
 
 resource "aws_cloudwatch_dashboard" "this" {
-  dashboard_name = "${var.name}-payments"
+  dashboard_name = "${var.name}-${local.region}-payments"
   dashboard_body = jsonencode({
     widgets = [
       for index, widget in local.dashboard_widgets : {

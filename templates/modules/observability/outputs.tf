@@ -7,3 +7,8 @@ output "dashboard_name" {
   description = "Name of the CloudWatch dashboard."
   value       = aws_cloudwatch_dashboard.this.dashboard_name
 }
+
+output "api_5xx_alarm_name" {
+  description = "The alarm Route 53 follows for this region's health."
+  value       = aws_cloudwatch_metric_alarm.this["api-5xx"].alarm_name
+}

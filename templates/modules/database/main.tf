@@ -1,5 +1,10 @@
 locals {
+  account_id    = data.aws_caller_identity.current.account_id
+  partition     = data.aws_partition.current.partition
   db_identifier = "${var.name}-db"
+  # A read replica takes its engine, database, user and secret from its source; promoting it
+  # (replicate_source_db set to null) makes it standalone in place, with these settings.
+  is_replica = var.replicate_source_db != null
 
   db_parameters = {
     "rds.force_ssl"              = "1"
@@ -8,13 +13,33 @@ locals {
   }
 }
 
+data "aws_caller_identity" "current" {}
+
+data "aws_partition" "current" {}
+
+# ---- Key for storage, the master secret and Performance Insights ----
+
+resource "aws_kms_key" "this" {
+  description             = "${var.name} RDS storage, master secret and Performance Insights"
+  enable_key_rotation     = true
+  deletion_window_in_days = 30
+  policy                  = var.key_policy_json
+
+  tags = {
+    Name = "${var.name}-rds"
+  }
+}
+
+resource "aws_kms_alias" "this" {
+  name          = "alias/${var.name}-rds"
+  target_key_id = aws_kms_key.this.key_id
+}
+
 # ---- Network placement ----
 
 resource "aws_db_subnet_group" "this" {
-  count = local.create_database ? 1 : 0
-
   name       = "${var.name}-db"
-  subnet_ids = var.database.subnet_ids
+  subnet_ids = var.subnet_ids
 
   tags = {
     Name = "${var.name}-db"
@@ -22,11 +47,9 @@ resource "aws_db_subnet_group" "this" {
 }
 
 resource "aws_security_group" "db" {
-  count = local.create_database ? 1 : 0
-
   name        = "${var.name}-db"
   description = "PostgreSQL: 5432 from the payment processor and the migration source VPC only"
-  vpc_id      = var.database.vpc_id
+  vpc_id      = var.vpc_id
 
   tags = {
     Name = "${var.name}-db"
@@ -35,14 +58,14 @@ resource "aws_security_group" "db" {
 
 # Counted, not keyed: the client group ids are unknown until those groups exist.
 resource "aws_vpc_security_group_ingress_rule" "db_from_clients" {
-  count = local.create_database ? length(var.database.client_security_group_ids) : 0
+  count = length(var.client_security_group_ids)
 
-  security_group_id            = aws_security_group.db[0].id
+  security_group_id            = aws_security_group.db.id
   description                  = var.emulator_compatible ? null : "PostgreSQL from the payment processor" # emulator gap: security_group_rule_description
   ip_protocol                  = "tcp"
   from_port                    = 5432
   to_port                      = 5432
-  referenced_security_group_id = var.database.client_security_group_ids[count.index]
+  referenced_security_group_id = var.client_security_group_ids[count.index]
 
   tags = {
     Name = "${var.name}-db-from-processor"
@@ -50,9 +73,9 @@ resource "aws_vpc_security_group_ingress_rule" "db_from_clients" {
 }
 
 resource "aws_vpc_security_group_ingress_rule" "db_from_migration_source" {
-  for_each = local.create_database ? toset(var.database.migration_cidr_blocks) : toset([])
+  for_each = toset(var.migration_cidr_blocks)
 
-  security_group_id = aws_security_group.db[0].id
+  security_group_id = aws_security_group.db.id
   description       = "PostgreSQL from the source region over the peering, for the migration"
   ip_protocol       = "tcp"
   from_port         = 5432
@@ -67,10 +90,8 @@ resource "aws_vpc_security_group_ingress_rule" "db_from_migration_source" {
 # ---- Parameters: TLS only, slow-query logging ----
 
 resource "aws_db_parameter_group" "this" {
-  count = local.create_database ? 1 : 0
-
   name_prefix = "${var.name}-pg-"
-  family      = var.database.parameter_group_family
+  family      = var.parameter_group_family
   description = "${var.name}: force TLS, log DDL and slow statements"
 
   # DDL and slow statements only: logging every statement would copy payment data into logs.
@@ -96,11 +117,11 @@ resource "aws_db_parameter_group" "this" {
 # ---- Log groups, created first so RDS never makes unencrypted ones of its own ----
 
 resource "aws_cloudwatch_log_group" "db" {
-  for_each = local.create_database ? toset(["postgresql", "upgrade"]) : toset([])
+  for_each = toset(["postgresql", "upgrade"])
 
   name              = "/aws/rds/instance/${local.db_identifier}/${each.key}"
-  retention_in_days = var.database.log_retention_days
-  kms_key_id        = var.database.logs_kms_key_arn
+  retention_in_days = var.log_retention_days
+  kms_key_id        = var.logs_kms_key_arn
 
   tags = {
     Name = "${local.db_identifier}-${each.key}"
@@ -128,8 +149,6 @@ data "aws_iam_policy_document" "rds_monitoring_assume" {
 }
 
 resource "aws_iam_role" "rds_monitoring" {
-  count = local.create_database ? 1 : 0
-
   name_prefix        = "${substr(var.name, 0, 24)}-rdsmon-"
   assume_role_policy = data.aws_iam_policy_document.rds_monitoring_assume.json
 
@@ -139,9 +158,7 @@ resource "aws_iam_role" "rds_monitoring" {
 }
 
 resource "aws_iam_role_policy_attachment" "rds_monitoring" {
-  count = local.create_database ? 1 : 0
-
-  role       = aws_iam_role.rds_monitoring[0].name
+  role       = aws_iam_role.rds_monitoring.name
   policy_arn = "arn:${local.partition}:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole"
 }
 
@@ -149,46 +166,46 @@ resource "aws_iam_role_policy_attachment" "rds_monitoring" {
 # No password anywhere: RDS generates it and keeps it in Secrets Manager under the RDS key.
 
 resource "aws_db_instance" "this" {
-  count = local.create_database ? 1 : 0
-
-  identifier     = local.db_identifier
-  engine         = "postgres"
-  engine_version = var.database.engine_version
-  instance_class = var.database.instance_class
+  identifier          = local.db_identifier
+  replicate_source_db = var.replicate_source_db
+  engine              = local.is_replica ? null : "postgres"
+  engine_version      = local.is_replica ? null : var.engine_version
+  instance_class      = var.instance_class
 
   # A major upgrade (e.g. 16 -> 17) needs this and the new family's parameter group.
-  allow_major_version_upgrade = var.database.allow_major_version_upgrade
+  allow_major_version_upgrade = var.allow_major_version_upgrade
 
-  db_name                             = var.database.db_name
-  username                            = var.database.master_username
-  manage_master_user_password         = true
-  master_user_secret_kms_key_id       = aws_kms_key.rds[0].key_id
+  db_name                             = local.is_replica ? null : var.db_name
+  username                            = local.is_replica ? null : var.master_username
+  manage_master_user_password         = local.is_replica ? null : true
+  master_user_secret_kms_key_id       = local.is_replica ? null : aws_kms_key.this.key_id
   iam_database_authentication_enabled = true
 
-  allocated_storage     = var.database.allocated_storage_gb
-  max_allocated_storage = var.database.max_allocated_storage_gb
+  allocated_storage     = var.allocated_storage_gb
+  max_allocated_storage = var.max_allocated_storage_gb
   storage_type          = "gp3"
   storage_encrypted     = true
-  kms_key_id            = aws_kms_key.rds[0].arn
+  kms_key_id            = aws_kms_key.this.arn
 
-  db_subnet_group_name   = aws_db_subnet_group.this[0].name
-  vpc_security_group_ids = [aws_security_group.db[0].id]
-  parameter_group_name   = aws_db_parameter_group.this[0].name
+  db_subnet_group_name   = aws_db_subnet_group.this.name
+  vpc_security_group_ids = [aws_security_group.db.id]
+  parameter_group_name   = aws_db_parameter_group.this.name
   publicly_accessible    = false
-  multi_az               = var.database.multi_az
+  multi_az               = var.multi_az
 
-  backup_retention_period   = var.database.backup_retention_days
-  copy_tags_to_snapshot     = true
-  deletion_protection       = var.database.deletion_protection
-  skip_final_snapshot       = var.database.skip_final_snapshot
-  final_snapshot_identifier = var.database.skip_final_snapshot ? null : "${local.db_identifier}-final"
+  backup_retention_period = var.backup_retention_days
+  copy_tags_to_snapshot   = true
+  deletion_protection     = var.deletion_protection
+  # A replica has no snapshot of its own to take: its data lives on in its source.
+  skip_final_snapshot       = local.is_replica || var.skip_final_snapshot
+  final_snapshot_identifier = local.is_replica || var.skip_final_snapshot ? null : "${local.db_identifier}-final"
 
   auto_minor_version_upgrade      = true
   enabled_cloudwatch_logs_exports = ["postgresql", "upgrade"]
   performance_insights_enabled    = var.emulator_compatible ? false : true # emulator gap: rds_performance_insights
-  performance_insights_kms_key_id = var.emulator_compatible ? null : aws_kms_key.rds[0].arn
+  performance_insights_kms_key_id = var.emulator_compatible ? null : aws_kms_key.this.arn
   monitoring_interval             = 60
-  monitoring_role_arn             = aws_iam_role.rds_monitoring[0].arn
+  monitoring_role_arn             = aws_iam_role.rds_monitoring.arn
 
   tags = {
     Name = local.db_identifier

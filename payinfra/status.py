@@ -1,0 +1,150 @@
+"""`payinfra status ENV`: what AWS reports about each region of the workload, read-only, so an
+operator can tell when the next step of a region move is safe (README: "Moving between
+regions"). Nothing here changes anything; every call is a Describe/Get/List."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from payinfra import accounts
+from payinfra.config import Environment
+
+# How far back CloudWatch metrics are read for the latest datapoint.
+METRIC_WINDOW = timedelta(minutes=15)
+
+
+@dataclass(frozen=True)
+class Line:
+    region: str
+    what: str
+    state: str
+
+
+def workload_status(env: Environment, target: accounts.Target) -> list[Line]:
+    """One line per fact: each region's role, writer setting, table copy, database and the
+    primary's bucket replication backlog, and where DNS points."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    session = accounts.session(target)
+
+    def client(service: str, region: str) -> Any:
+        return session.client(service, region_name=region, endpoint_url=target.endpoint)
+
+    def ask(region: str, what: str, question: Any) -> Line:
+        try:
+            return Line(region, what, question())
+        except ClientError as error:
+            return Line(region, what, f"unknown ({error.response['Error'].get('Code', error)})")
+        except BotoCoreError as error:
+            return Line(region, what, f"unknown ({error})")
+
+    prefix, home = env.name_prefix, env.home.name
+    table = f"{prefix}-transactions"
+    lines = []
+    for region, role in env.roles.items():
+        lines.append(Line(region, "role", role))
+        if region in {r.name for r in env.serving}:
+            lines.append(
+                ask(region, "processor", lambda r=region: _writer(client("lambda", r), prefix))
+            )
+        lines.append(
+            ask(region, "table", lambda r=region: _table(client("dynamodb", home), table, r, home))
+        )
+        lines.append(
+            ask(
+                region,
+                "database",
+                lambda r=region: _database(client("rds", r), client("cloudwatch", r), prefix),
+            )
+        )
+    account = accounts.caller_account(target)
+    primary = env.primary.name
+    for other in env.replica_regions:
+        lines.append(
+            ask(
+                other.name,
+                f"bucket copy from {primary}",
+                lambda o=other.name: _backlog(
+                    client("cloudwatch", primary), prefix, primary, o, account
+                ),
+            )
+        )
+    if env.api.domain and env.api.hosted_zone_id:
+        lines.append(
+            ask("global", f"DNS {env.api.domain}", lambda: _dns(client("route53", home), env))
+        )
+    return lines
+
+
+def _writer(client: Any, prefix: str) -> str:
+    function = client.get_function_configuration(FunctionName=f"{prefix}-payment-processor")
+    writer = function.get("Environment", {}).get("Variables", {}).get("WRITER_REGION")
+    return f"deployed, writer region {writer}"
+
+
+def _table(client: Any, table: str, region: str, home: str) -> str:
+    description = client.describe_table(TableName=table)["Table"]
+    if region == home:
+        return f"home table {description['TableStatus']}"
+    replicas = {r["RegionName"]: r for r in description.get("Replicas", [])}
+    replica = replicas.get(region)
+    return f"replica {replica['ReplicaStatus']}" if replica else "no replica yet"
+
+
+def _database(rds: Any, cloudwatch: Any, prefix: str) -> str:
+    identifier = f"{prefix}-db"
+    (instance,) = rds.describe_db_instances(DBInstanceIdentifier=identifier)["DBInstances"]
+    source = instance.get("ReadReplicaSourceDBInstanceIdentifier")
+    if not source:
+        return f"standalone, {instance['DBInstanceStatus']}"
+    lag = _latest(cloudwatch, "AWS/RDS", "ReplicaLag", {"DBInstanceIdentifier": identifier})
+    shown = "no datapoint yet" if lag is None else f"{lag:.0f} s"
+    return f"read replica of {source}, {instance['DBInstanceStatus']}, lag {shown}"
+
+
+def _backlog(cloudwatch: Any, prefix: str, primary: str, region: str, account: str) -> str:
+    dimensions = {
+        "SourceBucket": f"{prefix}-{primary}-data-{account}",
+        "DestinationBucket": f"{prefix}-{region}-data-{account}",
+        "RuleId": f"to-{region}",
+    }
+    pending = _latest(cloudwatch, "AWS/S3", "OperationsPendingReplication", dimensions)
+    return "no datapoint yet" if pending is None else f"{pending:.0f} operations pending"
+
+
+def _latest(cloudwatch: Any, namespace: str, metric: str, dimensions: dict) -> float | None:
+    now = datetime.now(UTC)
+    points = cloudwatch.get_metric_statistics(
+        Namespace=namespace,
+        MetricName=metric,
+        Dimensions=[{"Name": k, "Value": v} for k, v in dimensions.items()],
+        StartTime=now - METRIC_WINDOW,
+        EndTime=now,
+        Period=60,
+        Statistics=["Maximum"],
+    )["Datapoints"]
+    latest = max(points, key=lambda point: point["Timestamp"], default=None)
+    return None if latest is None else float(latest["Maximum"])
+
+
+def _dns(route53: Any, env: Environment) -> str:
+    name = f"{env.api.domain}."
+    records = route53.list_resource_record_sets(
+        HostedZoneId=env.api.hosted_zone_id, StartRecordName=name, StartRecordType="A"
+    )["ResourceRecordSets"]
+    routed = []
+    for record in records:
+        if record["Name"] != name or record["Type"] != "A":
+            continue
+        routing = record.get("Failover") or f"weight {record.get('Weight')}"
+        health = ""
+        if record.get("HealthCheckId"):
+            checks = route53.get_health_check_status(HealthCheckId=record["HealthCheckId"])
+            statuses = {
+                o["StatusReport"]["Status"].split(":")[0] for o in checks["HealthCheckObservations"]
+            }
+            health = f" ({', '.join(sorted(statuses)) or 'no observations'})"
+        routed.append(f"{record.get('SetIdentifier')}: {routing}{health}")
+    return "; ".join(routed) or "no records"
