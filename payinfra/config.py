@@ -220,7 +220,7 @@ class Api(_Model):
     # One URL for clients through a region move: a certificate and custom domain in every
     # serving region, and Route 53 records in this hosted zone that pick the active region.
     domain: DnsName | None = None
-    hosted_zone_id: Annotated[str, Field(pattern=r"^Z[A-Z0-9]{1,31}$")] | None = None
+    hosted_zone_id: Annotated[str, Field(pattern=r"^[A-Z0-9]{1,32}$")] | None = None
     # failover: every client goes to the primary while its health check passes.
     # weighted: clients are spread by `weights`; a new payment that lands on a standby is
     # refused (503), never taken twice, so weights suit reads and replays during a move.

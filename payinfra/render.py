@@ -11,7 +11,15 @@ from payinfra.config import ALARM_DEFAULTS, Environment, Region
 from payinfra.hcl import Attributes, Hcl, body, expression, identifier, literal, quote
 from payinfra.package import build_zip
 
-MODULES = ("compute", "data", "database", "network", "observability", "peering")
+MODULES = (
+    "compute",
+    "data",
+    "database",
+    "network",
+    "observability",
+    "peering",
+    "replication-alarms",
+)
 # Only when the YAML asks for it (api.domain).
 DNS_MODULE = "dns"
 ROOT_TEMPLATES = ("backend.tf", "main.tf", "moves.tf", "outputs.tf", "providers.tf", "versions.tf")
@@ -266,7 +274,7 @@ def _compute(env: Environment, region: Region) -> dict:
 
 def _observability(env: Environment, region: Region) -> dict:
     network, compute = _label("network", region), _label("compute", region)
-    alarms, source = env.alarms, env.source
+    alarms = env.alarms
     topic = (
         alarms.topic_arn
         if alarms.topic_arn and alarms.topic_arn.split(":")[3] == region.name
@@ -293,15 +301,30 @@ def _observability(env: Environment, region: Region) -> dict:
         db_instance_identifier=_ref(_label("database", region), "db_instance_identifier"),
         table_name=_ref(_label("data", env.home), "table_name"),
     )
-    if region == env.primary:
-        arguments["replication"] = Attributes(
-            source_bucket=_ref(_label("data", source), "bucket_name"),
-            destination_buckets=_per_region(env.targets, "data", "bucket_name"),
-            kms_key_arn=_ref(_label("network", source), "logs_kms_key_arn"),
-            source_topic_arn=alarms.source_topic_arn,
-        )
-    providers = {"aws": _provider(region), "aws.source": _provider(source)}
-    return _module(_label("observability", region), "observability", providers, arguments)
+    return _module(
+        _label("observability", region), "observability", {"aws": _provider(region)}, arguments
+    )
+
+
+def _replication_alarms(env: Environment) -> dict:
+    """The source bucket's backlog alarms, in the source region, whatever region is primary."""
+    source, alarms = env.source, env.alarms
+    rule = alarms.settings("replication-backlog")
+    arguments = Attributes(
+        name=env.name_prefix,
+        kms_key_arn=_ref(_label("network", source), "logs_kms_key_arn"),
+        alarm_emails=alarms.emails,
+        source_topic_arn=alarms.source_topic_arn,
+        alarm_rule=Attributes(
+            threshold=_number(rule.threshold),
+            period=rule.period_seconds,
+            evaluation_periods=rule.evaluation_periods,
+        ),
+        source_bucket=_ref(_label("data", source), "bucket_name"),
+        destination_buckets=_per_region(env.targets, "data", "bucket_name"),
+    )
+    label = identifier("replication_alarms")
+    return _module(label, "replication-alarms", {"aws": _provider(source)}, arguments)
 
 
 def _dns(env: Environment) -> dict | None:
@@ -367,11 +390,21 @@ LEGACY_DATABASE_ADDRESSES = (
 )
 
 
+LEGACY_REPLICATION_ALARM_RESOURCES = (
+    "aws_sns_topic.replication_alarms",
+    "aws_sns_topic_subscription.replication_email",
+    "aws_cloudwatch_metric_alarm.replication_backlog",
+)
+
+
 def _upgrade_moves(env: Environment) -> list[dict[str, Hcl]]:
     """`moved` blocks that carry a state written before region moves existed (one compute and
     observability module, the database inside the home region's data module) to today's
     addresses, so upgrading payinfra plans no replacement."""
     home, moves = env.home, []
+    # Before the observability module of the (one) primary region carried the backlog alarms.
+    for resource in LEGACY_REPLICATION_ALARM_RESOURCES:
+        moves.append((f"module.observability.{resource}", f"module.replication_alarms.{resource}"))
     if home in env.serving:
         for kind in ("compute", "observability"):
             moves.append((f"module.{kind}", f"module.{_label(kind, home)}"))
@@ -424,6 +457,7 @@ def _root_context(env: Environment) -> dict:
         "database": [_database(env, region) for region in env.workload_regions],
         "compute": [_compute(env, region) for region in env.serving],
         "observability": [_observability(env, region) for region in env.serving],
+        "replication_alarms": _replication_alarms(env),
         "dns": _dns(env),
         "moved": _upgrade_moves(env),
         "removed": [expression(address) for address in _retired_addresses(env)],

@@ -61,6 +61,15 @@ class EnvironmentsFolder:
         return yaml.safe_load((self.path / "_defaults.yaml").read_text(encoding="utf-8"))
 
 
+# The two emulator runs take minutes each. Collected first, and with `--dist loadfile` (the
+# Makefile), each starts at once on its own worker and the rest of the suite fills in around them.
+SLOWEST_FIRST = ("tests/test_region_move_e2e.py", "tests/test_end_to_end.py")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    items.sort(key=lambda item: not item.nodeid.startswith(SLOWEST_FIRST))
+
+
 @pytest.fixture(scope="session")
 def moto_server():
     from tests.toolchain import MotoServer

@@ -145,13 +145,13 @@ def test_the_dead_letter_queue_and_the_replication_backlog_are_alarmed(parsed):
     alarms = parsed["dev"]["modules/observability/alarms.tf"]["locals"][0]["alarms"]
     assert alarms["dlq-depth"]["dimensions"] == {"QueueName": "${var.dead_letter_queue_name}"}
     backlog = one(
-        parsed["dev"], "aws_cloudwatch_metric_alarm", "replication_backlog", "observability"
+        parsed["dev"], "aws_cloudwatch_metric_alarm", "replication_backlog", "replication-alarms"
     )
-    assert backlog["provider"] == "${aws.source}"
     assert backlog["metric_name"] == "OperationsPendingReplication"
-    assert backlog["for_each"] == (
-        "${var.replication != null ? var.replication.destination_buckets : {}}"
-    )
+    assert backlog["for_each"] == "${var.destination_buckets}"
+    # Called once, in the source region, whichever region is primary.
+    call = labelled(parsed["dev"]["main.tf"], "module")["replication_alarms"]
+    assert call["providers"] == {"aws": "${aws.us_east_1}"}
 
 
 @pytest.mark.parametrize(

@@ -108,6 +108,17 @@ def check_standby(stack: Stack) -> None:
     assert replica["StorageEncrypted"] is True
     buckets = values["bucket_names"]
     assert buckets[B] in replication_targets(stack, buckets[A], A), "primary -> standby copy"
+    # What an operator reads before step 2, through boto3 only.
+    report = json.loads(stack.run("status", "status", "local", "--json").stdout)
+    facts = {(line["region"], line["what"]): line["state"] for line in report}
+    assert facts[(B, "role")] == "standby"
+    assert facts[(B, "processor")] == f"deployed, writer region {A}"
+    assert facts[(B, "database")].startswith("read replica of arn:")
+    assert facts[(A, "database")].startswith("standalone")
+    assert facts[(A, "table")] == "home table ACTIVE"
+    # moto keeps no global-table replicas (EMULATOR_GAPS), so B's copy is reported missing.
+    assert facts[(B, "table")] == "no replica yet"
+    assert facts[(B, f"bucket copy from {A}")] == "no datapoint yet"
 
 
 def check_switched_to(primary: str, former: str):

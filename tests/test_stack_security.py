@@ -270,22 +270,22 @@ def test_stage_logs_access_as_json_and_throttles(parsed):
 def test_every_alarm_notifies_the_alarm_topic(parsed, env):
     alarms = of_type(parsed[env], "aws_cloudwatch_metric_alarm")
     assert alarms
-    actions = {}
-    for block in parsed[env]["modules/observability/alarms.tf"]["locals"]:
-        actions.update(block)
-    for block in parsed[env]["modules/observability/replication.tf"]["locals"]:
-        actions.update(block)
-    # Each region's alarms notify payinfra's own topic there, and the YAML's topic if any.
-    assert actions["alarm_actions"] == "${compact([aws_sns_topic.alarms.arn, var.alarm_topic_arn])}"
-    assert actions["replication_alarm_actions"] == (
-        "${var.replication == null ? [] : compact([aws_sns_topic.replication_alarms[0].arn, "
-        "var.replication.source_topic_arn])}"
-    )
+    expected = {
+        # Each region's alarms notify payinfra's own topic there, and the YAML's topic if any.
+        "observability": "${compact([aws_sns_topic.alarms.arn, var.alarm_topic_arn])}",
+        "replication-alarms": (
+            "${compact([aws_sns_topic.replication_alarms.arn, var.source_topic_arn])}"
+        ),
+    }
+    for module, actions in expected.items():
+        locals_ = {}
+        for path, document in parsed[env].items():
+            if path.startswith(f"modules/{module}/"):
+                for block in document.get("locals", []):
+                    locals_.update(block)
+        assert locals_["alarm_actions"] == actions, module
     for alarm in alarms:
-        assert alarm.body["alarm_actions"] in (
-            "${local.alarm_actions}",
-            "${local.replication_alarm_actions}",
-        ), alarm.name
+        assert alarm.body["alarm_actions"] == "${local.alarm_actions}", alarm.name
         assert alarm.body["ok_actions"] == alarm.body["alarm_actions"], alarm.name
         assert alarm.body["dimensions"], alarm.name
 

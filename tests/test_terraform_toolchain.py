@@ -106,10 +106,10 @@ def expected_resources_per_module(environment) -> dict[str, int]:
             18 + 2 * 3 + (1 if environment.api.jwt else 0) + domain
         )
         # topic, dashboard, eight tabled alarms, p99 latency and free storage alarms, e-mail
-        # subscriptions; the primary's adds, in the source region, a topic, its subscriptions
-        # and a replication-backlog alarm per target.
-        replication = 1 + emails + len(environment.targets) if region == primary else 0
-        expected[f"module.observability_{region.alias}"] = 12 + emails + replication
+        # subscriptions.
+        expected[f"module.observability_{region.alias}"] = 12 + emails
+    # In the source region: a topic, its subscriptions and a backlog alarm per target.
+    expected["module.replication_alarms"] = 1 + emails + len(environment.targets)
     if environment.api.domain:
         # the validation record; a health check and a record per routed region.
         routed = len(serving) if environment.api.routing == "weighted" else min(2, len(serving))

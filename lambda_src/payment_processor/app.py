@@ -2,6 +2,8 @@
 
 POST /payments                    201 created, 200 replay of the same payment, 409 conflict
 GET  /payments/{transactionId}    200 or 404
+Outside the writer region (WRITER_REGION) a new payment gets 503 not_writer_region + Retry-After;
+replays and reads are answered from the region's replica.
 Client mistakes get a 4xx with a machine-readable `error`; AWS trouble gets 503 + Retry-After;
 only the truly unexpected gets 500, and never with internals.
 """

@@ -39,17 +39,6 @@ variable "dead_letter_queue_name" {
   type        = string
 }
 
-variable "replication" {
-  description = "The source bucket, its replica buckets keyed by region, the source region's key for the alarm topic, and an optional existing topic there; set in one region's module only (the primary's), null in the others."
-  type = object({
-    source_bucket       = string
-    destination_buckets = map(string)
-    kms_key_arn         = string
-    source_topic_arn    = string
-  })
-  default = null
-}
-
 variable "function_name" {
   description = "Payment processor function the alarms and dashboard watch."
   type        = string

@@ -1,0 +1,189 @@
+"""The region move at plan level: what each step's YAML renders, checked on the parsed HCL.
+The emulator run (test_region_move_e2e.py) applies the steps; these cover what it cannot:
+table replicas, the API domain and Route 53, and every step's module calls and retirements."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from payinfra.config import load_environment
+from payinfra.plansummary import STATEFUL_TYPES
+from payinfra.render import (
+    LEGACY_DATABASE_ADDRESSES,
+    RETAINED_COMPUTE_RESOURCES,
+    render_environment,
+)
+from tests.hclparse import labelled, parse
+from tests.stackfacts import blocks
+
+A, B = "eu-west-1", "us-east-1"
+STEPS = {
+    "A only": None,
+    "1 standby": {A: "primary", B: "standby"},
+    "2 switch": {B: "primary", A: "former"},
+    "3 drain": {B: "primary", A: "drained"},
+    "B only": {B: "primary"},
+}
+
+
+def rendered(env_dir, workload, **more):
+    env_dir.write("dev", {**({"workload": workload} if workload else {}), **more})
+    files = render_environment(load_environment(env_dir.path, "dev"))
+    return files, labelled(parse(str(files["main.tf"])), "module")
+
+
+def alias(region: str) -> str:
+    return region.replace("-", "_")
+
+
+@pytest.mark.parametrize("step", list(STEPS))
+def test_each_step_places_databases_processors_and_alarms_by_role(env_dir, step):
+    workload = STEPS[step] or {A: "primary"}
+    _, calls = rendered(env_dir, STEPS[step])
+    serving = {r for r, role in workload.items() if role != "drained"}
+    assert {c for c in calls if c.startswith("database_")} == {
+        f"database_{alias(r)}" for r in workload
+    }
+    assert {c for c in calls if c.startswith("compute_")} == {
+        f"compute_{alias(r)}" for r in serving
+    }
+    assert {c for c in calls if c.startswith("observability_")} == {
+        f"observability_{alias(r)}" for r in serving
+    }
+    primary = next(r for r, role in workload.items() if role == "primary")
+    for region in serving:
+        variables = calls[f"compute_{alias(region)}"]["environment_variables"]
+        assert variables["WRITER_REGION"] == primary
+    # The table never leaves its home (the first target, eu-west-1).
+    assert "table" in calls[f"data_{alias(A)}"] and "table" not in calls[f"data_{alias(B)}"]
+    replicas = calls[f"data_{alias(A)}"]["table"]["replicas"]
+    assert set(replicas) == set(workload) - {A}
+
+
+def test_a_standby_holds_an_encrypted_read_replica_of_the_primary(env_dir):
+    _, calls = rendered(env_dir, STEPS["1 standby"])
+    replica = calls[f"database_{alias(B)}"]
+    assert replica["replicate_source_db"] == f"${{module.database_{alias(A)}.db_instance_arn}}"
+    assert "replicate_source_db" not in calls[f"database_{alias(A)}"]
+    assert replica["client_security_group_ids"] == [
+        f"${{module.compute_{alias(B)}.security_group_id}}"
+    ]
+    # Its own key in its own region: the module's key, from that region's key policy.
+    assert replica["key_policy_json"] == f"${{module.data_{alias(B)}.account_key_policy_json}}"
+
+
+def test_a_switch_promotes_the_standby_and_keeps_the_former_primary_standalone(env_dir):
+    _, calls = rendered(env_dir, STEPS["2 switch"])
+    for region in (A, B):
+        assert "replicate_source_db" not in calls[f"database_{alias(region)}"]
+    # Rolled back, the same: neither database is ever turned (back) into a replica.
+    _, calls = rendered(env_dir, {A: "primary", B: "former"})
+    for region in (A, B):
+        assert "replicate_source_db" not in calls[f"database_{alias(region)}"]
+
+
+def test_the_writer_is_updated_after_every_other_serving_region(env_dir):
+    _, calls = rendered(env_dir, STEPS["2 switch"])
+    assert calls[f"compute_{alias(B)}"]["apply_after"] == [
+        f"${{module.compute_{alias(A)}.function_arn}}"
+    ]
+    assert "apply_after" not in calls[f"compute_{alias(A)}"]
+
+
+def test_the_primary_bucket_replicates_to_every_other_workload_region(env_dir):
+    _, calls = rendered(env_dir, STEPS["2 switch"])
+    # us-east-1 is the migration source (to the targets) and now the primary: one rule set.
+    assert set(calls[f"data_{alias(B)}"]["replication_destinations"]) == {A}
+    _, calls = rendered(env_dir, STEPS["1 standby"])
+    assert set(calls[f"data_{alias(A)}"]["replication_destinations"]) == {B}
+    assert set(calls[f"data_{alias(B)}"]["replication_destinations"]) == {A}
+    _, calls = rendered(env_dir, None)
+    assert "replication_destinations" not in calls[f"data_{alias(A)}"]
+
+
+def removed_blocks(files) -> list[str]:
+    return re.findall(r"removed \{\n  from = (\S+)", str(files["moves.tf"]))
+
+
+def test_leaving_the_workload_forgets_data_and_never_destroys_it(env_dir):
+    files, _ = rendered(env_dir, STEPS["B only"])
+    forgotten = removed_blocks(files)
+    assert f"module.database_{alias(A)}" in forgotten
+    for resource in RETAINED_COMPUTE_RESOURCES:
+        assert f"module.compute_{alias(A)}.{resource}" in forgotten
+    assert "destroy = false" in str(files["moves.tf"])
+    assert "destroy = true" not in str(files["moves.tf"])
+    # Nothing the YAML still runs is forgotten.
+    assert not [address for address in forgotten if alias(B) in address]
+
+
+def test_retained_processor_resources_are_exactly_its_stateful_ones(parsed):
+    stateful = {
+        f"{block.type}.{block.name}"
+        for block in blocks(parsed["dev"])
+        if block.module == "compute" and block.type in STATEFUL_TYPES
+    }
+    assert stateful == set(RETAINED_COMPUTE_RESOURCES)
+
+
+def test_upgrade_moves_cover_every_database_resource(parsed, env_dir):
+    declared = {
+        f"{block.type}.{block.name}"
+        for block in blocks(parsed["dev"])
+        if block.module == "database"
+    }
+    targets = {(new or old).split("[")[0] for old, new in LEGACY_DATABASE_ADDRESSES}
+    assert targets == declared
+    files, _ = rendered(env_dir, None)
+    text = str(files["moves.tf"])
+    assert "from = module.compute\n  to   = module.compute_eu_west_1" in text
+    assert "from = module.data_eu_west_1.aws_db_instance.this[0]" in text
+
+
+def test_prod_serves_one_domain_from_both_regions_with_failover(parsed):
+    calls = labelled(parsed["prod"]["main.tf"], "module")
+    dns = calls["dns"]
+    assert dns["domain"] == "pay.example.com" and dns["routing"] == "failover"
+    assert {region: e["failover"] for region, e in dns["endpoints"].items()} == {
+        A: "PRIMARY",
+        B: "SECONDARY",
+    }
+    assert dns["endpoints"][B]["health_alarm_name"] == (
+        f"${{module.observability_{alias(B)}.api_5xx_alarm_name}}"
+    )
+    for region in (A, B):
+        assert calls[f"compute_{alias(region)}"]["domain_name"] == "pay.example.com"
+    outputs = labelled(parsed["prod"]["outputs.tf"], "output")
+    assert outputs["api_url"]["value"] == "${module.dns.api_url}"
+    assert outputs["workload"]["value"] == {A: "primary", B: "standby"}
+
+
+def test_each_region_has_a_tls_custom_domain_and_a_replica_keeps_pitr(parsed):
+    tree = parsed["prod"]
+    domain = next(b.body for b in blocks(tree) if b.type == "aws_apigatewayv2_domain_name")
+    configuration = domain["domain_name_configuration"][0]
+    assert configuration["security_policy"] == "TLS_1_2"
+    assert configuration["endpoint_type"] == "REGIONAL"
+    table = next(b.body for b in blocks(tree) if b.type == "aws_dynamodb_table")
+    assert table["stream_enabled"] is True
+    (replica,) = table["dynamic"]
+    (content,) = replica["replica"]["content"]
+    assert content["point_in_time_recovery"] is True
+    assert content["kms_key_arn"] == "${replica.value.kms_key_arn}"
+
+
+def test_weighted_routing_sends_a_share_to_every_serving_region(env_dir):
+    _, calls = rendered(
+        env_dir,
+        STEPS["1 standby"],
+        api={
+            "domain": "pay.example.com",
+            "hosted_zone_id": "Z123",
+            "routing": "weighted",
+            "weights": {A: 90, B: 10},
+        },
+    )
+    endpoints = calls["dns"]["endpoints"]
+    assert {region: e["weight"] for region, e in endpoints.items()} == {A: 90, B: 10}

@@ -1,0 +1,166 @@
+"""`payinfra status`: what AWS reports about each workload region, read through boto3 only,
+against in-process moto with the stack's objects made by hand (names as the modules derive them).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from datetime import UTC, datetime, timedelta
+
+import boto3
+import pytest
+from click.testing import CliRunner
+from moto import mock_aws
+
+from payinfra import accounts, status
+from payinfra.cli import main
+from payinfra.config import load_environment
+
+A, B = "eu-west-1", "us-east-1"
+PREFIX = "payment-dev"
+ZONE_DOMAIN = "pay.example.com"
+
+
+@pytest.fixture
+def aws(monkeypatch):
+    for name, value in (("AWS_ACCESS_KEY_ID", "x"), ("AWS_SECRET_ACCESS_KEY", "x")):
+        monkeypatch.setenv(name, value)
+    with mock_aws():
+        yield
+
+
+def standing_by(env_dir, **api) -> object:
+    env_dir.write("dev", {"workload": {A: "primary", B: "standby"}, "api": api})
+    return load_environment(env_dir.path, "dev")
+
+
+def make_function(region: str, writer: str) -> None:
+    iam = boto3.client("iam", region_name=region)
+    try:
+        role = iam.create_role(RoleName=f"r-{region}", AssumeRolePolicyDocument="{}")["Role"]
+    except iam.exceptions.EntityAlreadyExistsException:
+        role = iam.get_role(RoleName=f"r-{region}")["Role"]
+    package = io.BytesIO()
+    with zipfile.ZipFile(package, "w") as archive:
+        archive.writestr("app.py", "def handler(e, c): return e\n")
+    boto3.client("lambda", region_name=region).create_function(
+        FunctionName=f"{PREFIX}-payment-processor",
+        Runtime="python3.12",
+        Role=role["Arn"],
+        Handler="app.handler",
+        Code={"ZipFile": package.getvalue()},
+        Environment={"Variables": {"WRITER_REGION": writer}},
+    )
+
+
+def make_databases() -> None:
+    primary = boto3.client("rds", region_name=A).create_db_instance(
+        DBInstanceIdentifier=f"{PREFIX}-db",
+        Engine="postgres",
+        DBInstanceClass="db.t4g.small",
+        AllocatedStorage=20,
+        MasterUsername="admin_user",
+        MasterUserPassword="not-a-real-password-1",
+        BackupRetentionPeriod=7,
+    )["DBInstance"]
+    boto3.client("rds", region_name=B).create_db_instance_read_replica(
+        DBInstanceIdentifier=f"{PREFIX}-db",
+        SourceDBInstanceIdentifier=primary["DBInstanceArn"],
+    )
+    boto3.client("cloudwatch", region_name=B).put_metric_data(
+        Namespace="AWS/RDS",
+        MetricData=[
+            {
+                "MetricName": "ReplicaLag",
+                "Dimensions": [{"Name": "DBInstanceIdentifier", "Value": f"{PREFIX}-db"}],
+                "Timestamp": datetime.now(UTC) - timedelta(minutes=1),
+                "Value": 2.0,
+            }
+        ],
+    )
+
+
+def make_table() -> None:
+    boto3.client("dynamodb", region_name=A).create_table(
+        TableName=f"{PREFIX}-transactions",
+        KeySchema=[{"AttributeName": "transactionId", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "transactionId", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+
+
+def target() -> accounts.Target:
+    return accounts.Target(region=A)
+
+
+def test_status_reports_roles_writers_table_database_and_backlog(aws, env_dir):
+    env = standing_by(env_dir)
+    make_function(A, A)
+    make_function(B, A)
+    make_databases()
+    make_table()
+    facts = {(line.region, line.what): line.state for line in status.workload_status(env, target())}
+    assert facts[(A, "role")] == "primary" and facts[(B, "role")] == "standby"
+    assert facts[(A, "processor")] == facts[(B, "processor")] == f"deployed, writer region {A}"
+    assert facts[(A, "table")] == "home table ACTIVE"
+    assert facts[(B, "table")] == "no replica yet"
+    assert facts[(A, "database")] == "standalone, available"
+    assert facts[(B, "database")].startswith("read replica of arn:aws:rds:eu-west-1:")
+    assert facts[(B, "database")].endswith("lag 2 s")
+    assert facts[(B, f"bucket copy from {A}")] == "no datapoint yet"
+
+
+def test_status_says_what_it_could_not_read_instead_of_failing(aws, env_dir):
+    env = standing_by(env_dir)
+    facts = {(line.region, line.what): line.state for line in status.workload_status(env, target())}
+    assert facts[(B, "processor")] == "unknown (ResourceNotFoundException)"
+    assert facts[(A, "database")] == "unknown (DBInstanceNotFound)"
+    assert facts[(A, "table")] == "unknown (ResourceNotFoundException)"
+
+
+def test_status_reports_where_dns_sends_clients(aws, env_dir):
+    route53 = boto3.client("route53", region_name=A)
+    zone = route53.create_hosted_zone(Name="example.com", CallerReference="z")["HostedZone"]
+    zone_id = zone["Id"].split("/")[-1]
+    env = standing_by(env_dir, domain=ZONE_DOMAIN, hosted_zone_id=zone_id)
+    for region, role in ((A, "PRIMARY"), (B, "SECONDARY")):
+        route53.change_resource_record_sets(
+            HostedZoneId=zone_id,
+            ChangeBatch={
+                "Changes": [
+                    {
+                        "Action": "CREATE",
+                        "ResourceRecordSet": {
+                            "Name": ZONE_DOMAIN,
+                            "Type": "A",
+                            "SetIdentifier": region,
+                            "Failover": role,
+                            "TTL": 60,
+                            "ResourceRecords": [{"Value": "192.0.2.1"}],
+                        },
+                    }
+                ]
+            },
+        )
+    facts = {(line.region, line.what): line.state for line in status.workload_status(env, target())}
+    assert facts[("global", f"DNS {ZONE_DOMAIN}")] == f"{A}: PRIMARY; {B}: SECONDARY"
+
+
+def test_status_cli_prints_the_step_and_json(aws, env_dir):
+    env_dir.write("dev", {"workload": {A: "primary", B: "standby"}})
+    folder = ["--environments-dir", str(env_dir.path)]
+    result = CliRunner().invoke(main, ["status", "dev", *folder])
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("dev: step 1 (standby added)")
+    assert f"{B}  role: standby" in result.output
+    lines = json.loads(CliRunner().invoke(main, ["status", "dev", *folder, "--json"]).output)
+    assert {"region": B, "what": "role", "state": "standby"} in lines
+
+
+def test_status_of_an_unknown_environment_is_a_clear_error(env_dir):
+    result = CliRunner().invoke(main, ["status", "nope", "--environments-dir", str(env_dir.path)])
+    assert result.exit_code == 2
+    assert "no such environment 'nope'" in result.output
+    assert "Traceback" not in result.output
