@@ -254,6 +254,10 @@ def plan(
     losses = [
         f"DATA LOSS: {address} would be destroyed or replaced"
         for address in result.summary.stateful_losses
+    ] + [
+        f"DATA LOSS: {address} would start empty while another database holds the data; make "
+        "its region a standby first (README: Moving between regions)"
+        for address in result.summary.empty_databases
     ]
     kept = [
         f"KEPT IN AWS: {address} is forgotten by Terraform, not destroyed"

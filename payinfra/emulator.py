@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -61,12 +61,13 @@ def _state_file(state_dir: Path) -> Path:
     return state_dir / "emulator.json"
 
 
-def _moto_server() -> str:
-    beside_python = Path(sys.executable).with_name("moto_server")
-    found = str(beside_python) if beside_python.exists() else shutil.which("moto_server")
-    if not found:
-        raise EmulatorError("moto_server not found: pip install 'moto[server]' (make demo does)")
-    return found
+def server_command(port: int) -> list[str]:
+    """moto's server on 127.0.0.1:`port`, as payinfra.emulator_server corrects it."""
+    if importlib.util.find_spec("moto.server") is None or importlib.util.find_spec("flask") is None:
+        raise EmulatorError(
+            "moto's server is not installed: pip install 'moto[server]' (make demo does)"
+        )
+    return [sys.executable, "-m", "payinfra.emulator_server", "-H", "127.0.0.1", "-p", str(port)]
 
 
 def start(port: int, state_dir: Path = STATE_DIR) -> EmulatorStatus:
@@ -81,7 +82,7 @@ def start(port: int, state_dir: Path = STATE_DIR) -> EmulatorStatus:
     state_dir.mkdir(parents=True, exist_ok=True)
     log = (state_dir / "emulator.log").open("ab")
     process = subprocess.Popen(
-        [_moto_server(), "-H", "127.0.0.1", "-p", str(port)],
+        server_command(port),
         stdout=log,
         stderr=subprocess.STDOUT,
         start_new_session=True,
@@ -96,7 +97,7 @@ def start(port: int, state_dir: Path = STATE_DIR) -> EmulatorStatus:
         if process.poll() is not None:
             _state_file(state_dir).unlink(missing_ok=True)
             raise EmulatorError(
-                f"moto_server exited with {process.returncode}; see {state_dir / 'emulator.log'}"
+                f"the emulator exited with {process.returncode}; see {state_dir / 'emulator.log'}"
             )
         if _healthy(endpoint):
             return EmulatorStatus(True, True, process.pid, endpoint)

@@ -441,6 +441,10 @@ def plan(
         *args, *extra, on_line=read, ok_codes=(0, 2) if detailed_exitcode else (0,)
     )
     result = summary.result()
+    if summary.creates_database:
+        # Rare (a new environment, a new region): ask the plan whether a new database starts
+        # empty; the summary is then exactly the one apply derives from the plan file.
+        result = summarize(_plan_json(ws.terraform.capture("show", "-json", PLAN_FILE), PLAN_FILE))
     record = {
         "environment": ws.env.name,
         "protected": ws.env.protected,
@@ -493,10 +497,11 @@ def apply(
     try:
         summary = _reviewed_summary(ws, record, applying)
         if ws.env.protected:
-            if summary.stateful_losses and not allow_destroy:
+            if summary.loses_data and not allow_destroy:
+                lost = [*summary.stateful_losses, *summary.empty_databases]
                 raise Refused(
-                    f"{ws.env.name} is protected and the plan destroys or replaces stateful "
-                    f"resources: {', '.join(summary.stateful_losses)}; re-run with "
+                    f"{ws.env.name} is protected and the plan loses data (destroys, replaces, "
+                    f"or starts a database empty): {', '.join(lost)}; re-run with "
                     "--allow-destroy if that is intended"
                 )
             _confirm(ws.env.name, auto_approve=auto_approve, confirm=confirm, action="apply")

@@ -23,6 +23,10 @@ STATEFUL_TYPES = frozenset(
     }
 )
 COLUMNS = ("create", "update", "replace", "destroy")
+EMPTY_DATABASE = (
+    "these databases would start empty while another database holds the data; make their "
+    "region a standby first (README: Moving between regions)"
+)
 
 
 @dataclass(frozen=True)
@@ -33,6 +37,13 @@ class PlanSummary:
     stateful_losses: list[str]
     # addresses Terraform stops managing and leaves in AWS (`removed` blocks of a retired region)
     forgotten: list[str] = field(default_factory=list)
+    # standalone databases the plan creates while another database is already in the state:
+    # a region made primary without first standing by starts with an empty database
+    empty_databases: list[str] = field(default_factory=list)
+
+    @property
+    def loses_data(self) -> bool:
+        return bool(self.stateful_losses or self.empty_databases)
 
     @property
     def totals(self) -> Counter:
@@ -54,6 +65,7 @@ class PlanSummary:
             ],
             "stateful_losses": list(self.stateful_losses),
             "forgotten": list(self.forgotten),
+            "empty_databases": list(self.empty_databases),
         }
 
 
@@ -94,7 +106,30 @@ def summarize(plan: dict) -> PlanSummary:
         rows.setdefault(key, Counter())[kind] += 1
         if kind in ("replace", "destroy") and change["type"] in STATEFUL_TYPES:
             losses.append(change["address"])
-    return PlanSummary(dict(sorted(rows.items())), sorted(losses), sorted(forgotten))
+    changes = plan.get("resource_changes", [])
+    return PlanSummary(
+        dict(sorted(rows.items())), sorted(losses), sorted(forgotten), _empty_databases(changes)
+    )
+
+
+def _empty_databases(changes: list[dict]) -> list[str]:
+    """Standalone `aws_db_instance`s created next to a database that already exists. A read
+    replica (its `replicate_source_db` set, or still unknown because its source is new too)
+    starts with the data; a standalone one starts empty."""
+    databases = [
+        change
+        for change in changes
+        if change.get("mode") == "managed" and change.get("type") == "aws_db_instance"
+    ]
+    created = [change for change in databases if change["change"]["actions"] == ["create"]]
+    if len(created) == len(databases):
+        return []  # a new environment: every database is new
+    return sorted(
+        change["address"]
+        for change in created
+        if not (change["change"].get("after") or {}).get("replicate_source_db")
+        and not (change["change"].get("after_unknown") or {}).get("replicate_source_db")
+    )
 
 
 def _kind(actions: list[str]) -> str | None:
@@ -145,6 +180,8 @@ class StreamSummary:
         self.rows: dict[tuple[str, str], Counter] = {}
         self.losses: list[str] = []
         self.forgotten: list[str] = []
+        # Whether a database is created: only `terraform show` can tell whether it starts empty.
+        self.creates_database = False
 
     def add(self, message: dict) -> None:
         if message.get("type") != "planned_change":
@@ -160,6 +197,7 @@ class StreamSummary:
             return
         key = (resource.get("module") or "(root)", str(resource.get("resource_type")))
         self.rows.setdefault(key, Counter())[kind] += 1
+        self.creates_database |= kind == "create" and key[1] == "aws_db_instance"
         if kind in ("replace", "destroy") and key[1] in STATEFUL_TYPES:
             self.losses.append(address)
 
@@ -195,6 +233,9 @@ def markdown(summary: PlanSummary, environment: str, step: str = "") -> str:
     if summary.stateful_losses:
         lines += ["", "**DATA LOSS**: these would be destroyed or replaced:", ""]
         lines += [f"- `{address}`" for address in summary.stateful_losses]
+    if summary.empty_databases:
+        lines += ["", f"**DATA LOSS**: {EMPTY_DATABASE}:", ""]
+        lines += [f"- `{address}`" for address in summary.empty_databases]
     return "\n".join([*lines, ""])
 
 

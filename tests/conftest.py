@@ -61,8 +61,9 @@ class EnvironmentsFolder:
         return yaml.safe_load((self.path / "_defaults.yaml").read_text(encoding="utf-8"))
 
 
-# The two emulator runs take minutes each. Collected first, and with `--dist loadfile` (the
-# Makefile), each starts at once on its own worker and the rest of the suite fills in around them.
+# The two emulator runs take minutes each, mostly waiting on the AWS provider's waiters.
+# Collected first, and with `-n 3 --dist loadfile` (the Makefile), each starts at once on a
+# worker of its own and the rest of the suite runs beside them.
 SLOWEST_FIRST = ("tests/test_region_move_e2e.py", "tests/test_end_to_end.py")
 
 

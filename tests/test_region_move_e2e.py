@@ -43,6 +43,8 @@ def mover(tmp_path_factory, moto_server):
     timings: dict[str, float] = {}
     yield Stack(folder, moto_server.endpoint, timings)
     print("\nregion move phases (s): " + ", ".join(f"{k} {v:.1f}" for k, v in timings.items()))
+    # No destroy: the emulator is wiped instead (a destroy is the other end-to-end test's job).
+    moto_server.reset()
 
 
 def set_workload(stack: Stack, workload: dict | None) -> None:
@@ -65,11 +67,10 @@ def test_the_workload_moves_region_by_region_without_data_loss(mover):
         summaries[phase] = planned.stdout[planned.stdout.index("workload:") :]
         mover.run(f"apply {phase}", "apply", "local", "--", "-parallelism=20")
         CHECKS[phase](mover)
-    replanned = mover.run("re-plan", "plan", "local", "--detailed-exitcode", ok=(0, 2))
-    assert "DATA LOSS" not in replanned.stdout
+    # Everything the last step describes is in place: nothing left to change.
+    mover.run("re-plan", "plan", "local", "--detailed-exitcode")
     for phase, text in summaries.items():
         print(f"\n--- {phase}\n{text.strip()}")
-    mover.run("destroy", "destroy", "local", "--auto-approve", "--", "-parallelism=20")
 
 
 def outputs(stack: Stack) -> dict:

@@ -12,13 +12,13 @@ import os
 import shutil
 import socket
 import subprocess
-import sys
 import time
 import urllib.request
 from pathlib import Path
 
 import pytest
 
+from payinfra.emulator import server_command
 from payinfra.lifecycle import find_plugin_dir
 from payinfra.terraform import terraform_env
 
@@ -95,11 +95,10 @@ class MotoServer:
     def __init__(self, account_id: str | None = None):
         self.port = free_port()
         self.endpoint = f"http://127.0.0.1:{self.port}"
-        moto = Path(sys.executable).with_name("moto_server")
         # MOTO_ACCOUNT_ID: the account plain credentials act in (default 123456789012).
         account = {"MOTO_ACCOUNT_ID": account_id} if account_id else {}
         self.process = subprocess.Popen(
-            [str(moto), "-H", "127.0.0.1", "-p", str(self.port)],
+            server_command(self.port),
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             env={**os.environ, "MOTO_IAM_LOAD_MANAGED_POLICIES": "true", **account},
