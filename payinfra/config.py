@@ -430,7 +430,10 @@ class Environment(_Model):
         roles, primary = self.roles, self.primary.name
         others = {role: [n for n, r in roles.items() if r == role] for role in roles.values()}
         if len(roles) == 1:
-            return f"one region: {primary} runs the workload (no move in progress)"
+            home = (
+                "" if primary == self.home.name else f"; the table's home stays in {self.home.name}"
+            )
+            return f"one region: {primary} runs the workload (no move in progress){home}"
         parts = [f"{primary} is the primary (the only writer)"]
         step = "step 1 (standby added)"
         if "standby" in others:
@@ -536,6 +539,12 @@ def _without_problems(
         path = problem.path
         if len(path) >= 2 and path[0] == "regions" and isinstance(path[1], int):
             dropped_regions.add(path[1])
+        elif path[:1] == ("workload",):
+            # A half-read workload would only mislead the rules about its primary.
+            trimmed.pop("workload", None)
+        elif path[:2] == ("api", "weights"):
+            for key in ("weights", "routing"):
+                trimmed.get("api", {}).pop(key, None)
         elif len(path) >= 1 and path[0] != "regions":
             _delete(trimmed, path)
         else:

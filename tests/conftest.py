@@ -62,8 +62,9 @@ class EnvironmentsFolder:
 
 
 # The two emulator runs take minutes each, mostly waiting on the AWS provider's waiters.
-# Collected first, and with `-n 3 --dist loadfile` (the Makefile), each starts at once on a
-# worker of its own and the rest of the suite runs beside them.
+# Collected first, and with `-n 3 --dist loadfile --no-loadscope-reorder` (the Makefile: xdist
+# would otherwise queue files by test count, these last), each starts at once on a worker of
+# its own and the rest of the suite runs beside them.
 SLOWEST_FIRST = ("tests/test_region_move_e2e.py", "tests/test_end_to_end.py")
 
 

@@ -280,6 +280,13 @@ def test_the_workload_names_known_regions_and_exactly_one_primary(env_dir, tmp_p
     assert_rejected(result, out, "workload.eu-west-1", "'leader'")
 
 
+def test_a_bad_workload_region_is_one_error_not_two(env_dir, tmp_path):
+    env_dir.write("dev", {"workload": {"mars-west-1": "primary"}})
+    result, out = render(env_dir, tmp_path)
+    assert_rejected(result, out, "workload.mars-west-1", "unknown AWS region")
+    assert "exactly one region" not in result.output
+
+
 def test_the_api_domain_needs_its_zone_and_weights_need_weighted_routing(env_dir, tmp_path):
     env_dir.write("dev", {"api": {"domain": "pay.example.com"}})
     result, out = render(env_dir, tmp_path)

@@ -187,3 +187,23 @@ def test_weighted_routing_sends_a_share_to_every_serving_region(env_dir):
     )
     endpoints = calls["dns"]["endpoints"]
     assert {region: e["weight"] for region, e in endpoints.items()} == {A: 90, B: 10}
+
+
+@pytest.mark.parametrize(
+    ("step", "said"),
+    [
+        ("A only", "one region: eu-west-1 runs the workload (no move in progress)"),
+        ("1 standby", "step 1 (standby added): eu-west-1 is the primary (the only writer); "
+                      "standing by: us-east-1"),
+        ("2 switch", "step 2 (switched; roll back by swapping primary and former): us-east-1 is "
+                     "the primary (the only writer); former primary still serving: eu-west-1"),
+        ("3 drain", "step 3 (former primary's processor retired; its data kept): us-east-1 is "
+                    "the primary (the only writer); drained: eu-west-1"),
+        ("B only", "one region: us-east-1 runs the workload (no move in progress); the table's "
+                   "home stays in eu-west-1"),
+    ],
+)  # fmt: skip
+def test_the_plan_names_the_step_the_yaml_describes(env_dir, step, said):
+    if STEPS[step]:
+        env_dir.write("dev", {"workload": STEPS[step]})
+    assert load_environment(env_dir.path, "dev").move_step() == said
