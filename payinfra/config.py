@@ -615,7 +615,12 @@ def _copy_mappings(value: Any) -> Any:
 def _from_pydantic(error: ErrorDetails) -> Problem:
     loc = tuple(part for part in error["loc"] if not _is_union_branch(part))
     message = error["msg"].removeprefix("Value error, ")
-    if error["type"] == "extra_forbidden":
+    if error["type"] == "extra_forbidden" and loc == ("primary_region",):
+        message = (
+            "renamed: `home_region` names the region the table lives in, `workload` the region "
+            "that writes (README: Moving between regions)"
+        )
+    elif error["type"] == "extra_forbidden":
         message = "unknown key; check the spelling against the YAML reference in README.md"
     elif error["type"] == "missing":
         message = "required key is missing"

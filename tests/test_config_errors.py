@@ -280,6 +280,12 @@ def test_the_workload_names_known_regions_and_exactly_one_primary(env_dir, tmp_p
     assert_rejected(result, out, "workload.eu-west-1", "'leader'")
 
 
+def test_the_old_primary_region_key_says_what_replaced_it(env_dir, tmp_path):
+    env_dir.write("dev", {"primary_region": "eu-west-1"})
+    result, out = render(env_dir, tmp_path)
+    assert_rejected(result, out, "primary_region: renamed: `home_region`", "`workload`")
+
+
 def test_a_bad_workload_region_is_one_error_not_two(env_dir, tmp_path):
     env_dir.write("dev", {"workload": {"mars-west-1": "primary"}})
     result, out = render(env_dir, tmp_path)
