@@ -251,14 +251,22 @@ def plan(
             extra=terraform_args,
             on_message=_show_plan_message,
         )
-    losses = [
-        f"DATA LOSS: {address} would be destroyed or replaced"
-        for address in result.summary.stateful_losses
-    ] + [
-        f"DATA LOSS: {address} would start empty while another database holds the data; make "
-        "its region a standby first (README: Moving between regions)"
-        for address in result.summary.empty_databases
-    ]
+    losses = (
+        [
+            f"DATA LOSS: {address} would be destroyed or replaced"
+            for address in result.summary.stateful_losses
+        ]
+        + [
+            f"DATA LOSS: {address} would start empty while another database holds the data; make "
+            "its region a standby first (README: Moving between regions)"
+            for address in result.summary.empty_databases
+        ]
+        + [
+            f"CANNOT BE APPLIED: {address} is a standalone database and cannot become a read "
+            "replica in place; remove its region from `workload` first (README: Retiring a region)"
+            for address in result.summary.demoted_databases
+        ]
+    )
     kept = [
         f"KEPT IN AWS: {address} is forgotten by Terraform, not destroyed"
         for address in result.summary.forgotten

@@ -441,9 +441,10 @@ def plan(
         *args, *extra, on_line=read, ok_codes=(0, 2) if detailed_exitcode else (0,)
     )
     result = summary.result()
-    if summary.creates_database:
-        # Rare (a new environment, a new region): ask the plan whether a new database starts
-        # empty; the summary is then exactly the one apply derives from the plan file.
+    if summary.touches_database:
+        # Rare (a new environment, a region joining or switching): ask the plan whether a new
+        # database starts empty or a standalone one would be made a replica; the summary is
+        # then exactly the one apply derives from the plan file.
         result = summarize(_plan_json(ws.terraform.capture("show", "-json", PLAN_FILE), PLAN_FILE))
     record = {
         "environment": ws.env.name,
@@ -496,6 +497,12 @@ def apply(
     shutil.copyfile(ws.root / PLAN_FILE, applying)
     try:
         summary = _reviewed_summary(ws, record, applying)
+        if summary.demoted_databases:
+            raise Refused(
+                f"{', '.join(summary.demoted_databases)}: a standalone database cannot become a "
+                "read replica in place (RDS has no such operation); nothing was changed. Remove "
+                "its region from `workload` first (README: Retiring a region)"
+            )
         if ws.env.protected:
             if summary.loses_data and not allow_destroy:
                 lost = [*summary.stateful_losses, *summary.empty_databases]

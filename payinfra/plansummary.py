@@ -23,6 +23,10 @@ STATEFUL_TYPES = frozenset(
     }
 )
 COLUMNS = ("create", "update", "replace", "destroy")
+DEMOTED_DATABASE = (
+    "these standalone databases cannot become read replicas in place (RDS has no such "
+    "operation); retire the region first (README: Retiring a region)"
+)
 EMPTY_DATABASE = (
     "these databases would start empty while another database holds the data; make their "
     "region a standby first (README: Moving between regions)"
@@ -40,6 +44,9 @@ class PlanSummary:
     # standalone databases the plan creates while another database is already in the state:
     # a region made primary without first standing by starts with an empty database
     empty_databases: list[str] = field(default_factory=list)
+    # standalone databases the plan would turn into read replicas "in place": RDS has no such
+    # operation, so such a plan is never applied
+    demoted_databases: list[str] = field(default_factory=list)
 
     @property
     def loses_data(self) -> bool:
@@ -66,6 +73,7 @@ class PlanSummary:
             "stateful_losses": list(self.stateful_losses),
             "forgotten": list(self.forgotten),
             "empty_databases": list(self.empty_databases),
+            "demoted_databases": list(self.demoted_databases),
         }
 
 
@@ -108,7 +116,32 @@ def summarize(plan: dict) -> PlanSummary:
             losses.append(change["address"])
     changes = plan.get("resource_changes", [])
     return PlanSummary(
-        dict(sorted(rows.items())), sorted(losses), sorted(forgotten), _empty_databases(changes)
+        dict(sorted(rows.items())),
+        sorted(losses),
+        sorted(forgotten),
+        _empty_databases(changes),
+        _demoted_databases(changes),
+    )
+
+
+def _demoted_databases(changes: list[dict]) -> list[str]:
+    """Standalone `aws_db_instance`s the plan updates to have a `replicate_source_db`: the
+    provider would record a source RDS never applied (a region went from former to standby)."""
+    return sorted(
+        change["address"]
+        for change in changes
+        if change.get("mode") == "managed"
+        and change.get("type") == "aws_db_instance"
+        and change["change"]["actions"] == ["update"]
+        and not (change["change"].get("before") or {}).get("replicate_source_db")
+        and _replica_after(change["change"])
+    )
+
+
+def _replica_after(change: dict) -> bool:
+    return bool(
+        (change.get("after") or {}).get("replicate_source_db")
+        or (change.get("after_unknown") or {}).get("replicate_source_db")
     )
 
 
@@ -124,12 +157,7 @@ def _empty_databases(changes: list[dict]) -> list[str]:
     created = [change for change in databases if change["change"]["actions"] == ["create"]]
     if len(created) == len(databases):
         return []  # a new environment: every database is new
-    return sorted(
-        change["address"]
-        for change in created
-        if not (change["change"].get("after") or {}).get("replicate_source_db")
-        and not (change["change"].get("after_unknown") or {}).get("replicate_source_db")
-    )
+    return sorted(change["address"] for change in created if not _replica_after(change["change"]))
 
 
 def _kind(actions: list[str]) -> str | None:
@@ -180,8 +208,9 @@ class StreamSummary:
         self.rows: dict[tuple[str, str], Counter] = {}
         self.losses: list[str] = []
         self.forgotten: list[str] = []
-        # Whether a database is created: only `terraform show` can tell whether it starts empty.
-        self.creates_database = False
+        # Whether a database is created or changed: only `terraform show` can tell whether it
+        # starts empty or would be turned into a replica.
+        self.touches_database = False
 
     def add(self, message: dict) -> None:
         if message.get("type") != "planned_change":
@@ -197,7 +226,7 @@ class StreamSummary:
             return
         key = (resource.get("module") or "(root)", str(resource.get("resource_type")))
         self.rows.setdefault(key, Counter())[kind] += 1
-        self.creates_database |= kind == "create" and key[1] == "aws_db_instance"
+        self.touches_database |= kind in ("create", "update") and key[1] == "aws_db_instance"
         if kind in ("replace", "destroy") and key[1] in STATEFUL_TYPES:
             self.losses.append(address)
 
@@ -236,6 +265,9 @@ def markdown(summary: PlanSummary, environment: str, step: str = "") -> str:
     if summary.empty_databases:
         lines += ["", f"**DATA LOSS**: {EMPTY_DATABASE}:", ""]
         lines += [f"- `{address}`" for address in summary.empty_databases]
+    if summary.demoted_databases:
+        lines += ["", f"**CANNOT BE APPLIED**: {DEMOTED_DATABASE}:", ""]
+        lines += [f"- `{address}`" for address in summary.demoted_databases]
     return "\n".join([*lines, ""])
 
 

@@ -63,3 +63,27 @@ def test_plan_says_data_loss_and_a_protected_apply_needs_allow_destroy(run):
     assert refused.exit_code == 3
     assert "starts a database empty" in refused.output and NEW in refused.output
     assert run("apply", "dev", "--auto-approve", "--allow-destroy").exit_code == 0
+
+
+def test_a_standalone_database_is_never_made_a_replica_in_place(run):
+    """former -> standby: the provider plans an update that RDS cannot perform."""
+    standalone = database(
+        NEW, ["update"], {"replicate_source_db": "arn:aws:rds:eu-west-1:1:db:payment-dev-db"}
+    )
+    standalone["change"]["before"] = {"replicate_source_db": ""}
+    shown = plan(database(OLD, ["no-op"]), standalone)
+    assert summarize(shown).demoted_databases == [NEW]
+    run.fake.stdout("show", json.dumps(shown))
+    planned = run("plan", "dev")
+    assert f"CANNOT BE APPLIED: {NEW} is a standalone database" in planned.output
+    for flags in ((), ("--allow-destroy",)):
+        refused = run("apply", "dev", *flags)
+        assert refused.exit_code == 3, refused.output
+        assert "cannot become a read replica in place" in refused.output
+    assert not [command for command in run.fake.commands() if command[:1] == ["apply"]]
+
+
+def test_promoting_a_replica_is_not_a_demotion():
+    promoted = database(NEW, ["update"], {"replicate_source_db": None})
+    promoted["change"]["before"] = {"replicate_source_db": "arn:aws:rds:eu-west-1:1:db:x"}
+    assert summarize(plan(database(OLD, ["no-op"]), promoted)).demoted_databases == []
