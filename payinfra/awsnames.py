@@ -51,6 +51,14 @@ NAME_RULES = (
 )
 
 
+def name_of(
+    resource: str, prefix: str, region: str = "", account_id: str = ACCOUNT_ID_PLACEHOLDER
+) -> str:
+    """The name the modules give `resource` (a NameRule.resource), for code that looks it up."""
+    (rule,) = [rule for rule in NAME_RULES if rule.resource == resource]
+    return rule.name(prefix, region, account_id)
+
+
 @dataclass(frozen=True)
 class TooLong:
     rule: NameRule

@@ -129,13 +129,19 @@ def _demoted_databases(changes: list[dict]) -> list[str]:
     provider would record a source RDS never applied (a region went from former to standby)."""
     return sorted(
         change["address"]
-        for change in changes
-        if change.get("mode") == "managed"
-        and change.get("type") == "aws_db_instance"
-        and change["change"]["actions"] == ["update"]
+        for change in _database_changes(changes)
+        if change["change"]["actions"] == ["update"]
         and not (change["change"].get("before") or {}).get("replicate_source_db")
         and _replica_after(change["change"])
     )
+
+
+def _database_changes(changes: list[dict]) -> list[dict]:
+    return [
+        change
+        for change in changes
+        if change.get("mode") == "managed" and change.get("type") == "aws_db_instance"
+    ]
 
 
 def _replica_after(change: dict) -> bool:
@@ -149,11 +155,7 @@ def _empty_databases(changes: list[dict]) -> list[str]:
     """Standalone `aws_db_instance`s created next to a database that already exists. A read
     replica (its `replicate_source_db` set, or still unknown because its source is new too)
     starts with the data; a standalone one starts empty."""
-    databases = [
-        change
-        for change in changes
-        if change.get("mode") == "managed" and change.get("type") == "aws_db_instance"
-    ]
+    databases = _database_changes(changes)
     created = [change for change in databases if change["change"]["actions"] == ["create"]]
     if len(created) == len(databases):
         return []  # a new environment: every database is new

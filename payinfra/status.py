@@ -6,10 +6,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import cache
 from typing import Any
 
 from payinfra import accounts
+from payinfra.awsnames import name_of
 from payinfra.config import Environment
+from payinfra.errors import PayinfraError
 
 # How far back CloudWatch metrics are read for the latest datapoint.
 METRIC_WINDOW = timedelta(minutes=15)
@@ -27,7 +30,10 @@ def workload_status(env: Environment, target: accounts.Target) -> list[Line]:
     primary's bucket replication backlog, and where DNS points."""
     from botocore.exceptions import BotoCoreError, ClientError
 
-    session = accounts.session(target)
+    try:
+        session = accounts.session(target)
+    except (BotoCoreError, ClientError) as error:
+        raise PayinfraError(f"cannot assume {target.role_arn}: {error}") from None
 
     def client(service: str, region: str) -> Any:
         return session.client(service, region_name=region, endpoint_url=target.endpoint)
@@ -41,17 +47,22 @@ def workload_status(env: Environment, target: accounts.Target) -> list[Line]:
             return Line(region, what, f"unknown ({error})")
 
     prefix, home = env.name_prefix, env.home.name
-    table = f"{prefix}-transactions"
+    serving = {region.name for region in env.serving}
+
+    @cache
+    def home_table() -> dict:
+        # One description serves every region: it lists the replicas and their status.
+        table = name_of("DynamoDB table", prefix)
+        return dict(client("dynamodb", home).describe_table(TableName=table)["Table"])
+
     lines = []
     for region, role in env.roles.items():
         lines.append(Line(region, "role", role))
-        if region in {r.name for r in env.serving}:
+        if region in serving:
             lines.append(
                 ask(region, "processor", lambda r=region: _writer(client("lambda", r), prefix))
             )
-        lines.append(
-            ask(region, "table", lambda r=region: _table(client("dynamodb", home), table, r, home))
-        )
+        lines.append(ask(region, "table", lambda r=region: _table(home_table(), r, home)))
         lines.append(
             ask(
                 region,
@@ -59,15 +70,21 @@ def workload_status(env: Environment, target: accounts.Target) -> list[Line]:
                 lambda r=region: _database(client("rds", r), client("cloudwatch", r), prefix),
             )
         )
-    account = accounts.caller_account(target)
     primary = env.primary.name
+
+    @cache
+    def account() -> str:
+        # The session already acts as the YAML's role: no second assume-role to learn it.
+        sts = session.client("sts", endpoint_url=target.endpoint)
+        return str(sts.get_caller_identity()["Account"])
+
     for other in env.replica_regions:
         lines.append(
             ask(
                 other.name,
                 f"bucket copy from {primary}",
                 lambda o=other.name: _backlog(
-                    client("cloudwatch", primary), prefix, primary, o, account
+                    client("cloudwatch", primary), prefix, primary, o, account()
                 ),
             )
         )
@@ -79,13 +96,12 @@ def workload_status(env: Environment, target: accounts.Target) -> list[Line]:
 
 
 def _writer(client: Any, prefix: str) -> str:
-    function = client.get_function_configuration(FunctionName=f"{prefix}-payment-processor")
+    function = client.get_function_configuration(FunctionName=name_of("Lambda function", prefix))
     writer = function.get("Environment", {}).get("Variables", {}).get("WRITER_REGION")
     return f"deployed, writer region {writer}"
 
 
-def _table(client: Any, table: str, region: str, home: str) -> str:
-    description = client.describe_table(TableName=table)["Table"]
+def _table(description: dict, region: str, home: str) -> str:
     if region == home:
         return f"home table {description['TableStatus']}"
     replicas = {r["RegionName"]: r for r in description.get("Replicas", [])}
@@ -94,7 +110,7 @@ def _table(client: Any, table: str, region: str, home: str) -> str:
 
 
 def _database(rds: Any, cloudwatch: Any, prefix: str) -> str:
-    identifier = f"{prefix}-db"
+    identifier = name_of("RDS instance identifier", prefix)
     (instance,) = rds.describe_db_instances(DBInstanceIdentifier=identifier)["DBInstances"]
     source = instance.get("ReadReplicaSourceDBInstanceIdentifier")
     if not source:
@@ -106,8 +122,8 @@ def _database(rds: Any, cloudwatch: Any, prefix: str) -> str:
 
 def _backlog(cloudwatch: Any, prefix: str, primary: str, region: str, account: str) -> str:
     dimensions = {
-        "SourceBucket": f"{prefix}-{primary}-data-{account}",
-        "DestinationBucket": f"{prefix}-{region}-data-{account}",
+        "SourceBucket": name_of("S3 data bucket", prefix, primary, account),
+        "DestinationBucket": name_of("S3 data bucket", prefix, region, account),
         "RuleId": f"to-{region}",
     }
     pending = _latest(cloudwatch, "AWS/S3", "OperationsPendingReplication", dimensions)

@@ -164,3 +164,20 @@ def test_status_of_an_unknown_environment_is_a_clear_error(env_dir):
     assert result.exit_code == 2
     assert "no such environment 'nope'" in result.output
     assert "Traceback" not in result.output
+
+
+def test_a_role_that_cannot_be_assumed_is_one_clear_error(env_dir, monkeypatch):
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "x")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "x")
+    env_dir.write("dev", {"aws": {"role_arn": "arn:aws:iam::123456789012:role/nope"}})
+    # Nothing listens here: assuming the role fails, and says so.
+    monkeypatch.setattr(
+        "payinfra.lifecycle.aws_target",
+        lambda env: accounts.Target(
+            region=A, endpoint="http://127.0.0.1:9", role_arn=env.aws.role_arn
+        ),
+    )
+    result = CliRunner().invoke(main, ["status", "dev", "--environments-dir", str(env_dir.path)])
+    assert result.exit_code != 0
+    assert "cannot assume arn:aws:iam::123456789012:role/nope" in result.output
+    assert "Traceback" not in result.output
