@@ -279,8 +279,25 @@ SnsTopicArn = Annotated[
 ]
 
 
+# An address SNS will deliver to: the dot-atom form of RFC 5322 (no quoted local parts, no
+# comments, no IP literals), so nothing in it can break out of a value or a subscription.
+_EMAIL_ADDRESS = re.compile(
+    r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
+    r"@([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}"
+)
+
+
+def _email_address(value: str) -> str:
+    if len(value) > 254 or not _EMAIL_ADDRESS.fullmatch(value):
+        raise ValueError(
+            "not an e-mail address SNS can deliver to (name@example.com: letters, digits and "
+            "!#$%&'*+/=?^_`{|}~- before the @, no quotes, spaces or comments)"
+        )
+    return value
+
+
 class Alarms(_Model):
-    emails: list[Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]] = []
+    emails: list[Annotated[str, AfterValidator(_email_address)]] = []
     # An existing topic (PagerDuty, chat...) in the primary region, notified by every alarm there.
     topic_arn: SnsTopicArn | None = None
     # An existing topic in the source region, for the alarm CloudWatch evaluates there

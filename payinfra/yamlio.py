@@ -12,6 +12,9 @@ from payinfra.errors import ConfigError
 # The deepest setting is about five levels down (regions[0].azs[1]); anything far deeper is a
 # mistake or an attack on the recursive code that reads it.
 MAX_NESTING = 20
+# The shipped environments expand to a few hundred values; aliases can make a 300-byte file
+# stand for 10^8 (a "billion laughs"), which every recursive step after loading would walk.
+MAX_EXPANDED_VALUES = 20_000
 
 
 class _StrictLoader(yaml.SafeLoader):
@@ -67,11 +70,22 @@ def load_mapping(path: Path) -> dict[str, Any]:
 
 
 def _check_nesting(path: Path, data: Any) -> None:
-    """Refuse structures deeper than any environment file needs, and alias cycles (`&a [*a]`),
-    before anything recursive (merging, validation, messages) walks them."""
+    """Refuse structures deeper than any environment file needs, alias cycles (`&a [*a]`), and
+    aliases that expand past MAX_EXPANDED_VALUES, before anything recursive (merging,
+    validation, messages) walks them. The walk counts every value as the expanded document
+    would hold it, and stops at the limit, so a bomb costs milliseconds."""
     pending: list[tuple[Any, int, frozenset[int]]] = [(data, 0, frozenset())]
+    expanded = 0
     while pending:
         value, depth, ancestors = pending.pop()
+        expanded += 1
+        if expanded > MAX_EXPANDED_VALUES:
+            raise ConfigError(
+                [
+                    f"{path}: expands to more than {MAX_EXPANDED_VALUES:,} values (aliases "
+                    "repeating aliases?); no environment file is that large"
+                ]
+            )
         if not isinstance(value, dict | list):
             continue
         if id(value) in ancestors:

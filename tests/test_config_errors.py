@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import time
 
 import pytest
 from click.testing import CliRunner
@@ -346,6 +347,44 @@ def test_hostile_yaml_structures_are_clear_errors(env_dir, tmp_path, text, expec
     result, out = render(env_dir, tmp_path)
     assert_rejected(result, out, expected)
     assert isinstance(result.exception, SystemExit)
+
+
+# 314 bytes that stand for 10^8 strings: seven levels of ten aliases each.
+ALIAS_BOMB = (
+    "a: &a [x, x, x, x, x, x, x, x, x, x]\n"
+    + "".join(
+        f"{name}: &{name} [{', '.join([f'*{previous}'] * 10)}]\n"
+        for previous, name in zip("abcdef", "bcdefg", strict=True)
+    )
+    + f"tags: [{', '.join(['*g'] * 10)}]\n"
+)
+
+
+def test_an_alias_bomb_is_refused_at_load_time(env_dir, tmp_path):
+    env_dir.write("dev", ALIAS_BOMB)
+    started = time.perf_counter()
+    result, out = render(env_dir, tmp_path)
+    assert time.perf_counter() - started < 5  # it took about 56 s of CPU before
+    assert_rejected(result, out, "dev.yaml: expands to more than 20,000 values")
+
+
+@pytest.mark.parametrize(
+    "address",
+    ['a"b@example.com', '"@example.com', "name@example", "a..b@example.com", "a b@example.com",
+     "a@-example.com", "x@" + "a" * 250 + ".com"],
+)  # fmt: skip
+def test_an_alarm_email_sns_cannot_deliver_to_is_refused(env_dir, tmp_path, address):
+    env_dir.write("dev", {"alarms": {"emails": [address]}})
+    result, out = render(env_dir, tmp_path)
+    assert_rejected(result, out, "alarms.emails[0]: not an e-mail address SNS can deliver to")
+
+
+def test_ordinary_alarm_emails_are_accepted(env_dir, tmp_path):
+    env_dir.write(
+        "dev", {"alarms": {"emails": ["first.last+pay@ops.example.co.uk", "o'neil@x.io"]}}
+    )
+    result, _ = render(env_dir, tmp_path)
+    assert result.exit_code == 0, result.output
 
 
 # Protected, with every protection rule met but one: logs kept 30 days.
