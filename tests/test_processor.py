@@ -267,6 +267,14 @@ def test_throttling_and_timeouts_are_503_with_retry_after(dynamodb, monkeypatch,
     assert headers["Retry-After"] == "1"
 
 
+def test_a_missing_table_replica_is_a_retryable_503(dynamodb, monkeypatch):
+    """A standby whose replica is still being created (or a region being retired)."""
+    monkeypatch.setattr(app._transactions(), "table_name", "payment-test-not-replicated-yet")
+    for status, headers, body in (post(payment()), get("tx-1")):
+        assert (status, body["error"]) == (503, "service_unavailable")
+        assert headers["Retry-After"] == "1"
+
+
 def test_unexpected_errors_are_500_without_internals(dynamodb, monkeypatch, capsys):
     boom = ClientError(
         {"Error": {"Code": "AccessDeniedException", "Message": "arn:aws:iam::123:role/secret"}},
@@ -303,6 +311,9 @@ def test_logs_are_json_with_a_request_id_and_no_customer_id_or_body(dynamodb, ca
         ("WRITER_REGION", None, "WRITER_REGION is not set"),
         ("MAX_AMOUNT", "lots", "MAX_AMOUNT is not a decimal number"),
         ("ALLOWED_CURRENCIES", "EUR;usd", "ALLOWED_CURRENCIES is not a comma-separated list"),
+        ("WRITER_REGION", "eu-west-1 ", "WRITER_REGION is not an AWS region name"),
+        ("WRITER_REGION", "${var.writer}", "WRITER_REGION is not an AWS region name"),
+        ("WRITER_REGION", "EU-WEST-1", "WRITER_REGION is not an AWS region name"),
     ],
 )
 def test_the_processor_refuses_to_run_without_its_settings(

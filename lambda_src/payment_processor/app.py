@@ -41,6 +41,9 @@ GET_ROUTE = "GET /payments/{transactionId}"
 MAX_BODY_BYTES = 64 * 1024
 RETRYABLE_AWS_ERRORS = {
     "InternalServerError",
+    # The region's table replica is not there (yet, or any more): a standby being built, or a
+    # region being retired. Another try, here or in another region, may succeed.
+    "ResourceNotFoundException",
     "LimitExceededException",
     "ProvisionedThroughputExceededException",
     "RequestLimitExceeded",
@@ -71,6 +74,9 @@ REQUIRED_SETTINGS = (
 # How long a client should wait before retrying a new payment refused by a standby region.
 STANDBY_RETRY_AFTER_SECONDS = 5
 CURRENCY_CODE = re.compile(r"[A-Z]{3}")
+# An AWS region name (eu-west-1, us-gov-east-1, ap-southeast-4); anything else in WRITER_REGION
+# would make every region a non-writer, silently.
+REGION_NAME = re.compile(r"[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[1-9][0-9]?")
 
 
 class NotTheWriter(Exception):
@@ -84,6 +90,9 @@ class MissingSettings(RuntimeError):
 @cache
 def _rules() -> Rules:
     currencies = frozenset(os.environ["ALLOWED_CURRENCIES"].split(","))
+    for name in ("WRITER_REGION", "AWS_REGION"):
+        if os.environ.get(name) and not REGION_NAME.fullmatch(os.environ[name]):
+            problems.append(f"{name} is not an AWS region name")
     default_currency = os.environ.get("DEFAULT_CURRENCY") or None
     return Rules(currencies, Decimal(os.environ["MAX_AMOUNT"]), default_currency)
 
@@ -100,6 +109,9 @@ def check_settings() -> None:
     currencies = os.environ.get("ALLOWED_CURRENCIES", "")
     if currencies and not all(CURRENCY_CODE.fullmatch(code) for code in currencies.split(",")):
         problems.append("ALLOWED_CURRENCIES is not a comma-separated list of ISO 4217 codes")
+    for name in ("WRITER_REGION", "AWS_REGION"):
+        if os.environ.get(name) and not REGION_NAME.fullmatch(os.environ[name]):
+            problems.append(f"{name} is not an AWS region name")
     default_currency = os.environ.get("DEFAULT_CURRENCY")
     if default_currency and default_currency not in currencies.split(","):
         problems.append("DEFAULT_CURRENCY is not one of ALLOWED_CURRENCIES")
