@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-from payinfra import __version__, emulator, lifecycle
+from payinfra import __version__, emulator, lifecycle, writer
 from payinfra.config import list_environments, load_environment
 from payinfra.errors import PayinfraError
 from payinfra.plansummary import markdown, table
@@ -238,11 +238,13 @@ def plan(
     Destroys or replacements of stateful resources (RDS, DynamoDB, S3, KMS, log groups, SQS
     queues, secrets) are called out as DATA LOSS.
     """
-    if summary_file and not summary_file.parent.is_dir():
+    if summary_file:
         # Found out now, not after a plan that may take minutes.
-        raise click.BadParameter(
-            f"folder {summary_file.parent} does not exist", param_hint="--summary-file"
-        )
+        if not summary_file.parent.is_dir():
+            raise click.BadParameter(
+                f"folder {summary_file.parent} does not exist", param_hint="--summary-file"
+            )
+        writer.check_report_path(summary_file, out_dir / env)
     with _workspace(env, environments_dir, out_dir, no_render, terraform_binary) as ws:
         result = lifecycle.plan(
             ws,

@@ -314,6 +314,33 @@ def tree_digest(target: Path) -> str:
     return digest.hexdigest()
 
 
+# ---- Files payinfra writes outside a render ----
+
+
+def check_report_path(path: Path, out_root: Path) -> None:
+    """Refuse a report (a plan summary, say) whose path, or the file a symlink there leads to,
+    is Terraform state or a plan anywhere, or anything inside an out folder payinfra manages
+    (`out_root`, or any folder holding payinfra's lock or manifest): a report never replaces
+    state, a plan record or a rendered file."""
+    resolved = path.resolve()
+    if any(fnmatch(resolved.name, pattern) for pattern in NEVER_GENERATED):
+        raise RenderError(
+            f"refusing to write a report to {path}: the name is Terraform state, a plan or "
+            "payinfra's own bookkeeping"
+        )
+    managed = [out_root.resolve()] + [
+        folder
+        for folder in resolved.parents
+        if (folder / LOCK).exists() or (folder / MANIFEST).exists()
+    ]
+    for folder in managed:
+        if resolved.is_relative_to(folder):
+            raise RenderError(
+                f"refusing to write a report to {path}: it is inside {folder}, an out folder "
+                "payinfra manages (state, plans and rendered files); write it elsewhere"
+            )
+
+
 # ---- Small helpers ----
 
 

@@ -241,6 +241,27 @@ def test_a_summary_file_in_a_missing_folder_is_refused_before_planning(run, tmp_
     assert run.fake.calls() == []
 
 
+def test_a_summary_file_never_overwrites_state_plans_or_rendered_files(run, tmp_path):
+    """dev's summary aimed at prod's state, plan record, a rendered file, or a symlink to one."""
+    assert run("render", "prod").exit_code == 0
+    prod = run.out / "prod"
+    state = prod / "terraform.tfstate"
+    state.write_text('{"version": 4}')
+    (prod / "plan.payinfra.json").write_text("{}")
+    link = tmp_path / "innocent.md"
+    link.symlink_to(state)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    before = {path: path.read_bytes() for path in prod.rglob("*") if path.is_file()}
+    for target in (state, prod / "plan.payinfra.json", prod / "main.tf", prod / "notes.md",
+                   prod / ".terraform.lock.hcl", link, elsewhere / "terraform.tfstate"):  # fmt: skip
+        result = run("plan", "dev", "--summary-file", str(target))
+        assert result.exit_code == 1, (target, result.output)
+        assert "refusing to write a report to" in result.output
+    assert run.fake.calls() == []
+    assert {path: path.read_bytes() for path in prod.rglob("*") if path.is_file()} == before
+
+
 def test_plan_writes_a_text_summary_with_its_data_loss_lines(run, tmp_path):
     run.fake.stdout("show", REPLACES_TABLE)
     summary = tmp_path / "summary.txt"
