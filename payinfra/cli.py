@@ -107,9 +107,33 @@ def _fail(message: str, exit_code: int) -> None:
     raise SystemExit(exit_code)
 
 
+class ChangesPending(SystemExit):
+    """`plan --detailed-exitcode` found changes: exit 2, the one exit 2 such a plan may end with."""
+
+    def __init__(self) -> None:
+        super().__init__(2)
+
+
+DETAILED_EXITCODE = "--detailed-exitcode"
+
+
 class _Cli(click.Group):
     """Maps errors to messages and exit codes once, for every command: never a traceback for
     payinfra's own errors or for a file system that refuses."""
+
+    def main(self, args: Any = None, *rest: Any, **options: Any) -> Any:
+        """With --detailed-exitcode, 2 means "the plan has changes" and nothing else, as with
+        terraform: invalid YAML or a usage error, which exit 2 elsewhere, exit 1 there (CI
+        treats 2 as a successful plan)."""
+        argv = list(sys.argv[1:] if args is None else args)
+        try:
+            return super().main(argv, *rest, **options)
+        except SystemExit as ended:
+            options_part = argv[: argv.index("--")] if "--" in argv else argv
+            detailed = DETAILED_EXITCODE in options_part
+            if ended.code == 2 and detailed and not isinstance(ended, ChangesPending):
+                raise SystemExit(1) from None
+            raise
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -207,7 +231,8 @@ def init(
 @click.option(
     "--detailed-exitcode",
     is_flag=True,
-    help="Exit 0 when nothing changes, 2 when the plan has changes, 1 on error.",
+    help="Exit 0 when nothing changes, 2 when the plan has changes, 1 on any error (invalid "
+    "YAML and usage errors included), 3 when a safety rule refuses.",
 )
 @click.option(
     "--summary-file",
@@ -289,6 +314,8 @@ def plan(
     click.echo(
         f"\nsaved plan: {out_dir / env / lifecycle.PLAN_FILE}; apply it with `payinfra apply {env}`"
     )
+    if detailed_exitcode and result.exit_code == 2:
+        raise ChangesPending
     raise SystemExit(result.exit_code)
 
 

@@ -73,6 +73,30 @@ def test_detailed_exitcode_is_propagated(run, code):
     assert "-detailed-exitcode" in run.fake.commands()[1]
 
 
+@pytest.mark.parametrize(
+    ("yaml_text", "args"),
+    [
+        ("regions: [}\n", ()),  # invalid YAML
+        ("regions: 7\n", ()),  # valid YAML, invalid environment
+        (None, ("--", "-destroy")),  # an argument after `--` that is not allowed
+        (None, ("--no-such-option",)),  # a click usage error
+        (None, ("--summary-file", "/no/such/folder/plan.md")),
+    ],
+)
+def test_with_detailed_exitcode_only_changes_exit_2(run, yaml_text, args):
+    """CI reads 2 as "the plan has changes": an error must never look like one."""
+    if yaml_text:
+        run.env_dir.write("dev", yaml_text)
+    result = run("plan", "dev", "--detailed-exitcode", *args)
+    assert result.exit_code == 1, result.output
+    assert [c for c in run.fake.commands() if c[:1] == ["plan"]] == []
+
+
+def test_without_detailed_exitcode_invalid_yaml_still_exits_2(run):
+    run.env_dir.write("dev", "regions: [}\n")
+    assert run("plan", "dev").exit_code == 2
+
+
 def test_terraform_failure_exit_code_is_propagated(run):
     run.fake.exit_code("init", 7)
     result = run("init", "dev")
