@@ -6,6 +6,7 @@ import importlib.util
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -79,6 +80,12 @@ def start(port: int, state_dir: Path = STATE_DIR) -> EmulatorStatus:
             f"an emulator is already running at {current.endpoint} "
             f"(pid {current.pid}); `payinfra emulator stop` first"
         )
+    if not _port_is_free(port):
+        # Another process answers there: a health check would find it, not the moto we start.
+        raise EmulatorError(
+            f"port {port} on 127.0.0.1 is already in use by another process (an emulator started "
+            "from another folder?); stop it or choose another --port"
+        )
     state_dir.mkdir(parents=True, exist_ok=True)
     log = (state_dir / "emulator.log").open("ab")
     process = subprocess.Popen(
@@ -99,7 +106,7 @@ def start(port: int, state_dir: Path = STATE_DIR) -> EmulatorStatus:
             raise EmulatorError(
                 f"the emulator exited with {process.returncode}; see {state_dir / 'emulator.log'}"
             )
-        if _healthy(endpoint):
+        if _healthy(endpoint) and process.poll() is None:
             return EmulatorStatus(True, True, process.pid, endpoint)
         time.sleep(0.2)
     stop(state_dir)
@@ -191,6 +198,15 @@ def _is_running(pid: int) -> bool:
             return True
         return True
     return state != "Z"
+
+
+def _port_is_free(port: int) -> bool:
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
 
 
 def _healthy(endpoint: str) -> bool:

@@ -39,6 +39,25 @@ def test_start_status_stop(tmp_path, monkeypatch):
     assert not (tmp_path / ".payinfra" / "emulator.json").exists()
 
 
+def test_start_on_a_port_another_emulator_holds_is_an_error(tmp_path, monkeypatch):
+    """A second folder's `emulator start` on a busy port: moto cannot bind, and the health check
+    must not take the other server's answer for its own."""
+    first, second = tmp_path / "first", tmp_path / "second"
+    first.mkdir(), second.mkdir()
+    port = free_port()
+    monkeypatch.chdir(first)
+    assert invoke("start", "--port", str(port)).exit_code == 0
+    try:
+        monkeypatch.chdir(second)
+        again = invoke("start", "--port", str(port))
+        assert again.exit_code == 1, again.output
+        assert f"port {port} on 127.0.0.1 is already in use by another process" in again.output
+        assert not (second / ".payinfra" / "emulator.json").exists()
+    finally:
+        monkeypatch.chdir(first)
+        invoke("stop")
+
+
 @pytest.mark.parametrize(
     "recorded",
     [
