@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from payinfra.errors import PayinfraError, Refused
+from payinfra.errors import AccountUnknown, Refused
 
 
 @dataclass(frozen=True)
@@ -25,6 +25,23 @@ class Target:
     credentials: tuple[str, str] | None = None  # (access key, secret) for the emulator
 
 
+# STS is asked before anything else runs: an endpoint that never answers must not hold a
+# command for botocore's default of minutes (60 s reads, retried). At most about
+# 2 x (3 + 5) s plus a short back-off.
+STS_TIMEOUTS = {"connect_timeout": 3, "read_timeout": 5}
+STS_ATTEMPTS = 2
+
+
+def _sts_config() -> Any:
+    from botocore.config import Config
+
+    return Config(**STS_TIMEOUTS, retries={"mode": "standard", "max_attempts": STS_ATTEMPTS})
+
+
+def sts_client(session: Any, target: Target) -> Any:
+    return session.client("sts", endpoint_url=target.endpoint, config=_sts_config())
+
+
 def session(target: Target) -> Any:
     """A boto3 session acting as `target.role_arn` (if any); clients take `target.endpoint`."""
     import boto3
@@ -36,7 +53,7 @@ def session(target: Target) -> Any:
     )
     if not target.role_arn:
         return session
-    assumed = session.client("sts", endpoint_url=target.endpoint).assume_role(
+    assumed = sts_client(session, target).assume_role(
         RoleArn=target.role_arn,
         RoleSessionName=target.session_name,
         **({"ExternalId": target.external_id} if target.external_id else {}),
@@ -50,22 +67,38 @@ def session(target: Target) -> Any:
 
 
 def caller_account(target: Target) -> str:
-    """The account id the credentials act in once `target.role_arn` (if any) is assumed."""
+    """The account id the credentials act in once `target.role_arn` (if any) is assumed. Any
+    failure (no credentials, a refusal, a timeout, an answer that is not STS's) is one
+    PayinfraError, within the bounded time above."""
     from botocore.exceptions import BotoCoreError, ClientError
+    from botocore.parsers import ResponseParserError
 
+    role = f" assuming {target.role_arn}" if target.role_arn else ""
+    where = f" at {target.endpoint}" if target.endpoint else ""
     try:
-        sts = session(target).client("sts", endpoint_url=target.endpoint)
-        return str(sts.get_caller_identity()["Account"])
-    except (BotoCoreError, ClientError) as exc:
-        role = f" assuming {target.role_arn}" if target.role_arn else ""
-        raise PayinfraError(
-            f"cannot tell which AWS account the credentials act in{role}: {exc}"
+        answer = sts_client(session(target), target).get_caller_identity()
+        account = answer["Account"]
+    except (BotoCoreError, ClientError, ResponseParserError) as exc:
+        detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise AccountUnknown(
+            f"cannot tell which AWS account the credentials act in{role}: STS{where} "
+            f"answered: {detail}"
         ) from None
+    except (KeyError, TypeError) as exc:
+        raise AccountUnknown(
+            f"cannot tell which AWS account the credentials act in{role}: STS{where} gave no "
+            f"account ({type(exc).__name__}); is that endpoint really AWS STS?"
+        ) from None
+    if not isinstance(account, str) or not account.isdigit():
+        raise AccountUnknown(f"STS{where} answered {account!r} for the account id; not an account")
+    return account
 
 
-def require_account(name: str, expected: str, target: Target, source: str) -> None:
-    """Refuse (exit 3) unless the credentials act in `expected`."""
-    actual = caller_account(target)
+def require_account(
+    name: str, expected: str, target: Target, source: str, actual: str | None = None
+) -> None:
+    """Refuse (exit 3) unless the credentials act in `expected` (`actual`, when already known)."""
+    actual = actual or caller_account(target)
     if actual != expected:
         raise Refused(
             f"{name} runs in AWS account {expected} (aws.account_id in {source}), but the "

@@ -450,15 +450,20 @@ def status(env, environments_dir, as_json):
     the database (standalone, or read replica with its lag), the primary bucket's replication
     backlog to it, and which regions DNS sends clients to. Run it before each step of a region
     move (README: "Moving between regions").
+
+    Exit 1 when the credentials cannot be established, 2 when what is deployed contradicts the
+    YAML (a processor whose writer region is not the YAML's primary).
     """
     loaded, lines = lifecycle.workload_status(environments_dir, env)
     if as_json:
         click.echo(json.dumps([line.__dict__ for line in lines], indent=2))
-        return
-    click.echo(f"{env}: {loaded.move_step()}")
-    width = max(len(line.region) for line in lines)
-    for line in lines:
-        click.echo(f"  {line.region.ljust(width)}  {line.what}: {line.state}")
+    else:
+        click.echo(f"{env}: {loaded.move_step()}")
+        width = max(len(line.region) for line in lines)
+        for line in lines:
+            shown = f"  {line.region.ljust(width)}  {line.what}: {line.state}"
+            click.secho(shown, fg="yellow" if line.attention else None)
+    raise SystemExit(2 if any(line.attention for line in lines) else 0)
 
 
 @main.command()
@@ -539,8 +544,13 @@ def output(env, environments_dir, out_dir, terraform_binary, as_json):
     help="json: one object for CI annotations.",
 )
 def validate(env, environments_dir, out_dir, terraform_binary, plugin_dir, output_format):
-    """Render ENV, then terraform fmt -check, init -backend=false + validate, and checkov."""
-    with _workspace(env, environments_dir, out_dir, False, terraform_binary) as ws:
+    """Render ENV, then terraform fmt -check, init -backend=false + validate, and checkov.
+
+    Needs no AWS credentials: no backend and no provider is configured."""
+    with lifecycle.workspace(
+        environments_dir, env, out_dir, render_first=True, terraform=terraform_binary,
+        reads_state=False,
+    ) as ws:  # fmt: skip
         findings, ran = lifecycle.validate(ws, plugin_dir=plugin_dir)
     if output_format == "json":
         click.echo(

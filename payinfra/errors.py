@@ -45,6 +45,14 @@ class Busy(Refused):
     """Another payinfra command holds the out folder's lock."""
 
 
+class AccountUnknown(PayinfraError):
+    """STS could not say which AWS account the credentials act in."""
+
+
+class NothingApplied(PayinfraError):
+    """The environment's state is empty: there is nothing deployed to compare or read."""
+
+
 class EmulatorError(PayinfraError):
     """The local emulator could not be started or reached."""
 

@@ -31,7 +31,13 @@ from pathlib import Path
 
 from payinfra import accounts, emulator, status, writer
 from payinfra.config import Environment, load_environment
-from payinfra.errors import PayinfraError, Refused, TerraformFailed, UsageError
+from payinfra.errors import (
+    NothingApplied,
+    PayinfraError,
+    Refused,
+    TerraformFailed,
+    UsageError,
+)
 from payinfra.plansummary import (
     Drift,
     PlanSummary,
@@ -149,20 +155,30 @@ def _render_locked(env: Environment, root: Path) -> writer.WriteResult:
 
 @contextlib.contextmanager
 def workspace(
-    environments_dir: Path, name: str, out_dir: Path, *, render_first: bool, terraform: str | None
+    environments_dir: Path,
+    name: str,
+    out_dir: Path,
+    *,
+    render_first: bool,
+    terraform: str | None,
+    reads_state: bool = True,
 ) -> Iterator[Workspace]:
     """The environment's root, locked for the whole `with` block, rendered (unless told not to)
-    and proven to match its manifest."""
+    and proven to match its manifest. When the command `reads_state` (every one but validate),
+    the credentials are first proven to act in the YAML's account: no backend or provider is
+    ever started with another account's credentials."""
     env = load_environment(environments_dir, name)
     binary = find_terraform(terraform)
     root = out_dir / name
+    env_file = environments_dir / f"{name}.yaml"
     with writer.locked(root):
+        if reads_state:
+            _check_account(env, env_file)
         if render_first:
             _render_locked(env, root)
         else:
             _guard_protection(env, root)
         writer.verify(root)
-        env_file = environments_dir / f"{name}.yaml"
         yield Workspace(env, root, Terraform(binary, root, _child_env(env)), env_file)
 
 
@@ -199,8 +215,15 @@ def _check_account(env: Environment, env_file: Path) -> None:
 def workload_status(environments_dir: Path, name: str) -> tuple[Environment, list[status.Line]]:
     """What AWS reports about each region of `name`'s workload (read-only; nothing rendered)."""
     env = load_environment(environments_dir, name)
-    _check_account(env, environments_dir / f"{name}.yaml")
-    return env, status.workload_status(env, aws_target(env))
+    target = aws_target(env)
+    # Always asked, with or without aws.account_id: no credentials is an error, never a report
+    # of unknowns that exits 0.
+    account = accounts.caller_account(target)
+    if env.aws.account_id is not None:
+        accounts.require_account(
+            env.name, env.aws.account_id, target, str(environments_dir / f"{name}.yaml"), account
+        )
+    return env, status.workload_status(env, target, account)
 
 
 def aws_target(env: Environment) -> accounts.Target:
@@ -418,7 +441,6 @@ def plan(
     `terraform show`, which would start every provider again); `on_message` sees each message
     to show progress. apply re-derives the summary from the plan file itself."""
     check_extra_args("plan", extra)
-    _check_account(ws.env, ws.env_file)
     ensure_initialised(ws, plugin_dir)
     _discard_plan(ws.root)
     # The state's own identity, read without starting a provider.
@@ -490,7 +512,6 @@ def apply(
 ) -> PlanSummary:
     check_extra_args("apply", extra)
     record = _read_plan_record(ws.root)
-    _check_account(ws.env, ws.env_file)
     # A plan carried from another job of the same commit arrives without .terraform/.
     ensure_initialised(ws, plugin_dir)
     applying = ws.root / APPLYING_PLAN
@@ -580,7 +601,6 @@ def destroy(
         _confirm(ws.env.name, auto_approve=False, confirm=confirm, action="destroy")
     else:
         _confirm(ws.env.name, auto_approve=auto_approve, confirm=confirm, action="destroy")
-    _check_account(ws.env, ws.env_file)
     ensure_initialised(ws, plugin_dir)
     _guard_state_identity(ws, state_identity(_state_outputs(ws)))
     _discard_plan(ws.root)
@@ -595,8 +615,12 @@ DRIFT_PLAN = "drift.tfplan"
 def find_drift(ws: Workspace, *, plugin_dir: Path | None) -> list[Drift]:
     """What changed outside Terraform: a refresh-only plan (read-only, no lock taken), each
     resource with the attributes that differ from the state."""
-    _check_account(ws.env, ws.env_file)
     ensure_initialised(ws, plugin_dir)
+    if _state_is_empty(ws):
+        raise NothingApplied(
+            f"nothing has been applied to {ws.env.name} yet (its state holds no resource), so "
+            f"there is nothing to compare with AWS; run `payinfra apply {ws.env.name}` first"
+        )
     try:
         completed = ws.terraform.captured(
             "plan", "-refresh-only", "-input=false", "-lock=false", f"-out={DRIFT_PLAN}"
@@ -673,6 +697,19 @@ def _state_outputs(ws: Workspace) -> dict:
         return _output_values(ws)  # let terraform report what is wrong with it
     outputs = state.get("outputs") if isinstance(state, dict) else None
     return outputs if isinstance(outputs, dict) else {}
+
+
+def _state_is_empty(ws: Workspace) -> bool:
+    """Whether the state holds no resource; a local state is read from its file."""
+    if ws.env.backend.type == "local":
+        try:
+            state = json.loads((ws.root / "terraform.tfstate").read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return True
+        except (OSError, ValueError):
+            return False  # let terraform report what is wrong with it
+        return not (isinstance(state, dict) and state.get("resources"))
+    return not ws.terraform.capture("state", "list").strip()
 
 
 def _output_values(ws: Workspace) -> dict:

@@ -6,6 +6,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 
+from payinfra.access_drift import unmanaged_access, without_instance_keys
 from payinfra.render import STATE_IDENTITY_OUTPUT
 
 # Resources whose destruction loses data, or keys that data depends on: the one list of them.
@@ -285,13 +286,15 @@ class Drift:
 def drift(plan: dict) -> list[Drift]:
     """Each managed resource a refresh-only plan found changed in what the configuration sets,
     with the attribute paths that differ (`tags.Team`, `point_in_time_recovery[0].enabled`);
-    deleted ones say `(deleted)`.
+    deleted ones say `(deleted)`. Access that exists in AWS and in no configuration (a security
+    group rule or a role policy added in the console) is always reported, whatever resource
+    carries it (payinfra/access_drift.py).
 
     Attributes the configuration does not set are left out: they are computed, often from
     another resource (a bucket's `versioning` from aws_s3_bucket_versioning), and a fresh state
     shows them as changed until its next apply."""
     configured = _configured_attributes(plan.get("configuration") or {})
-    found = []
+    found: dict[str, list[str]] = {}
     for entry in plan.get("resource_drift") or []:
         if entry.get("mode") != "managed":
             continue
@@ -302,17 +305,19 @@ def drift(plan: dict) -> list[Drift]:
             change.get("after"),
         )
         if after is None:
-            found.append(Drift(address, ["(deleted)"]))
+            found[address] = ["(deleted)"]
             continue
-        expressions = configured.get(_without_instance_keys(address))
+        expressions = configured.get(without_instance_keys(address))
         paths = sorted(
             path
             for path in _differences(before, after, "")
             if expressions is None or _is_configured(path, expressions)
         )
         if paths:
-            found.append(Drift(address, paths))
-    return sorted(found, key=lambda item: item.address)
+            found[address] = paths
+    for address, access in unmanaged_access(plan.get("prior_state") or {}, configured).items():
+        found[address] = [*found.get(address, []), *access]
+    return [Drift(address, attributes) for address, attributes in sorted(found.items())]
 
 
 def _configured_attributes(configuration: dict) -> dict[str, dict]:
@@ -345,10 +350,6 @@ def _is_configured(path: str, expressions: dict) -> bool:
             return False
         node = node[token]
     return True
-
-
-def _without_instance_keys(address: str) -> str:
-    return re.sub(r"\[[^\]]*\]", "", address)
 
 
 def _differences(before: object, after: object, path: str) -> set[str]:

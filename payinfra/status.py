@@ -18,29 +18,41 @@ from payinfra.errors import PayinfraError
 METRIC_WINDOW = timedelta(minutes=15)
 
 
+# Each question is bounded: a region that does not answer is reported, not waited on.
+CLIENT_TIMEOUTS = {"connect_timeout": 3, "read_timeout": 10}
+
+
 @dataclass(frozen=True)
 class Line:
     region: str
     what: str
     state: str
+    # Deployed and YAML disagree where they must not (a writer the YAML does not name).
+    attention: bool = False
 
 
-def workload_status(env: Environment, target: accounts.Target) -> list[Line]:
+def workload_status(env: Environment, target: accounts.Target, account: str) -> list[Line]:
     """One line per fact: each region's role, writer setting, table copy, database and the
-    primary's bucket replication backlog, and where DNS points."""
+    primary's bucket replication backlog, and where DNS points. `account` is the account the
+    credentials were proven to act in."""
+    from botocore.config import Config
     from botocore.exceptions import BotoCoreError, ClientError
 
     try:
         session = accounts.session(target)
     except (BotoCoreError, ClientError) as error:
         raise PayinfraError(f"cannot assume {target.role_arn}: {error}") from None
+    config = Config(**CLIENT_TIMEOUTS, retries={"mode": "standard", "max_attempts": 2})
 
     def client(service: str, region: str) -> Any:
-        return session.client(service, region_name=region, endpoint_url=target.endpoint)
+        return session.client(
+            service, region_name=region, endpoint_url=target.endpoint, config=config
+        )
 
     def ask(region: str, what: str, question: Any) -> Line:
         try:
-            return Line(region, what, question())
+            answer = question()
+            return answer if isinstance(answer, Line) else Line(region, what, answer)
         except ClientError as error:
             return Line(region, what, f"unknown ({error.response['Error'].get('Code', error)})")
         except BotoCoreError as error:
@@ -60,7 +72,11 @@ def workload_status(env: Environment, target: accounts.Target) -> list[Line]:
         lines.append(Line(region, "role", role))
         if region in serving:
             lines.append(
-                ask(region, "processor", lambda r=region: _writer(client("lambda", r), prefix))
+                ask(
+                    region,
+                    "processor",
+                    lambda r=region: _writer(client("lambda", r), prefix, r, env.primary.name),
+                )
             )
         lines.append(ask(region, "table", lambda r=region: _table(home_table(), r, home)))
         lines.append(
@@ -71,20 +87,13 @@ def workload_status(env: Environment, target: accounts.Target) -> list[Line]:
             )
         )
     primary = env.primary.name
-
-    @cache
-    def account() -> str:
-        # The session already acts as the YAML's role: no second assume-role to learn it.
-        sts = session.client("sts", endpoint_url=target.endpoint)
-        return str(sts.get_caller_identity()["Account"])
-
     for other in env.replica_regions:
         lines.append(
             ask(
                 other.name,
                 f"bucket copy from {primary}",
                 lambda o=other.name: _backlog(
-                    client("cloudwatch", primary), prefix, primary, o, account()
+                    client("cloudwatch", primary), prefix, primary, o, account
                 ),
             )
         )
@@ -95,10 +104,18 @@ def workload_status(env: Environment, target: accounts.Target) -> list[Line]:
     return lines
 
 
-def _writer(client: Any, prefix: str) -> str:
+def _writer(client: Any, prefix: str, region: str, primary: str) -> Line:
     function = client.get_function_configuration(FunctionName=name_of("Lambda function", prefix))
     writer = function.get("Environment", {}).get("Variables", {}).get("WRITER_REGION")
-    return f"deployed, writer region {writer}"
+    if writer == primary:
+        return Line(region, "processor", f"deployed, writer region {writer}")
+    return Line(
+        region,
+        "processor",
+        f"deployed, writer region {writer}, but the YAML's primary is {primary} (an apply is "
+        "pending, or the function was changed outside payinfra)",
+        attention=True,
+    )
 
 
 def _table(description: dict, region: str, home: str) -> str:

@@ -4,6 +4,10 @@ emulator whose own account is chosen."""
 
 from __future__ import annotations
 
+import http.server
+import threading
+import time
+
 import pytest
 from click.testing import CliRunner
 
@@ -116,6 +120,83 @@ def test_credentials_of_another_account_are_refused_before_terraform_runs(
         f"{EMULATOR_ACCOUNT}; nothing was changed"
     ) in result.output
     assert fake.calls() == [], "terraform never ran"
+
+
+@pytest.mark.parametrize(
+    "command",
+    [("init",), ("plan",), ("apply", "--auto-approve"), ("destroy", "--auto-approve"),
+     ("output",), ("drift",)],
+)  # fmt: skip
+def test_every_command_that_reads_or_writes_state_checks_the_account_first(
+    env_dir, tmp_path, other_account_emulator, command
+):
+    """init and output too: with an S3 backend they would read the other account's state."""
+    fake = FakeTerraform(tmp_path)
+    emulated_env(env_dir, other_account_emulator.endpoint, {"account_id": ENVIRONMENT_ACCOUNT})
+    name, *flags = command
+    result = CliRunner().invoke(
+        main,
+        [name, "dev", "--environments-dir", str(env_dir.path), "--out", str(tmp_path / "out"),
+         "--terraform", str(fake.binary), *flags],
+        env=fake.env(),
+    )  # fmt: skip
+    assert result.exit_code == 3, result.output
+    assert f"but the credentials act in account {EMULATOR_ACCOUNT}" in result.output
+    assert fake.calls() == [], "terraform never ran"
+
+
+class _Sts(http.server.BaseHTTPRequestHandler):
+    """Not STS: a captive portal's HTML page, or a server that never answers."""
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        if self.server.behaviour == "silent":  # type: ignore[attr-defined]
+            time.sleep(30)
+            return
+        page = b"<html><body>Please sign in to the hotel wifi</body></html>"
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html")
+        self.send_header("Content-Length", str(len(page)))
+        self.end_headers()
+        self.wfile.write(page)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture(params=["html", "silent"])
+def broken_sts(request):
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Sts)
+    server.behaviour = request.param  # type: ignore[attr-defined]
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+def test_an_sts_that_is_not_sts_is_one_error_line_within_a_bounded_time(
+    env_dir, tmp_path, broken_sts
+):
+    fake = FakeTerraform(tmp_path)
+    emulated_env(env_dir, broken_sts, {"account_id": ENVIRONMENT_ACCOUNT})
+    started = time.monotonic()
+    result = CliRunner().invoke(
+        main,
+        ["plan", "dev", "--environments-dir", str(env_dir.path), "--out", str(tmp_path / "out"),
+         "--terraform", str(fake.binary)],
+        env=fake.env(),
+    )  # fmt: skip
+    assert time.monotonic() - started < 30  # botocore's defaults wait about 3 minutes
+    assert result.exit_code == 1, result.output
+    assert result.output.count("error:") == 1, result.output
+    assert f"cannot tell which AWS account the credentials act in: STS at {broken_sts}" in (
+        result.output
+    )
+    assert not isinstance(result.exception, Exception) or isinstance(
+        result.exception, SystemExit
+    ), "no traceback"
+    assert fake.calls() == []
 
 
 @pytest.mark.terraform

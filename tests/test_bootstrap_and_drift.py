@@ -202,3 +202,97 @@ def test_attributes_the_configuration_does_not_set_are_not_drift():
 
 def test_no_drift_is_an_empty_report():
     assert drift({"resource_drift": []}) == [] and drift({}) == []
+
+
+# ---- Drift that widens access: rules and policies in AWS that no configuration grants ----
+
+DB_GROUP, FUNCTION_GROUP = "sg-0db", "sg-0fn"
+
+
+def group(address: str, group_id: str, ingress=(), egress=(), kind="aws_security_group") -> dict:
+    values = {"id": group_id, "ingress": list(ingress), "egress": list(egress)}
+    return {"address": address, "mode": "managed", "type": kind, "values": values}
+
+
+def entry(protocol: str, low: int, high: int, cidrs=(), groups=(), self=False) -> dict:
+    return {"protocol": protocol, "from_port": low, "to_port": high, "cidr_blocks": list(cidrs),
+            "ipv6_cidr_blocks": [], "prefix_list_ids": [], "security_groups": list(groups),
+            "self": self, "description": ""}  # fmt: skip
+
+
+def rule(kind: str, address: str, group_id: str, protocol: str, low, high, **peer) -> dict:
+    return {"address": address, "mode": "managed", "type": kind,
+            "values": {"security_group_id": group_id, "ip_protocol": protocol,
+                       "from_port": low, "to_port": high, **peer}}  # fmt: skip
+
+
+def refreshed(*resources: dict) -> dict:
+    """A refresh-only plan with no attribute drift, its refreshed state holding `resources`."""
+    return {"prior_state": {"values": {"root_module": {"child_modules": [
+        {"address": "module.m", "resources": list(resources)}]}}}}  # fmt: skip
+
+
+MANAGED = [
+    group("module.m.aws_security_group.db", DB_GROUP,
+          ingress=[entry("tcp", 5432, 5432, groups=[f"123456789012/{FUNCTION_GROUP}"])]),
+    rule("aws_vpc_security_group_ingress_rule", "module.m.aws_vpc_security_group_ingress_rule.in",
+         DB_GROUP, "tcp", 5432, 5432, referenced_security_group_id=FUNCTION_GROUP),
+    group("module.m.aws_security_group.function", FUNCTION_GROUP,
+          egress=[entry("-1", 0, 0, cidrs=["10.2.0.0/16"])]),
+    rule("aws_vpc_security_group_egress_rule", "module.m.aws_vpc_security_group_egress_rule.out",
+         FUNCTION_GROUP, "-1", None, None, cidr_ipv4="10.2.0.0/16"),
+    group("module.m.aws_default_security_group.this", "sg-0default",
+          kind="aws_default_security_group"),
+]  # fmt: skip
+
+
+def test_rules_that_managed_rule_resources_describe_are_not_drift():
+    assert drift(refreshed(*MANAGED)) == []
+
+
+def test_rules_opened_in_the_console_are_drift_wherever_they_live():
+    state = refreshed(*MANAGED)
+    resources = state["prior_state"]["values"]["root_module"]["child_modules"][0]["resources"]
+    database, _, function, _, default = resources
+    # EC2 groups peers of the same ports into one entry: the console's 0.0.0.0/0 joins ours.
+    database["values"]["ingress"][0]["cidr_blocks"] = ["0.0.0.0/0"]
+    function["values"]["egress"].append(entry("-1", 0, 0, cidrs=["0.0.0.0/0"]))
+    default["values"]["ingress"] = [entry("-1", 0, 0, cidrs=["0.0.0.0/0"], self=True)]
+    assert [(d.address, d.attributes) for d in drift(state)] == [
+        ("module.m.aws_default_security_group.this",
+         ["ingress: all traffic from 0.0.0.0/0 (in AWS, in no configuration)",
+          "ingress: all traffic from sg-0default (in AWS, in no configuration)"]),
+        ("module.m.aws_security_group.db",
+         ["ingress: tcp port 5432 from 0.0.0.0/0 (in AWS, in no configuration)"]),
+        ("module.m.aws_security_group.function",
+         ["egress: all traffic to 0.0.0.0/0 (in AWS, in no configuration)"]),
+    ]  # fmt: skip
+
+
+def test_a_group_whose_configuration_sets_its_rules_inline_is_left_to_ordinary_drift():
+    inline = group("module.m.aws_security_group.legacy", "sg-0legacy",
+                   ingress=[entry("tcp", 443, 443, cidrs=["10.0.0.0/8"])])  # fmt: skip
+    plan = refreshed(inline)
+    plan["configuration"] = {"root_module": {"module_calls": {"m": {"module": {"resources": [
+        {"address": "aws_security_group.legacy", "mode": "managed",
+         "expressions": {"ingress": {"constant_value": []}}}]}}}}}  # fmt: skip
+    assert drift(plan) == []
+
+
+def test_a_policy_attached_to_a_role_in_the_console_is_drift():
+    admin = "arn:aws:iam::aws:policy/AdministratorAccess"
+    vpc_access = "arn:aws:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole"
+    role = {"address": "module.m.aws_iam_role.function", "mode": "managed", "type": "aws_iam_role",
+            "values": {"name": "fn", "managed_policy_arns": [vpc_access, admin],
+                       "inline_policy": [{"name": "fn", "policy": "{}"},
+                                         {"name": "debug", "policy": "{}"}]}}  # fmt: skip
+    attachment = {"address": "module.m.aws_iam_role_policy_attachment.vpc", "mode": "managed",
+                  "type": "aws_iam_role_policy_attachment",
+                  "values": {"role": "fn", "policy_arn": vpc_access}}  # fmt: skip
+    inline = {"address": "module.m.aws_iam_role_policy.fn", "mode": "managed",
+              "type": "aws_iam_role_policy", "values": {"role": "fn", "name": "fn"}}  # fmt: skip
+    assert [(d.address, d.attributes) for d in drift(refreshed(role, attachment, inline))] == [
+        ("module.m.aws_iam_role.function",
+         ["inline_policy: debug (in AWS, in no configuration)",
+          f"managed_policy_arns: {admin} attached (in AWS, in no configuration)"]),
+    ]  # fmt: skip

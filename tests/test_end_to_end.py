@@ -154,6 +154,11 @@ def test_local_stack_from_bootstrap_to_destroy_across_two_checkouts(stacks):
     by_address = {item["address"]: item["attributes"] for item in found}
     for address, attribute in changed:
         assert any(attribute in path for path in by_address.get(address, [])), (address, found)
+    # AWS refuses to delete a role with a policy attached outside Terraform.
+    applier.client("iam", "us-east-1").detach_role_policy(
+        RoleName="payment-local-eu-west-1-processor",
+        PolicyArn="arn:aws:iam::aws:policy/AdministratorAccess",
+    )
 
     applier.run("destroy", "destroy", "local", "--auto-approve", "--", "-parallelism=20")
     check_nothing_left(applier, outputs)
@@ -194,7 +199,45 @@ def change_behind_terraforms_back(stack, outputs) -> list[tuple[str, str]]:
         ("module.network_eu_west_1.aws_vpc.this", "tags"),
         ("module.data_eu_west_1.aws_dynamodb_table.transactions[0]", "point_in_time_recovery"),
         ("module.compute_eu_west_1.aws_vpc_security_group_egress_rule.postgres", "(deleted)"),
+        *open_access_behind_terraforms_back(stack, vpc_id, group["GroupId"]),
     ]
+
+
+def open_access_behind_terraforms_back(stack, vpc_id: str, processor_group: str):
+    """Access widened in the console: each lives on a resource whose configuration sets no rule
+    or policy of its own (rules and attachments are resources of their own)."""
+    ec2, iam = stack.client("ec2", "eu-west-1"), stack.client("iam", "us-east-1")
+    everywhere = [{"CidrIp": "0.0.0.0/0"}]
+    (database_group,) = ec2.describe_security_groups(
+        Filters=[{"Name": "group-name", "Values": ["payment-local-db"]}]
+    )["SecurityGroups"]
+    ec2.authorize_security_group_ingress(
+        GroupId=database_group["GroupId"],
+        IpPermissions=[{"IpProtocol": "tcp", "FromPort": 5432, "ToPort": 5432,
+                        "IpRanges": everywhere}],
+    )  # fmt: skip
+    (default_group,) = ec2.describe_security_groups(
+        Filters=[{"Name": "group-name", "Values": ["default"]},
+                 {"Name": "vpc-id", "Values": [vpc_id]}]
+    )["SecurityGroups"]  # fmt: skip
+    ec2.authorize_security_group_ingress(
+        GroupId=default_group["GroupId"],
+        IpPermissions=[{"IpProtocol": "-1", "IpRanges": everywhere}],
+    )
+    ec2.authorize_security_group_egress(
+        GroupId=processor_group, IpPermissions=[{"IpProtocol": "-1", "IpRanges": everywhere}]
+    )
+    admin = "arn:aws:iam::aws:policy/AdministratorAccess"
+    iam.attach_role_policy(RoleName="payment-local-eu-west-1-processor", PolicyArn=admin)
+    return [
+        ("module.database_eu_west_1.aws_security_group.db",
+         "ingress: tcp port 5432 from 0.0.0.0/0"),
+        ("module.network_eu_west_1.aws_default_security_group.this",
+         "ingress: all traffic from 0.0.0.0/0"),
+        ("module.compute_eu_west_1.aws_security_group.function",
+         "egress: all traffic to 0.0.0.0/0"),
+        ("module.compute_eu_west_1.aws_iam_role.function", f"managed_policy_arns: {admin}"),
+    ]  # fmt: skip
 
 
 def check_resources(stack, outputs):

@@ -277,8 +277,9 @@ def test_a_summary_file_never_overwrites_state_plans_or_rendered_files(run, tmp_
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     before = {path: path.read_bytes() for path in prod.rglob("*") if path.is_file()}
-    for target in (state, prod / "plan.payinfra.json", prod / "main.tf", prod / "notes.md",
-                   prod / ".terraform.lock.hcl", link, elsewhere / "terraform.tfstate"):  # fmt: skip
+    targets = (state, prod / "plan.payinfra.json", prod / "main.tf", prod / "notes.md",
+               prod / ".terraform.lock.hcl", link, elsewhere / "terraform.tfstate")  # fmt: skip
+    for target in targets:
         result = run("plan", "dev", "--summary-file", str(target))
         assert result.exit_code == 1, (target, result.output)
         assert "refusing to write a report to" in result.output
@@ -328,3 +329,25 @@ def test_plan_names_the_move_step_and_what_terraform_forgets(run, tmp_path):
     text = summary.read_text()
     assert "former primary still serving: us-east-1" in text
     assert "- `module.database_us_east_1.aws_db_instance.this`" in text
+
+
+def test_drift_of_an_environment_never_applied_is_one_line(run):
+    result = run("drift", "dev")
+    assert result.exit_code == 1, result.output
+    assert result.output.strip().splitlines() == [
+        "error: nothing has been applied to dev yet (its state holds no resource), so there is "
+        "nothing to compare with AWS; run `payinfra apply dev` first"
+    ]
+    assert not [c for c in run.fake.commands() if c[:1] == ["plan"]]
+
+
+def test_drift_of_an_applied_environment_runs_a_refresh_only_plan(run):
+    run("render", "dev")
+    (run.out / "dev" / "terraform.tfstate").write_text(
+        json.dumps({"version": 4, "resources": [{"mode": "managed", "type": "aws_vpc"}]})
+    )
+    run.fake.stdout("show", json.dumps({"resource_drift": []}))
+    result = run("drift", "dev")
+    assert result.exit_code == 0, result.output
+    planned = next(c for c in run.fake.commands() if c[:1] == ["plan"])
+    assert planned[:2] == ["plan", "-refresh-only"]

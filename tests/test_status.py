@@ -20,6 +20,7 @@ from payinfra.config import load_environment
 
 A, B = "eu-west-1", "us-east-1"
 PREFIX = "payment-dev"
+ACCOUNT = "123456789012"  # moto's default
 ZONE_DOMAIN = "pay.example.com"
 
 
@@ -101,7 +102,10 @@ def test_status_reports_roles_writers_table_database_and_backlog(aws, env_dir):
     make_function(B, A)
     make_databases()
     make_table()
-    facts = {(line.region, line.what): line.state for line in status.workload_status(env, target())}
+    facts = {
+        (line.region, line.what): line.state
+        for line in status.workload_status(env, target(), ACCOUNT)
+    }
     assert facts[(A, "role")] == "primary" and facts[(B, "role")] == "standby"
     assert facts[(A, "processor")] == facts[(B, "processor")] == f"deployed, writer region {A}"
     assert facts[(A, "table")] == "home table ACTIVE"
@@ -114,7 +118,10 @@ def test_status_reports_roles_writers_table_database_and_backlog(aws, env_dir):
 
 def test_status_says_what_it_could_not_read_instead_of_failing(aws, env_dir):
     env = standing_by(env_dir)
-    facts = {(line.region, line.what): line.state for line in status.workload_status(env, target())}
+    facts = {
+        (line.region, line.what): line.state
+        for line in status.workload_status(env, target(), ACCOUNT)
+    }
     assert facts[(B, "processor")] == "unknown (ResourceNotFoundException)"
     assert facts[(A, "database")] == "unknown (DBInstanceNotFound)"
     assert facts[(A, "table")] == "unknown (ResourceNotFoundException)"
@@ -144,7 +151,10 @@ def test_status_reports_where_dns_sends_clients(aws, env_dir):
                 ]
             },
         )
-    facts = {(line.region, line.what): line.state for line in status.workload_status(env, target())}
+    facts = {
+        (line.region, line.what): line.state
+        for line in status.workload_status(env, target(), ACCOUNT)
+    }
     assert facts[("global", f"DNS {ZONE_DOMAIN}")] == f"{A}: PRIMARY; {B}: SECONDARY"
 
 
@@ -156,7 +166,7 @@ def test_status_cli_prints_the_step_and_json(aws, env_dir):
     assert result.output.startswith("dev: step 1 (standby added)")
     assert f"{B}  role: standby" in result.output
     lines = json.loads(CliRunner().invoke(main, ["status", "dev", *folder, "--json"]).output)
-    assert {"region": B, "what": "role", "state": "standby"} in lines
+    assert {"region": B, "what": "role", "state": "standby", "attention": False} in lines
 
 
 def test_status_of_an_unknown_environment_is_a_clear_error(env_dir):
@@ -178,6 +188,36 @@ def test_a_role_that_cannot_be_assumed_is_one_clear_error(env_dir, monkeypatch):
         ),
     )
     result = CliRunner().invoke(main, ["status", "dev", "--environments-dir", str(env_dir.path)])
-    assert result.exit_code != 0
-    assert "cannot assume arn:aws:iam::123456789012:role/nope" in result.output
+    assert result.exit_code == 1
+    assert (
+        "cannot tell which AWS account the credentials act in assuming "
+        "arn:aws:iam::123456789012:role/nope: STS at http://127.0.0.1:9 answered"
+    ) in result.output
     assert "Traceback" not in result.output
+
+
+def test_status_without_credentials_is_an_error_not_a_report_of_unknowns(env_dir, monkeypatch):
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_PROFILE", "AWS_SESSION_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(env_dir.path / "no-credentials"))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(env_dir.path / "no-config"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    result = CliRunner().invoke(main, ["status", "dev", "--environments-dir", str(env_dir.path)])
+    assert result.exit_code == 1, result.output
+    assert result.output.count("error:") == 1
+    assert "cannot tell which AWS account the credentials act in" in result.output
+    assert "Unable to locate credentials" in result.output
+
+
+def test_a_deployed_writer_the_yaml_does_not_name_is_flagged(aws, env_dir):
+    """The YAML says A is primary; B's processor was left (or made) a writer."""
+    env_dir.write("dev", {"workload": {A: "primary", B: "standby"}})
+    make_function(A, A)
+    make_function(B, B)
+    result = CliRunner().invoke(main, ["status", "dev", "--environments-dir", str(env_dir.path)])
+    assert result.exit_code == 2, result.output
+    assert (
+        f"{B}  processor: deployed, writer region {B}, but the YAML's primary is {A}"
+        in result.output
+    )
+    assert f"{A}  processor: deployed, writer region {A}\n" in result.output

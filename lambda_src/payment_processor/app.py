@@ -90,9 +90,6 @@ class MissingSettings(RuntimeError):
 @cache
 def _rules() -> Rules:
     currencies = frozenset(os.environ["ALLOWED_CURRENCIES"].split(","))
-    for name in ("WRITER_REGION", "AWS_REGION"):
-        if os.environ.get(name) and not REGION_NAME.fullmatch(os.environ[name]):
-            problems.append(f"{name} is not an AWS region name")
     default_currency = os.environ.get("DEFAULT_CURRENCY") or None
     return Rules(currencies, Decimal(os.environ["MAX_AMOUNT"]), default_currency)
 
