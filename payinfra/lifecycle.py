@@ -179,7 +179,8 @@ def workspace(
         else:
             _guard_protection(env, root)
         writer.verify(root)
-        yield Workspace(env, root, Terraform(binary, root, _child_env(env)), env_file)
+        terraform_runner = Terraform(binary, root, _child_env(env), writer.held_locks())
+        yield Workspace(env, root, terraform_runner, env_file)
 
 
 def _child_env(env: Environment) -> dict[str, str]:
@@ -656,7 +657,8 @@ def bootstrap(
         _guard_protection(env, out_dir / name)
         writer.write_tree(render_bootstrap(env), root)
         writer.verify(root)
-        ws = Workspace(env, root, Terraform(binary, root, _child_env(env)), env_file)
+        terraform_runner = Terraform(binary, root, _child_env(env), writer.held_locks())
+        ws = Workspace(env, root, terraform_runner, env_file)
         _check_account(env, env_file)
         ensure_initialised(ws, plugin_dir)
         tf = ws.terraform

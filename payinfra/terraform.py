@@ -41,6 +41,10 @@ class Terraform:
     binary: str
     root: Path
     extra_env: dict[str, str] = field(default_factory=dict)
+    # The out folder locks payinfra holds. Every terraform inherits them: a flock belongs to the
+    # open file, so a lock stays held while any terraform payinfra started still runs, even
+    # after payinfra itself was killed (no render rewrites a folder under a running apply).
+    locks: tuple[int, ...] = ()
 
     def argv(self, *args: str) -> list[str]:
         return [self.binary, f"-chdir={self.root}", *args]
@@ -48,7 +52,7 @@ class Terraform:
     def run(self, *args: str, ok_codes: tuple[int, ...] = (0,)) -> int:
         """Run with output streamed to the terminal; raise unless the exit code is expected."""
         code = subprocess.run(
-            self.argv(*args), env=terraform_env(self.extra_env), check=False
+            self.argv(*args), env=terraform_env(self.extra_env), pass_fds=self.locks, check=False
         ).returncode
         if code not in ok_codes:
             raise TerraformFailed(args[0], code)
@@ -64,6 +68,7 @@ class Terraform:
             env=terraform_env(self.extra_env),
             stdout=subprocess.PIPE,
             text=True,
+            pass_fds=self.locks,
         ) as process:
             assert process.stdout is not None
             for line in process.stdout:
@@ -79,6 +84,7 @@ class Terraform:
             env=terraform_env(self.extra_env),
             capture_output=True,
             text=True,
+            pass_fds=self.locks,
             check=False,
         )
 

@@ -89,6 +89,11 @@ def locked(target: Path) -> Iterator[None]:
         os.close(descriptor)
 
 
+def held_locks() -> tuple[int, ...]:
+    """The descriptors of the locks this process holds, for the terraform it starts to inherit."""
+    return tuple(sorted(_held.values()))
+
+
 def _prepare_folder(target: Path) -> Path:
     if target.exists() and not target.is_dir():
         raise RenderError(f"{target} is a file; payinfra needs a folder there (move the file)")
@@ -117,8 +122,9 @@ def _acquire(target: Path) -> int:
                 holder = os.pread(descriptor, 4096, 0).decode(errors="replace").strip()
                 os.close(descriptor)
                 raise Busy(
-                    f"{target} is in use by another payinfra command ({holder or 'unknown'}); "
-                    "try again when it has finished"
+                    f"{target} is in use by another payinfra command ({holder or 'unknown'}), "
+                    "or by a terraform it started, which holds the lock until it exits even if "
+                    "that command was killed; try again when it has finished"
                 ) from None
             time.sleep(0.05)
     os.ftruncate(descriptor, 0)

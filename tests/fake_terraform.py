@@ -43,6 +43,11 @@ if command == "plan" and "-json" in args and not (canned / "plan.stdout").exists
                           "change": {{"resource": resource, "action": action}}}}))
 elif (canned / f"{{command}}.stdout").exists():
     sys.stdout.write((canned / f"{{command}}.stdout").read_text())
+sleep_file = canned / f"{{command}}.sleep"
+if sleep_file.exists():
+    import time
+    time.sleep(float(sleep_file.read_text()))
+    Path(chdir, f"{{command}}.finished").write_text(str(os.getpid()))
 code_file = canned / f"{{command}}.exit"
 sys.exit(int(code_file.read_text()) if code_file.exists() else 0)
 """
@@ -65,6 +70,10 @@ class FakeTerraform:
 
     def stdout(self, command: str, text: str) -> None:
         (self.folder / f"{command}.stdout").write_text(text)
+
+    def sleep(self, command: str, seconds: float) -> None:
+        """`command` takes `seconds`, then leaves `<command>.finished` in its root."""
+        (self.folder / f"{command}.sleep").write_text(str(seconds))
 
     def exit_code(self, command: str, code: int) -> None:
         (self.folder / f"{command}.exit").write_text(str(code))

@@ -9,6 +9,7 @@ import pty
 import shutil
 import subprocess
 import sys
+import time
 
 import pytest
 from click.testing import CliRunner
@@ -392,3 +393,40 @@ def test_a_remote_states_identity_is_read_through_terraform(run):
     result = run("plan", "dev")
     assert result.exit_code == 3 and "the state of dev is protected" in result.output
     assert terraform_commands(run) == ["init", "output"]
+
+
+def test_a_killed_apply_keeps_the_lock_while_its_terraform_runs(run, tmp_path):
+    """kill -9 of payinfra mid-apply: terraform goes on, and no render may rewrite the folder
+    under it until it has exited."""
+    run.fake.stdout("show", CREATE_ONLY)
+    assert run("plan", "dev").exit_code == 0
+    run.fake.sleep("apply", 4)
+    root = run.out / "dev"
+    environment = {**os.environ, **run.fake.env(), "PAYINFRA_LOCK_WAIT": "0.2"}
+    folders = ["--environments-dir", str(run.env_dir.path), "--out", str(run.out)]
+    applying = subprocess.Popen(
+        [sys.executable, "-m", "payinfra", "apply", "dev", *folders],
+        cwd=REPO, env=environment, stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    deadline = time.monotonic() + 20
+    while not [c for c in run.fake.commands() if c[:1] == ["apply"]]:
+        assert time.monotonic() < deadline and applying.poll() is None, "apply never started"
+        time.sleep(0.05)
+    applying.kill()
+    applying.wait()
+    render = [sys.executable, "-m", "payinfra", "render", "dev", *folders]
+    busy = subprocess.run(
+        render, cwd=REPO, env=environment, capture_output=True, text=True, check=False
+    )
+    assert not (root / "apply.finished").exists(), "terraform was still applying"
+    assert busy.returncode == 3, busy.stderr
+    assert "or by a terraform it started" in busy.stderr
+    while not (root / "apply.finished").exists():
+        assert time.monotonic() < deadline + 10, "terraform never finished"
+        time.sleep(0.1)
+    time.sleep(0.3)  # the fake exits right after leaving its mark
+    after = subprocess.run(
+        render, cwd=REPO, env=environment, capture_output=True, text=True, check=False
+    )
+    assert after.returncode == 0, after.stderr
