@@ -294,6 +294,12 @@ def plan(
             for address in result.summary.demoted_databases
         ]
     )
+    if result.summary.judged_on_whole_environment and losses:
+        losses.insert(
+            0,
+            "note: -target narrowed this plan; the DATA LOSS and CANNOT BE APPLIED lines judge "
+            "the whole environment, and apply enforces them",
+        )
     kept = [
         f"KEPT IN AWS: {address} is forgotten by Terraform, not destroyed"
         for address in result.summary.forgotten

@@ -28,6 +28,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TypeGuard
 
 from payinfra import accounts, emulator, status, writer
 from payinfra.config import Environment, load_environment
@@ -43,6 +44,7 @@ from payinfra.plansummary import (
     PlanSummary,
     StreamSummary,
     drift,
+    is_targeted,
     prior_state_identity,
     state_identity,
     summarize,
@@ -56,6 +58,8 @@ PLAN_RECORD = "plan.payinfra.json"
 # apply verifies and applies a private copy, so the bytes checked are the bytes applied.
 APPLYING_PLAN = ".payinfra-applying.tfplan"
 PROTECTION_RECORD = ".payinfra-protection.json"
+# A targeted plan is judged by the whole environment's plan, made into this file and discarded.
+WHOLE_PLAN = "whole.tfplan"
 PLUGIN_DIR_ENV = "PAYINFRA_PLUGIN_DIR"
 # Where Terraform's filesystem mirrors usually live; the first holding the AWS provider is used.
 MIRROR_CANDIDATES = (
@@ -464,24 +468,42 @@ def plan(
         *args, *extra, on_line=read, ok_codes=(0, 2) if detailed_exitcode else (0,)
     )
     result = summary.result()
-    if summary.touches_database:
-        # Rare (a new environment, a region joining or switching): ask the plan whether a new
-        # database starts empty or a standalone one would be made a replica; the summary is
-        # then exactly the one apply derives from the plan file.
+    targeted = any(argument.startswith("-target=") for argument in extra)
+    if summary.touches_database or targeted:
+        # Rare (a new environment, a region joining or switching, a -target): ask the plan
+        # whether a new database starts empty beside one in the (whole) state, or a standalone
+        # one would be made a replica; the summary is then exactly the one apply derives.
         result = summarize(_plan_json(ws.terraform.capture("show", "-json", PLAN_FILE), PLAN_FILE))
-    record = {
+    record: dict[str, object] = {
         "environment": ws.env.name,
         "protected": ws.env.protected,
         "render_sha256": writer.tree_digest(ws.root),
         "plan_sha256": _file_sha256(ws.root / PLAN_FILE),
-        "summary": result.as_json(),
     }
+    if targeted:
+        whole = _whole_environment_verdict(ws, extra)
+        record["whole_environment"] = whole
+        result = result.judged_with(whole)
+    record["summary"] = result.as_json()
     (ws.root / PLAN_RECORD).write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
     return PlanResult(result, code)
 
 
+def _whole_environment_verdict(ws: Workspace, extra: tuple[str, ...]) -> dict[str, list[str]]:
+    """The losses and refusals of the whole environment's plan, without the -target: what a
+    targeted plan is judged by, so that no sequence of targeted applies can reach a state the
+    whole plan would have called DATA LOSS without anyone saying so."""
+    untargeted = [argument for argument in extra if not argument.startswith("-target=")]
+    try:
+        ws.terraform.run("plan", "-input=false", f"-out={WHOLE_PLAN}", *untargeted, quiet=True)
+        shown = ws.terraform.capture("show", "-json", WHOLE_PLAN)
+        return summarize(_plan_json(shown, WHOLE_PLAN)).verdict()
+    finally:
+        (ws.root / WHOLE_PLAN).unlink(missing_ok=True)
+
+
 def _discard_plan(root: Path) -> None:
-    for name in (PLAN_FILE, PLAN_JSON, PLAN_RECORD, APPLYING_PLAN):
+    for name in (PLAN_FILE, PLAN_JSON, PLAN_RECORD, APPLYING_PLAN, WHOLE_PLAN):
         (root / name).unlink(missing_ok=True)
 
 
@@ -528,9 +550,14 @@ def apply(
         if ws.env.protected:
             if summary.loses_data and not allow_destroy:
                 lost = [*summary.stateful_losses, *summary.empty_databases]
+                whole = (
+                    " (judged on the whole environment: -target narrowed the plan, not the rule)"
+                    if summary.judged_on_whole_environment
+                    else ""
+                )
                 raise Refused(
                     f"{ws.env.name} is protected and the plan loses data (destroys, replaces, "
-                    f"or starts a database empty): {', '.join(lost)}; re-run with "
+                    f"or starts a database empty){whole}: {', '.join(lost)}; re-run with "
                     "--allow-destroy if that is intended"
                 )
             _confirm(ws.env.name, auto_approve=auto_approve, confirm=confirm, action="apply")
@@ -573,10 +600,32 @@ def _reviewed_summary(ws: Workspace, record: dict, applying: Path) -> PlanSummar
         )
     shown = _plan_json(ws.terraform.capture("show", "-json", APPLYING_PLAN), PLAN_FILE)
     summary = summarize(shown)
+    if is_targeted(shown):
+        # The plan file says -target narrowed it: it is applied only as judged, at plan time,
+        # against the whole environment.
+        whole = record.get("whole_environment")
+        if not _is_verdict(whole):
+            raise Refused(
+                f"{ws.root / PLAN_FILE} was narrowed by -target but carries no judgement of the "
+                f"whole environment; {again}"
+            )
+        summary = summary.judged_with(whole)
     if summary.as_json() != record["summary"]:
         raise Refused(f"the plan file no longer matches the summary shown at plan time; {again}")
-    _guard_state_identity(ws, prior_state_identity(shown))
+    identity = prior_state_identity(shown)
+    if identity is None and is_targeted(shown):
+        # A targeted plan may leave the identity output out of its changes: ask the state.
+        identity = state_identity(_state_outputs(ws))
+    _guard_state_identity(ws, identity)
     return summary
+
+
+def _is_verdict(value: object) -> TypeGuard[dict[str, list[str]]]:
+    keys = ("stateful_losses", "empty_databases", "demoted_databases")
+    return isinstance(value, dict) and all(
+        isinstance(value.get(key), list) and all(isinstance(item, str) for item in value[key])
+        for key in keys
+    )
 
 
 # ---- destroy ----

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from payinfra.access_drift import unmanaged_access, without_instance_keys
 from payinfra.render import STATE_IDENTITY_OUTPUT
@@ -49,6 +49,10 @@ class PlanSummary:
     # operation, so such a plan is never applied
     demoted_databases: list[str] = field(default_factory=list)
 
+    # True when -target narrowed the plan: the loss lists then also hold what the whole
+    # environment's plan found (see `judged_with`).
+    judged_on_whole_environment: bool = False
+
     @property
     def loses_data(self) -> bool:
         return bool(self.stateful_losses or self.empty_databases)
@@ -64,6 +68,26 @@ class PlanSummary:
     def has_changes(self) -> bool:
         return any(self.totals.values())
 
+    def verdict(self) -> dict[str, list[str]]:
+        """What the safety rules judge: every loss and every change that cannot be applied."""
+        return {
+            "stateful_losses": list(self.stateful_losses),
+            "empty_databases": list(self.empty_databases),
+            "demoted_databases": list(self.demoted_databases),
+        }
+
+    def judged_with(self, whole: dict[str, list[str]]) -> PlanSummary:
+        """This (targeted) plan judged against the whole environment: its changes, and every
+        loss and refusal that either it or the whole environment's plan carries. A target can
+        narrow what one apply does, never what the rules see."""
+        return replace(
+            self,
+            stateful_losses=sorted({*self.stateful_losses, *whole["stateful_losses"]}),
+            empty_databases=sorted({*self.empty_databases, *whole["empty_databases"]}),
+            demoted_databases=sorted({*self.demoted_databases, *whole["demoted_databases"]}),
+            judged_on_whole_environment=True,
+        )
+
     def as_json(self) -> dict:
         """A plain, comparable form: what `payinfra plan` records and `apply` re-derives."""
         return {
@@ -75,7 +99,13 @@ class PlanSummary:
             "forgotten": list(self.forgotten),
             "empty_databases": list(self.empty_databases),
             "demoted_databases": list(self.demoted_databases),
+            "judged_on_whole_environment": self.judged_on_whole_environment,
         }
+
+
+def is_targeted(plan: dict) -> bool:
+    """Whether -target narrowed the plan: terraform marks such a plan incomplete."""
+    return plan.get("complete") is False
 
 
 def state_identity(outputs: dict) -> dict | None:
@@ -120,9 +150,25 @@ def summarize(plan: dict) -> PlanSummary:
         dict(sorted(rows.items())),
         sorted(losses),
         sorted(forgotten),
-        _empty_databases(changes),
+        _empty_databases(changes, _state_addresses(plan, "aws_db_instance")),
         _demoted_databases(changes),
     )
+
+
+def _state_addresses(plan: dict, resource_type: str) -> set[str]:
+    """Addresses of `resource_type` in the state the plan started from: the whole state, also
+    when -target left most of it out of `resource_changes`."""
+    found: set[str] = set()
+    pending = [((plan.get("prior_state") or {}).get("values") or {}).get("root_module") or {}]
+    while pending:
+        module = pending.pop()
+        found |= {
+            str(resource.get("address"))
+            for resource in module.get("resources") or []
+            if resource.get("mode") == "managed" and resource.get("type") == resource_type
+        }
+        pending.extend(module.get("child_modules") or [])
+    return found
 
 
 def _demoted_databases(changes: list[dict]) -> list[str]:
@@ -152,13 +198,15 @@ def _replica_after(change: dict) -> bool:
     )
 
 
-def _empty_databases(changes: list[dict]) -> list[str]:
-    """Standalone `aws_db_instance`s created next to a database that already exists. A read
-    replica (its `replicate_source_db` set, or still unknown because its source is new too)
-    starts with the data; a standalone one starts empty."""
+def _empty_databases(changes: list[dict], in_state: set[str]) -> list[str]:
+    """Standalone `aws_db_instance`s created next to a database that already exists (in the
+    state, or kept by this plan). A read replica (its `replicate_source_db` set, or still
+    unknown because its source is new too) starts with the data; a standalone one starts
+    empty."""
     databases = _database_changes(changes)
     created = [change for change in databases if change["change"]["actions"] == ["create"]]
-    if len(created) == len(databases):
+    existing = in_state | {c["address"] for c in databases if c["change"]["actions"] != ["create"]}
+    if not existing - {change["address"] for change in created}:
         return []  # a new environment: every database is new
     return sorted(change["address"] for change in created if not _replica_after(change["change"]))
 
@@ -262,6 +310,8 @@ def markdown(summary: PlanSummary, environment: str, step: str = "") -> str:
         lines.append(f"| `{module}` | `{resource_type}` | {cells} |")
     totals = summary.totals
     lines.append("| **total** | | " + " | ".join(f"**{totals[c]}**" for c in COLUMNS) + " |")
+    if summary.judged_on_whole_environment and summary.loses_data | bool(summary.demoted_databases):
+        lines += ["", "`-target` narrowed this plan; what follows judges the whole environment."]
     if summary.stateful_losses:
         lines += ["", "**DATA LOSS**: these would be destroyed or replaced:", ""]
         lines += [f"- `{address}`" for address in summary.stateful_losses]

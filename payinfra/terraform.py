@@ -49,10 +49,15 @@ class Terraform:
     def argv(self, *args: str) -> list[str]:
         return [self.binary, f"-chdir={self.root}", *args]
 
-    def run(self, *args: str, ok_codes: tuple[int, ...] = (0,)) -> int:
-        """Run with output streamed to the terminal; raise unless the exit code is expected."""
+    def run(self, *args: str, ok_codes: tuple[int, ...] = (0,), quiet: bool = False) -> int:
+        """Run with output streamed to the terminal (stdout discarded when `quiet`, errors still
+        shown); raise unless the exit code is expected."""
         code = subprocess.run(
-            self.argv(*args), env=terraform_env(self.extra_env), pass_fds=self.locks, check=False
+            self.argv(*args),
+            env=terraform_env(self.extra_env),
+            pass_fds=self.locks,
+            stdout=subprocess.DEVNULL if quiet else None,
+            check=False,
         ).returncode
         if code not in ok_codes:
             raise TerraformFailed(args[0], code)

@@ -41,6 +41,9 @@ if command == "plan" and "-json" in args and not (canned / "plan.stdout").exists
                     "resource_type": change["type"], "resource_name": change["name"]}}
         print(json.dumps({{"type": "planned_change", "@message": f"{{address}}: Plan to {{action}}",
                           "change": {{"resource": resource, "action": action}}}}))
+elif command == "show" and (canned / f"show.{{args[-1]}}.stdout").exists():
+    # What `show -json FILE` prints for one plan file in particular (e.g. whole.tfplan).
+    sys.stdout.write((canned / f"show.{{args[-1]}}.stdout").read_text())
 elif (canned / f"{{command}}.stdout").exists():
     sys.stdout.write((canned / f"{{command}}.stdout").read_text())
 sleep_file = canned / f"{{command}}.sleep"
@@ -70,6 +73,10 @@ class FakeTerraform:
 
     def stdout(self, command: str, text: str) -> None:
         (self.folder / f"{command}.stdout").write_text(text)
+
+    def shows(self, plan_file: str, text: str) -> None:
+        """What `show -json PLAN_FILE` prints for that plan file (others get `show`'s)."""
+        (self.folder / f"show.{plan_file}.stdout").write_text(text)
 
     def sleep(self, command: str, seconds: float) -> None:
         """`command` takes `seconds`, then leaves `<command>.finished` in its root."""

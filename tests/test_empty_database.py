@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 
+import yaml
+
 from payinfra.plansummary import summarize
 from tests.conftest import protect
 
@@ -87,3 +89,99 @@ def test_promoting_a_replica_is_not_a_demotion():
     promoted = database(NEW, ["update"], {"replicate_source_db": None})
     promoted["change"]["before"] = {"replicate_source_db": "arn:aws:rds:eu-west-1:1:db:x"}
     assert summarize(plan(database(OLD, ["no-op"]), promoted)).demoted_databases == []
+
+
+# ---- -target narrows a plan, never what the rules see ----
+
+LAMBDA = "module.compute_us_east_1.aws_lambda_function.this"
+
+
+def in_state(*addresses: str) -> dict:
+    """A plan's prior state holding a database at each address (the whole state, as terraform
+    shows it also for a targeted plan)."""
+    modules = [
+        {"address": address.rsplit(".", 2)[0], "resources": [
+            {"address": address, "mode": "managed", "type": "aws_db_instance", "name": "this"}]}
+        for address in addresses
+    ]  # fmt: skip
+    return {"values": {"root_module": {"child_modules": modules}}}
+
+
+def targeted(*changes: dict, state=(OLD,)) -> dict:
+    return {"complete": False, "prior_state": in_state(*state), "resource_changes": list(changes)}
+
+
+def lambda_update() -> dict:
+    change = database(LAMBDA, ["update"])
+    change["type"] = "aws_lambda_function"
+    return change
+
+
+def test_a_targeted_database_beside_one_in_the_state_starts_empty():
+    """-target=module.database_us_east_1 leaves the old database out of the changes; the state
+    the plan started from still holds it."""
+    shown = targeted(database(NEW, ["create"], {"replicate_source_db": None}))
+    assert summarize(shown).empty_databases == [NEW]
+    assert summarize(targeted(database(NEW, ["create"]), state=())).empty_databases == []
+
+
+def test_a_targeted_plan_is_refused_on_what_the_whole_environment_would_lose(run):
+    """The targeted plan creates the empty database: DATA LOSS, and apply needs --allow-destroy."""
+    protect(run.env_dir)
+    settings = yaml.safe_load((run.env_dir.path / "dev.yaml").read_text())
+    settings["workload"] = {"us-east-1": "primary", "eu-west-1": "former"}
+    run.env_dir.write("dev", settings)
+    run.fake.stdout("show", json.dumps(targeted(database(NEW, ["create"]))))
+    run.fake.shows("whole.tfplan", json.dumps(plan(database(NEW, ["create"]), lambda_update())))
+    planned = run("plan", "dev", "--", f"-target={NEW.rsplit('.', 2)[0]}", "-parallelism=4")
+    assert planned.exit_code == 0, planned.output
+    assert f"DATA LOSS: {NEW} would start empty" in planned.output
+    plans = [command for command in run.fake.commands() if command[:1] == ["plan"]]
+    assert [a for a in plans[0] if a.startswith("-target=")] == [
+        "-target=module.database_us_east_1"
+    ]
+    assert plans[1][:3] == ["plan", "-input=false", "-out=whole.tfplan"]
+    assert "-parallelism=4" in plans[1] and not any(a.startswith("-target") for a in plans[1])
+    refused = run("apply", "dev", "--auto-approve")
+    assert refused.exit_code == 3, refused.output
+    assert "judged on the whole environment" in refused.output and NEW in refused.output
+    assert not [command for command in run.fake.commands() if command[:1] == ["apply"]]
+    assert run("apply", "dev", "--auto-approve", "--allow-destroy").exit_code == 0
+
+
+def test_a_harmless_target_carries_the_whole_environments_data_loss(run):
+    """A target that only touches the processor still moves the environment towards a plan
+    that starts a database empty: the rules see the whole environment."""
+    protect(run.env_dir)
+    run.fake.stdout("show", json.dumps(targeted(lambda_update())))
+    whole = plan(database(OLD, ["no-op"]), database(NEW, ["create"]), lambda_update())
+    run.fake.shows("whole.tfplan", json.dumps(whole))
+    planned = run("plan", "dev", "--", "-target=module.compute_us_east_1")
+    assert "note: -target narrowed this plan" in planned.output
+    assert f"DATA LOSS: {NEW} would start empty" in planned.output
+    assert run("apply", "dev", "--auto-approve").exit_code == 3
+
+
+def test_a_targeted_plan_file_without_a_whole_environment_verdict_is_refused(run):
+    run.fake.stdout("show", json.dumps(targeted(lambda_update())))
+    run.fake.shows("whole.tfplan", json.dumps(plan(lambda_update())))
+    assert run("plan", "dev", "--", "-target=module.compute_us_east_1").exit_code == 0
+    record_path = run.out / "dev" / "plan.payinfra.json"
+    record = json.loads(record_path.read_text())
+    del record["whole_environment"]
+    record_path.write_text(json.dumps(record))
+    refused = run("apply", "dev", "--auto-approve")
+    assert refused.exit_code == 3
+    assert "narrowed by -target but carries no judgement of the whole environment" in (
+        refused.output
+    )
+
+
+def test_an_untargeted_plan_file_swapped_for_a_targeted_one_is_refused(run):
+    """A plan made whole, its file then replaced by a targeted one (and the digest forged)."""
+    run.fake.stdout("show", json.dumps(plan(lambda_update())))
+    assert run("plan", "dev").exit_code == 0
+    run.fake.stdout("show", json.dumps(targeted(database(NEW, ["create"]))))
+    refused = run("apply", "dev", "--auto-approve")
+    assert refused.exit_code == 3
+    assert "carries no judgement of the whole environment" in refused.output
