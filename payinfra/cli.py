@@ -435,14 +435,23 @@ def bootstrap(env, environments_dir, out_dir, terraform_binary, plugin_dir):
     expires superseded state versions, and can never be destroyed by Terraform. Its own small
     root lives in OUT/ENV/bootstrap/ with its state beside it. Running it again changes nothing.
     """
-    summary = lifecycle.bootstrap(
+    result = lifecycle.bootstrap(
         environments_dir, env, out_dir, terraform=terraform_binary, plugin_dir=plugin_dir
     )
-    created = summary.totals["create"]
+    for address in result.adopted:
+        click.echo(f"adopted {address}: created by an interrupted bootstrap, now in its state")
+    for key in result.spare_keys:
+        click.secho(
+            f"KMS key {key} is tagged for this state bucket but unused (left by an interrupted "
+            "bootstrap); schedule its deletion when you have checked it",
+            fg="yellow",
+        )
+    created = result.summary.totals["create"]
     click.echo(
-        f"state bucket of {env} ready ({created} created)" if summary.has_changes
+        f"state bucket of {env} ready ({created} created)"
+        if result.summary.has_changes or result.adopted
         else f"state bucket of {env} already in place; nothing to do"
-    )  # fmt: skip
+    )
 
 
 @main.command()

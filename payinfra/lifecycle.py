@@ -25,12 +25,12 @@ import re
 import shutil
 import subprocess
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TypeGuard
 
-from payinfra import accounts, emulator, status, writer
+from payinfra import accounts, emulator, leftovers, status, writer
 from payinfra.config import Environment, load_environment
 from payinfra.errors import (
     NothingApplied,
@@ -690,7 +690,7 @@ BOOTSTRAP_DIR = "bootstrap"
 def bootstrap(
     environments_dir: Path, name: str, out_dir: Path, *, terraform: str | None,
     plugin_dir: Path | None,
-) -> PlanSummary:  # fmt: skip
+) -> BootstrapResult:  # fmt: skip
     """Create (or bring up to date) the state bucket the YAML's S3 backend names, from a root
     of its own in OUT/ENV/bootstrap/ whose state stays there. Idempotent; it never destroys or
     replaces anything (the bucket itself is prevent_destroy)."""
@@ -704,11 +704,19 @@ def bootstrap(
     root = out_dir / name / BOOTSTRAP_DIR
     with writer.locked(out_dir / name), writer.locked(root):
         _guard_protection(env, out_dir / name)
-        writer.write_tree(render_bootstrap(env), root)
+        _check_account(env, env_file)
+        # A run killed half-way leaves resources in AWS that its state never recorded: adopt
+        # them (import) instead of creating a second key and failing on the bucket's name.
+        target = replace(
+            aws_target(env),
+            region=env.backend.region or env.primary.name,
+            role_arn=env.backend.role_arn or env.aws.role_arn,
+        )
+        found = leftovers.find(target, env.backend.bucket or "", _local_state_addresses(root))
+        writer.write_tree(render_bootstrap(env, found.imports), root)
         writer.verify(root)
         terraform_runner = Terraform(binary, root, _child_env(env), writer.held_locks())
         ws = Workspace(env, root, terraform_runner, env_file)
-        _check_account(env, env_file)
         ensure_initialised(ws, plugin_dir)
         tf = ws.terraform
         try:
@@ -721,11 +729,40 @@ def bootstrap(
                     f"bucket ({', '.join(summary.stateful_losses) or 'see the plan'}); nothing "
                     "was changed"
                 )
-            if summary.has_changes:
+            if summary.has_changes or found.imports:
                 tf.run("apply", "-input=false", PLAN_FILE)
         finally:
             (root / PLAN_FILE).unlink(missing_ok=True)
-    return summary
+    return BootstrapResult(summary, sorted(found.imports), found.spare_keys)
+
+
+@dataclass(frozen=True)
+class BootstrapResult:
+    summary: PlanSummary
+    adopted: list[str]  # addresses imported from an interrupted run
+    spare_keys: list[str]  # keys earlier interrupted runs made and nothing uses
+
+
+def _local_state_addresses(root: Path) -> set[str]:
+    """The resource addresses a local state file records (none when there is no state)."""
+    try:
+        text = (root / "terraform.tfstate").read_text(encoding="utf-8")
+        # A terraform killed while writing leaves an empty file; terraform reads it as no state.
+        state = json.loads(text) if text.strip() else {}
+    except FileNotFoundError:
+        return set()
+    except (OSError, ValueError) as error:
+        raise Refused(
+            f"{root / 'terraform.tfstate'} is unreadable ({error}); restore it from its "
+            "backup (terraform.tfstate.backup) before bootstrapping again"
+        ) from None
+    return {
+        ".".join(
+            part for part in (entry.get("module"), entry.get("type"), entry.get("name")) if part
+        )
+        for entry in (state.get("resources") or [] if isinstance(state, dict) else [])
+        if isinstance(entry, dict) and entry.get("mode") == "managed" and entry.get("instances")
+    }
 
 
 # ---- output ----

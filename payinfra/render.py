@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from pathlib import Path
 
 import jinja2
@@ -632,8 +634,19 @@ BOOTSTRAP_TEMPLATES = ("backend.tf", "providers.tf", "versions.tf")
 STATE_BUCKET_MODULE = "state-bucket"
 
 
-def render_bootstrap(env: Environment) -> Files:
-    """A small root that creates the S3 state bucket the YAML names, its state kept locally."""
+_RESOURCE_ADDRESS = re.compile(r"(module\.[a-z0-9_]+\.)*aws_[a-z0-9_]+\.[a-z0-9_]+")
+
+
+def _resource_address(address: str) -> str:
+    """An import's `to` is an address, not a string: only a plain resource address passes."""
+    if not _RESOURCE_ADDRESS.fullmatch(address):
+        raise ValueError(f"not a resource address: {address!r}")
+    return address
+
+
+def render_bootstrap(env: Environment, imports: Mapping[str, str] | None = None) -> Files:
+    """A small root that creates the S3 state bucket the YAML names, its state kept locally;
+    `imports` ({address: id}) adopts what an interrupted bootstrap left in AWS."""
     backend = env.backend
     if backend.bucket is None or backend.region is None:
         raise ValueError("bootstrap renders only for an s3 backend")
@@ -661,5 +674,11 @@ def render_bootstrap(env: Environment) -> Files:
         name: jinja.get_template(f"{name}.j2").render(context) for name in BOOTSTRAP_TEMPLATES
     }
     files["main.tf"] = jinja.get_template("bootstrap-main.tf.j2").render(context)
+    if imports:
+        adopted = [
+            {"to": expression(_resource_address(address)), "id": literal(imports[address])}
+            for address in sorted(imports)
+        ]
+        files["imports.tf"] = jinja.get_template("bootstrap-imports.tf.j2").render(imports=adopted)
     files.update(_module_files(STATE_BUCKET_MODULE))
     return dict(sorted(files.items()))
