@@ -11,7 +11,7 @@ CHECKOV_VERSION := 3.3.30
 CHECKOV_VENV    := $(VENV)/checkov
 CHECKOV         := $(CHECKOV_VENV)/bin/checkov
 
-.PHONY: demo demo-down render test lint fmt clean
+.PHONY: demo demo-down render test test-fast lint fmt clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +41,11 @@ render: $(STAMP)
 
 test: lint $(CHECKOV)
 	PAYINFRA_CHECKOV=$(CURDIR)/$(CHECKOV) $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Everything that needs no terraform, moto server, checkov or minutes (tests/markerguard.py keeps
+# the markers honest): run it while working, `make test` before pushing.
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -n 2 --fast
 
 # ruff (lint + format), mypy, terraform fmt of the module sources, the pre-commit config and the
 # GitHub Actions workflow.

@@ -17,6 +17,9 @@ from payinfra.writer import write_tree
 from tests.fake_terraform import FakeTerraform
 from tests.hclparse import parse_tree
 
+# The markers and the guard that fails a test starting terraform, moto or checkov unmarked.
+pytest_plugins = ["tests.markerguard", "pytester"]
+
 REPO = Path(__file__).resolve().parent.parent
 ENVIRONMENTS = REPO / "environments"
 REAL_ENVS = ("dev", "staging", "prod")
@@ -65,7 +68,7 @@ class EnvironmentsFolder:
 # Collected first, and with `-n 3 --dist loadfile --no-loadscope-reorder` (the Makefile: xdist
 # would otherwise queue files by test count, these last), each starts at once on a worker of
 # its own and the rest of the suite runs beside them.
-SLOWEST_FIRST = ("tests/test_region_move_e2e.py", "tests/test_end_to_end.py")
+SLOWEST_FIRST = ("tests/e2e/test_region_move.py", "tests/e2e/test_stack_lifecycle.py")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -110,7 +113,7 @@ REPLACES_TABLE = plan_json(("module.data_eu_west_1", "aws_dynamodb_table", ["del
 
 
 # The account the fake terraform's credentials act in (accounts are checked against the emulator
-# in tests/test_accounts.py; here only argv matters).
+# in tests/safety/test_account_guard.py; here only argv matters).
 FAKE_ACCOUNT = "123456789012"
 
 

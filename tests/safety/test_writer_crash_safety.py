@@ -93,6 +93,7 @@ def start_writer(files_path: Path, target: Path) -> subprocess.Popen:
     return process
 
 
+@pytest.mark.slow
 def test_kill_9_at_any_moment_leaves_the_old_or_the_new_render_whole(tmp_path, two_renders):
     old, new = two_renders
     files_path = tmp_path / "new.pickle"
@@ -139,6 +140,7 @@ def render_command(env_dir: Path, out: Path) -> list[str]:
     ]
 
 
+@pytest.mark.slow
 def test_concurrent_renders_of_different_yaml_never_interleave(tmp_path, env_dir):
     other = tmp_path / "other-environments"
     other.mkdir()

@@ -44,6 +44,7 @@ def checkov_results(rendered_roots) -> dict[str, dict]:
     return results
 
 
+@pytest.mark.checkov
 @pytest.mark.parametrize("env", REAL_ENVS)
 def test_checkov_finds_no_failed_check(checkov_results, env):
     report = checkov_results[env]

@@ -11,10 +11,10 @@ import pytest
 from payinfra.config import ALARM_DEFAULTS, load_environment
 from payinfra.plansummary import STATEFUL_TYPES, summarize
 from payinfra.render import render_environment
+from tests.config.test_validation_errors import assert_rejected, render
 from tests.conftest import ENVIRONMENTS, REAL_ENVS
 from tests.hclparse import labelled, parse
 from tests.stackfacts import of_type, one
-from tests.test_config_errors import assert_rejected, render
 
 # ---- VPC endpoints and egress ----
 

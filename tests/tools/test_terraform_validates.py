@@ -117,6 +117,7 @@ def expected_resources_per_module(environment) -> dict[str, int]:
     return expected
 
 
+@pytest.mark.emulator
 @pytest.mark.parametrize("env", REAL_ENVS)
 def test_plan_resource_count_matches_the_config(plans, env):
     environment = load_environment(ENVIRONMENTS, env)
@@ -126,6 +127,7 @@ def test_plan_resource_count_matches_the_config(plans, env):
     assert dict(planned) == expected_resources_per_module(environment)
 
 
+@pytest.mark.emulator
 @pytest.mark.parametrize("env", REAL_ENVS)
 def test_plan_creates_subnets_nat_and_routes_per_az_and_nat_mode(plans, env):
     environment = load_environment(ENVIRONMENTS, env)
@@ -148,6 +150,7 @@ def test_plan_creates_subnets_nat_and_routes_per_az_and_nat_mode(plans, env):
         assert planned[(module, "aws_default_security_group")] == 1
 
 
+@pytest.mark.emulator
 def test_peering_routes_go_both_ways_on_every_private_route_table(plans):
     environment = load_environment(ENVIRONMENTS, "prod")
     source, (target,) = environment.source, environment.targets
@@ -179,6 +182,7 @@ def dev_graph(plans, initialised) -> dict[str, set[str]]:
     return edges
 
 
+@pytest.mark.emulator
 def test_graph_puts_replication_after_both_buckets_versioning(dev_graph):
     depends_on = reachable(
         dev_graph, "module.data_us_east_1.aws_s3_bucket_replication_configuration.this"
@@ -187,6 +191,7 @@ def test_graph_puts_replication_after_both_buckets_versioning(dev_graph):
     assert "module.data_eu_west_1.aws_s3_bucket_versioning.this" in depends_on
 
 
+@pytest.mark.emulator
 def test_graph_creates_the_log_group_before_the_function(dev_graph):
     depends_on = reachable(dev_graph, "module.compute_eu_west_1.aws_lambda_function.this")
     assert "module.compute_eu_west_1.aws_cloudwatch_log_group.function" in depends_on
@@ -210,6 +215,7 @@ def internet_egress(changes: list[dict]) -> list[str]:
     return found
 
 
+@pytest.mark.emulator
 @pytest.mark.parametrize("env", REAL_ENVS)
 def test_no_security_group_allows_internet_egress_with_interface_endpoints(planned_changes, env):
     environment = load_environment(ENVIRONMENTS, env)
@@ -222,6 +228,7 @@ def test_no_security_group_allows_internet_egress_with_interface_endpoints(plann
         ]
 
 
+@pytest.mark.emulator
 @pytest.mark.parametrize("env", REAL_ENVS)
 def test_gateway_endpoints_serve_every_private_route_table(planned_changes, env):
     environment = load_environment(ENVIRONMENTS, env)

@@ -17,6 +17,7 @@ def invoke(*args):
     return CliRunner().invoke(main, ["emulator", *args])
 
 
+@pytest.mark.emulator
 def test_start_status_stop(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     port = free_port()
@@ -39,6 +40,7 @@ def test_start_status_stop(tmp_path, monkeypatch):
     assert not (tmp_path / ".payinfra" / "emulator.json").exists()
 
 
+@pytest.mark.emulator
 def test_start_on_a_port_another_emulator_holds_is_an_error(tmp_path, monkeypatch):
     """A second folder's `emulator start` on a busy port: moto cannot bind, and the health check
     must not take the other server's answer for its own."""

@@ -19,7 +19,7 @@ import yaml
 
 from tests.toolchain import child_env, plugin_dir, terraform_binary
 
-pytestmark = pytest.mark.terraform
+pytestmark = [pytest.mark.terraform, pytest.mark.emulator, pytest.mark.slow]
 STATE_BUCKET = "payinfra-e2e-state"
 STATE_KEY = "payinfra/local/terraform.tfstate"
 

@@ -8,7 +8,7 @@ import yaml
 
 from payinfra import lifecycle
 from payinfra.awsnames import NAME_RULES
-from tests.test_config_errors import assert_rejected, render
+from tests.config.test_validation_errors import assert_rejected, render
 from tests.toolchain import planned_resources, terraform_init
 
 NAME_ATTRIBUTES = (
@@ -98,6 +98,7 @@ def test_a_suffix_may_start_with_a_digit(env_dir, tmp_path):
     assert result.exit_code == 0, result.output
 
 
+@pytest.mark.emulator
 @pytest.mark.terraform
 @pytest.mark.parametrize(("env", "settings", "region_list"), LONGEST)
 def test_the_longest_names_plan_against_the_emulator_as_derived(

@@ -14,10 +14,10 @@ from click.testing import CliRunner
 from payinfra.cli import main
 from payinfra.config import load_environment
 from payinfra.render import render_environment
+from tests.config.test_validation_errors import assert_rejected, render
 from tests.conftest import ENVIRONMENTS
 from tests.fake_terraform import FakeTerraform
 from tests.hclparse import parse
-from tests.test_config_errors import assert_rejected, render
 from tests.toolchain import MotoServer, planned_resources, terraform_init
 
 EMULATOR_ACCOUNT = "111111111111"
@@ -102,6 +102,7 @@ def emulated_env(env_dir, endpoint: str, aws: dict) -> None:
     env_dir.write("dev", {"emulator": {"endpoint": endpoint}, "aws": aws})
 
 
+@pytest.mark.emulator
 def test_credentials_of_another_account_are_refused_before_terraform_runs(
     env_dir, tmp_path, other_account_emulator
 ):
@@ -122,6 +123,7 @@ def test_credentials_of_another_account_are_refused_before_terraform_runs(
     assert fake.calls() == [], "terraform never ran"
 
 
+@pytest.mark.emulator
 @pytest.mark.parametrize(
     "command",
     [("init",), ("plan",), ("apply", "--auto-approve"), ("destroy", "--auto-approve"),
@@ -175,6 +177,7 @@ def broken_sts(request):
     server.shutdown()
 
 
+@pytest.mark.slow
 def test_an_sts_that_is_not_sts_is_one_error_line_within_a_bounded_time(
     env_dir, tmp_path, broken_sts
 ):
@@ -199,6 +202,7 @@ def test_an_sts_that_is_not_sts_is_one_error_line_within_a_bounded_time(
     assert fake.calls() == []
 
 
+@pytest.mark.emulator
 @pytest.mark.terraform
 def test_the_role_is_assumed_and_the_plan_acts_in_its_account(env_dir, tmp_path, moto_server):
     # The session emulator's own account is the default one; the role lives in another.

@@ -44,6 +44,7 @@ def test_processor_benchmark_runs(capsys, monkeypatch):
     assert "cold import" in out and "warm POST /payments" in out
 
 
+@pytest.mark.emulator
 @pytest.mark.terraform
 def test_plan_overhead_benchmark_runs(capsys, monkeypatch):
     from tests.toolchain import terraform_binary

@@ -350,6 +350,7 @@ def test_no_input_at_the_prompt_is_a_refusal_not_an_abort(run, terminal):
     assert "not confirmed" in result.output and "Aborted" not in result.output
 
 
+@pytest.mark.emulator
 def test_the_name_typed_at_a_real_terminal_confirms(run, moto_server):
     protect(run.env_dir)
     run.fake.stdout("show", CREATE_ONLY)

@@ -104,6 +104,7 @@ def test_the_bootstrap_root_imports_what_was_found(env_dir):
 # ---- For real: kill the whole process group once the bucket exists, then run again ----
 
 
+@pytest.mark.emulator
 @pytest.mark.terraform
 @pytest.mark.slow
 def test_bootstrap_killed_once_the_bucket_exists_converges_on_the_next_run(

@@ -5,7 +5,8 @@ there afterwards.
 
 Emulator limits (EMULATOR_GAPS): moto has no global-table replicas, so the table's replica is
 covered by the HCL tests; the one-writer replay across regions is tested in-process
-(tests/test_one_writer.py). The API domain (ACM, Route 53) is covered at plan level on prod.
+(tests/processor/test_one_writer.py). The API domain (ACM, Route 53) is covered at plan level
+on prod.
 """
 
 from __future__ import annotations
@@ -15,9 +16,9 @@ import json
 import pytest
 import yaml
 
-from tests.test_end_to_end import Stack
+from tests.e2e.test_stack_lifecycle import Stack
 
-pytestmark = pytest.mark.terraform
+pytestmark = [pytest.mark.terraform, pytest.mark.emulator, pytest.mark.slow]
 A, B = "eu-west-1", "us-east-1"
 # (phase, workload, words the plan must print about the step)
 STEPS = (
