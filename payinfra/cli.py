@@ -12,10 +12,13 @@ from typing import Any
 
 import click
 
-from payinfra import __version__, emulator, lifecycle, writer
+from payinfra import __version__, emulator, lifecycle, safety, workspace, writer
+from payinfra.bootstrap import bootstrap as bootstrap_stack
 from payinfra.config import list_environments, load_environment
 from payinfra.errors import PayinfraError
 from payinfra.plansummary import markdown, table
+from payinfra.terraform import PLUGIN_DIR_ENV
+from payinfra.validate import validate as validate_root
 
 environments_option = click.option(
     "--environments-dir",
@@ -68,16 +71,16 @@ def _terraform_command(command: Callable) -> Callable:
 plugin_dir_option = click.option(
     "--plugin-dir",
     type=click.Path(file_okay=False, path_type=Path),
-    envvar=lifecycle.PLUGIN_DIR_ENV,
+    envvar=PLUGIN_DIR_ENV,
     help="Install providers from this filesystem mirror instead of the registry "
-    f"[env: {lifecycle.PLUGIN_DIR_ENV}].",
+    f"[env: {PLUGIN_DIR_ENV}].",
 )
 
 
 def _workspace(
     env: str, environments_dir: Path, out_dir: Path, no_render: bool, terraform_binary: str | None
-) -> contextlib.AbstractContextManager[lifecycle.Workspace]:
-    return lifecycle.workspace(
+) -> contextlib.AbstractContextManager[workspace.Workspace]:
+    return workspace.workspace(
         environments_dir, env, out_dir, render_first=not no_render, terraform=terraform_binary
     )
 
@@ -86,7 +89,7 @@ def stdin_is_terminal() -> bool:
     return sys.stdin.isatty()
 
 
-def _typed_confirmation(name: str) -> lifecycle.Confirm | None:
+def _typed_confirmation(name: str) -> safety.Confirm | None:
     """Ask for the name at the terminal; None when there is no terminal to ask at (a name
     piped on stdin is not a person typing it)."""
     if not stdin_is_terminal():
@@ -187,7 +190,7 @@ def render(env: str, environments_dir: Path, out_dir: Path) -> None:
     plan files already in OUT/ENV/ are kept. Exit code 2 means the YAML is invalid.
     """
     with _timed() as elapsed:
-        result = lifecycle.render(environments_dir, env, out_dir).result
+        result = workspace.render(environments_dir, env, out_dir).result
     elapsed_ms = elapsed()
     click.echo(
         f"rendered {env} into {out_dir / env}/: {len(result.written)} written, "
@@ -318,7 +321,7 @@ def plan(
             text = markdown(result.summary, env, ws.env.move_step())
         summary_file.write_text(text, encoding="utf-8")
     click.echo(
-        f"\nsaved plan: {out_dir / env / lifecycle.PLAN_FILE}; apply it with `payinfra apply {env}`"
+        f"\nsaved plan: {out_dir / env / safety.PLAN_FILE}; apply it with `payinfra apply {env}`"
     )
     if detailed_exitcode and result.exit_code == 2:
         raise ChangesPending
@@ -435,7 +438,7 @@ def bootstrap(env, environments_dir, out_dir, terraform_binary, plugin_dir):
     expires superseded state versions, and can never be destroyed by Terraform. Its own small
     root lives in OUT/ENV/bootstrap/ with its state beside it. Running it again changes nothing.
     """
-    result = lifecycle.bootstrap(
+    result = bootstrap_stack(
         environments_dir, env, out_dir, terraform=terraform_binary, plugin_dir=plugin_dir
     )
     for address in result.adopted:
@@ -517,11 +520,11 @@ def unprotect(env: str, out_dir: Path) -> None:
     the next render, plan and apply may turn protection off. Nothing in AWS changes here.
     """
     root = out_dir / env
-    if not lifecycle.is_protected_root(root, env):
+    if not safety.is_protected_root(root, env):
         click.echo(f"{root} is not a protected environment's root; nothing changed")
         return
-    click.echo(lifecycle.UNPROTECT_CONSEQUENCES.format(name=env, root=root))
-    lifecycle.unprotect(root, env, _typed_confirmation(env))
+    click.echo(safety.UNPROTECT_CONSEQUENCES.format(name=env, root=root))
+    safety.unprotect(root, env, _typed_confirmation(env))
     click.echo(f"{env} may now be unprotected: set `protected: false` in its YAML, then plan")
 
 
@@ -562,11 +565,11 @@ def validate(env, environments_dir, out_dir, terraform_binary, plugin_dir, outpu
     """Render ENV, then terraform fmt -check, init -backend=false + validate, and checkov.
 
     Needs no AWS credentials: no backend and no provider is configured."""
-    with lifecycle.workspace(
+    with workspace.workspace(
         environments_dir, env, out_dir, render_first=True, terraform=terraform_binary,
         reads_state=False,
     ) as ws:  # fmt: skip
-        findings, ran = lifecycle.validate(ws, plugin_dir=plugin_dir)
+        findings, ran = validate_root(ws, plugin_dir=plugin_dir)
     if output_format == "json":
         click.echo(
             json.dumps(

@@ -1,4 +1,5 @@
-"""Run the terraform binary in a rendered root: argv building, environment, live output."""
+"""Run the terraform binary in a rendered root: argv building, environment, live output, and
+where `terraform init` finds the AWS provider (a filesystem mirror or the registry)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,24 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from payinfra.errors import TerraformFailed, TerraformNotFound
+
+PLUGIN_DIR_ENV = "PAYINFRA_PLUGIN_DIR"
+
+# Where Terraform's filesystem mirrors usually live; the first holding the AWS provider is used.
+MIRROR_CANDIDATES = (
+    "/opt/tf-plugins",
+    "~/.terraform.d/plugins",
+    "~/.local/share/terraform/plugins",
+    "/usr/local/share/terraform/plugins",
+    "/usr/share/terraform/plugins",
+)
+
+AWS_PROVIDER_PATH = "registry.terraform.io/hashicorp/aws"
+
+MIRROR_ADVICE = (
+    "if the Terraform registry is unreachable, point --plugin-dir or PAYINFRA_PLUGIN_DIR at a "
+    f"provider mirror (DIR/{AWS_PROVIDER_PATH}/<version>/<os>_<arch>/)"
+)
 
 TERRAFORM_ENV = "PAYINFRA_TERRAFORM"
 INSTALL_ADVICE = (
@@ -99,3 +118,27 @@ class Terraform:
         if completed.returncode != 0:
             raise TerraformFailed(args[0], completed.returncode, completed.stderr)
         return str(completed.stdout)
+
+
+# ---- The provider mirror ----
+
+
+def find_plugin_dir(explicit: Path | None = None) -> Path | None:
+    """--plugin-dir, else PAYINFRA_PLUGIN_DIR, else the first usual mirror folder that holds
+    the AWS provider; None means the registry."""
+    if explicit:
+        return explicit
+    if os.environ.get(PLUGIN_DIR_ENV):
+        return Path(os.environ[PLUGIN_DIR_ENV])
+    for candidate in MIRROR_CANDIDATES:
+        path = Path(candidate).expanduser()
+        if (path / AWS_PROVIDER_PATH).is_dir():
+            return path
+    return None
+
+
+def init_args(plugin_dir: Path | None) -> list[str]:
+    args = ["init", "-input=false"]
+    if plugin_dir:
+        args.append(f"-plugin-dir={plugin_dir}")
+    return args

@@ -19,8 +19,7 @@ from pathlib import Path
 import pytest
 
 from payinfra.emulator import server_command
-from payinfra.lifecycle import find_plugin_dir
-from payinfra.terraform import terraform_env
+from payinfra.terraform import find_plugin_dir, terraform_env
 
 
 def required_tool(name: str, env_var: str) -> str:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from payinfra import lifecycle
+from payinfra import workspace
 from payinfra.awsnames import NAME_RULES
 from tests.config.test_validation_errors import assert_rejected, render
 from tests.toolchain import planned_resources, terraform_init
@@ -118,7 +118,7 @@ def test_the_longest_names_plan_against_the_emulator_as_derived(
             "database": {"skip_final_snapshot": False},
         },
     )
-    rendered = lifecycle.render(env_dir.path, env, tmp_path / "out")
+    rendered = workspace.render(env_dir.path, env, tmp_path / "out")
     prefix = rendered.env.name_prefix
     bucket = next(rule for rule in NAME_RULES if rule.resource == "S3 data bucket")
     assert max(len(bucket.name(prefix, r["name"])) for r in region_list) == bucket.max_length

@@ -207,14 +207,15 @@ def test_an_sts_that_is_not_sts_is_one_error_line_within_a_bounded_time(
 def test_the_role_is_assumed_and_the_plan_acts_in_its_account(env_dir, tmp_path, moto_server):
     # The session emulator's own account is the default one; the role lives in another.
     # (moto resolves assumed-role credentials only while its default account is left as is.)
-    from payinfra import lifecycle
+    from payinfra import safety, workspace
 
     emulated_env(
         env_dir, moto_server.endpoint, {"account_id": ENVIRONMENT_ACCOUNT, "role_arn": ROLE}
     )
     env = load_environment(env_dir.path, "dev")
-    lifecycle._check_account(env, env_dir.path / "dev.yaml")  # passes once the role is assumed
-    rendered = lifecycle.render(env_dir.path, "dev", tmp_path / "out")
+    # Passes once the role is assumed.
+    safety.check_account(env, env_dir.path / "dev.yaml", workspace.aws_target(env))
+    rendered = workspace.render(env_dir.path, "dev", tmp_path / "out")
     aws = {**moto_server.aws_env()}
     terraform_init(rendered.root, env=aws)
     changes = planned_resources(rendered.root, aws)

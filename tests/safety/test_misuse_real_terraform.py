@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from payinfra import writer
 from payinfra.cli import main
-from payinfra.lifecycle import find_plugin_dir
+from payinfra.terraform import find_plugin_dir
 from tests.conftest import FAKE_ACCOUNT, protect
 from tests.toolchain import terraform, terraform_binary
 

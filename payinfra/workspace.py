@@ -1,0 +1,123 @@
+"""The locked, rendered, verified root of one environment, and where its AWS calls go.
+
+`workspace()` holds the out folder's lock for a whole command, proves the credentials act in
+the YAML's account (when the command touches state), renders (unless told not to) and proves the
+tree matches its manifest before any terraform runs. `render()` is the one call that loads,
+renders and writes. The emulator is reached through AWS_ENDPOINT_URL with dummy credentials.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from payinfra import accounts, emulator, safety, writer
+from payinfra.config import Environment, load_environment
+from payinfra.errors import EmulatorError
+from payinfra.render import render_environment
+from payinfra.terraform import Terraform, find_terraform
+
+EMULATOR_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "emulator", "AWS_SECRET_ACCESS_KEY": "emulator"}
+
+
+@dataclass(frozen=True)
+class Workspace:
+    env: Environment
+    root: Path
+    terraform: Terraform
+    env_file: Path  # where the environment's YAML lives, for messages
+
+
+@dataclass(frozen=True)
+class Rendered:
+    env: Environment
+    root: Path
+    result: writer.WriteResult
+
+
+def render(environments_dir: Path, name: str, out_dir: Path) -> Rendered:
+    """Load, validate, render and write one environment: the one call that does all of it."""
+    env = load_environment(environments_dir, name)
+    root = out_dir / name
+    with writer.locked(root):
+        return Rendered(env, root, render_locked(env, root))
+
+
+def render_locked(env: Environment, root: Path) -> writer.WriteResult:
+    safety.guard_protection(env, root)
+    return writer.write_tree(render_environment(env), root)
+
+
+@contextlib.contextmanager
+def workspace(
+    environments_dir: Path,
+    name: str,
+    out_dir: Path,
+    *,
+    render_first: bool,
+    terraform: str | None,
+    reads_state: bool = True,
+) -> Iterator[Workspace]:
+    """The environment's root, locked for the whole `with` block, rendered (unless told not to)
+    and proven to match its manifest. When the command `reads_state` (every one but validate),
+    the credentials are first proven to act in the YAML's account: no backend or provider is
+    ever started with another account's credentials."""
+    env = load_environment(environments_dir, name)
+    binary = find_terraform(terraform)
+    root = out_dir / name
+    env_file = environments_dir / f"{name}.yaml"
+    with writer.locked(root):
+        if reads_state:
+            safety.check_account(env, env_file, aws_target(env))
+        if render_first:
+            render_locked(env, root)
+        else:
+            safety.guard_protection(env, root)
+        writer.verify(root)
+        terraform_runner = Terraform(binary, root, child_env(env), writer.held_locks())
+        yield Workspace(env, root, terraform_runner, env_file)
+
+
+def child_env(env: Environment) -> dict[str, str]:
+    """The emulator is reached through AWS_ENDPOINT_URL, which the AWS provider honours."""
+    endpoint = emulator_endpoint(env)
+    if endpoint is None:
+        return {}
+    return {"AWS_ENDPOINT_URL": endpoint, **EMULATOR_CREDENTIALS}
+
+
+def emulator_endpoint(env: Environment) -> str | None:
+    """The YAML's emulator endpoint, or that of the emulator `payinfra emulator start` runs."""
+    if env.emulator is None:
+        return None
+    if env.emulator.endpoint:
+        return env.emulator.endpoint
+    running = emulator.status()
+    if not running.running:
+        raise EmulatorError(
+            f"{env.name} runs on the local emulator, which is not running: "
+            "`payinfra emulator start [--port N]` first"
+        )
+    return running.endpoint
+
+
+def aws_target(env: Environment) -> accounts.Target:
+    """Where boto3 asks about `env`: the emulator or AWS, as the YAML's role."""
+    endpoint = emulator_endpoint(env)
+    return accounts.Target(
+        region=env.primary.name,
+        endpoint=endpoint,
+        role_arn=env.aws.role_arn,
+        external_id=env.aws.external_id,
+        session_name=env.session_name,
+        credentials=_emulator_credentials() if endpoint else None,
+    )
+
+
+def _emulator_credentials() -> tuple[str, str]:
+    return (
+        EMULATOR_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+        EMULATOR_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+    )

@@ -1,0 +1,67 @@
+"""The layers of payinfra/ import in one direction: each module imports only modules of its own
+layer or below, nothing imports the CLI, config imports no other layer, and there is no cycle."""
+
+from __future__ import annotations
+
+import ast
+from graphlib import CycleError, TopologicalSorter
+
+from tests.conftest import REPO
+
+# Lowest first. A module may import its own layer and any below it.
+LAYERS = [
+    {"errors", "hcl", "assets", "regions", "awsnames", "yamlio", "access_drift", "package"},
+    {"config"},
+    {"render"},
+    {"writer", "terraform", "accounts", "emulator", "plansummary", "status", "leftovers"},
+    {"safety", "workspace"},
+    {"lifecycle", "validate", "bootstrap"},
+    {"cli", "__main__", "emulator_server", "__init__"},
+]
+
+
+def imports() -> dict[str, set[str]]:
+    graph = {}
+    for path in sorted((REPO / "payinfra").glob("*.py")):
+        found = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("payinfra"):
+                parts = (node.module or "").split(".")
+                if len(parts) > 1:
+                    found.add(parts[1])
+                else:
+                    found |= {alias.name for alias in node.names if alias.name != "__version__"}
+        graph[path.stem] = found
+    return graph
+
+
+def layer_of(module: str) -> int:
+    (index,) = [index for index, layer in enumerate(LAYERS) if module in layer]
+    return index
+
+
+def test_every_module_has_a_layer():
+    assert set(imports()) == set().union(*LAYERS)
+
+
+def test_no_module_imports_a_layer_above_its_own():
+    upward = [
+        f"{module} -> {imported}"
+        for module, imported_modules in imports().items()
+        for imported in imported_modules
+        if layer_of(imported) > layer_of(module)
+    ]
+    assert upward == []
+
+
+def test_nothing_imports_the_cli_and_config_imports_no_other_layer():
+    graph = imports()
+    assert [module for module, found in graph.items() if "cli" in found] == ["__main__"]
+    assert graph["config"] <= LAYERS[0]
+
+
+def test_the_import_graph_has_no_cycle():
+    try:
+        list(TopologicalSorter(imports()).static_order())
+    except CycleError as cycle:  # pragma: no cover - the assertion's message
+        raise AssertionError(f"import cycle: {cycle.args[1]}") from None
