@@ -16,7 +16,7 @@ from payinfra import __version__, emulator, lifecycle, safety, workspace, writer
 from payinfra.bootstrap import bootstrap as bootstrap_stack
 from payinfra.config import list_environments, load_environment
 from payinfra.errors import PayinfraError
-from payinfra.plansummary import markdown, table
+from payinfra.plansummary import KEPT_IN_AWS, WHOLE_ENVIRONMENT, markdown, table
 from payinfra.terraform import PLUGIN_DIR_ENV
 from payinfra.validate import validate as validate_root
 
@@ -281,32 +281,11 @@ def plan(
             extra=terraform_args,
             on_message=_show_plan_message,
         )
-    losses = (
-        [
-            f"DATA LOSS: {address} would be destroyed or replaced"
-            for address in result.summary.stateful_losses
-        ]
-        + [
-            f"DATA LOSS: {address} would start empty while another database holds the data; make "
-            "its region a standby first (README: Moving between regions)"
-            for address in result.summary.empty_databases
-        ]
-        + [
-            f"CANNOT BE APPLIED: {address} is a standalone database and cannot become a read "
-            "replica in place; remove its region from `workload` first (README: Retiring a region)"
-            for address in result.summary.demoted_databases
-        ]
-    )
+    found = result.summary.findings()
+    kept = [finding.text() for finding in found if finding.verdict == KEPT_IN_AWS]
+    losses = [finding.text() for finding in found if finding.verdict != KEPT_IN_AWS]
     if result.summary.judged_on_whole_environment and losses:
-        losses.insert(
-            0,
-            "note: -target narrowed this plan; the DATA LOSS and CANNOT BE APPLIED lines judge "
-            "the whole environment, and apply enforces them",
-        )
-    kept = [
-        f"KEPT IN AWS: {address} is forgotten by Terraform, not destroyed"
-        for address in result.summary.forgotten
-    ]
+        losses.insert(0, f"note: {WHOLE_ENVIRONMENT}")
     step = f"workload: {ws.env.move_step()}"
     click.echo()
     click.echo(step)

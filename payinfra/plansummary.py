@@ -24,14 +24,38 @@ STATEFUL_TYPES = frozenset(
     }
 )
 COLUMNS = ("create", "update", "replace", "destroy")
-DEMOTED_DATABASE = (
-    "these standalone databases cannot become read replicas in place (RDS has no such "
-    "operation); retire the region first (README: Retiring a region)"
+# What each verdict means: the one text of it, printed by `plan` (text or Markdown) and by
+# `apply` when it refuses.
+DATA_LOSS, CANNOT_BE_APPLIED, KEPT_IN_AWS = "DATA LOSS", "CANNOT BE APPLIED", "KEPT IN AWS"
+DESTROYED = "would be destroyed or replaced"
+STARTS_EMPTY = (
+    "would start empty while another database holds the data; make its region a standby first "
+    "(README: Moving between regions)"
 )
-EMPTY_DATABASE = (
-    "these databases would start empty while another database holds the data; make their "
-    "region a standby first (README: Moving between regions)"
+DEMOTED = (
+    "is a standalone database and cannot become a read replica in place (RDS has no such "
+    "operation); remove its region from `workload` first (README: Retiring a region)"
 )
+FORGOTTEN = "is forgotten by Terraform, not destroyed (it stays in AWS)"
+WHOLE_ENVIRONMENT = (
+    "-target narrowed this plan; the DATA LOSS and CANNOT BE APPLIED lines judge the whole "
+    "environment, and apply enforces them"
+)
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One verdict on one resource."""
+
+    verdict: str
+    address: str
+    meaning: str
+
+    def text(self) -> str:
+        return f"{self.verdict}: {self.address} {self.meaning}"
+
+    def markdown(self) -> str:
+        return f"- **{self.verdict}**: `{self.address}` {self.meaning}"
 
 
 @dataclass(frozen=True)
@@ -87,6 +111,15 @@ class PlanSummary:
             demoted_databases=sorted({*self.demoted_databases, *whole["demoted_databases"]}),
             judged_on_whole_environment=True,
         )
+
+    def findings(self) -> list[Finding]:
+        """Every verdict of the plan: what Terraform forgets, what it loses, what it cannot do."""
+        return [
+            *(Finding(KEPT_IN_AWS, address, FORGOTTEN) for address in self.forgotten),
+            *(Finding(DATA_LOSS, address, DESTROYED) for address in self.stateful_losses),
+            *(Finding(DATA_LOSS, address, STARTS_EMPTY) for address in self.empty_databases),
+            *(Finding(CANNOT_BE_APPLIED, address, DEMOTED) for address in self.demoted_databases),
+        ]
 
     def as_json(self) -> dict:
         """A plain, comparable form: what `payinfra plan` records and `apply` re-derives."""
@@ -297,30 +330,22 @@ def markdown(summary: PlanSummary, environment: str, step: str = "") -> str:
     lines = [f"### payinfra plan: `{environment}`", ""]
     if step:
         lines += [f"Workload: {step}", ""]
-    if summary.forgotten:
-        lines += ["**Kept in AWS, no longer managed** (a retired region's data):", ""]
-        lines += [f"- `{address}`" for address in summary.forgotten]
-        lines.append("")
     if not summary.has_changes:
-        return "\n".join([*lines, "No changes.", ""])
-    lines += ["| module | resource type | " + " | ".join(COLUMNS) + " |"]
-    lines += ["| --- | --- | " + " | ".join("---:" for _ in COLUMNS) + " |"]
-    for (module, resource_type), counts in summary.rows.items():
-        cells = " | ".join(str(counts[column] or "") for column in COLUMNS)
-        lines.append(f"| `{module}` | `{resource_type}` | {cells} |")
-    totals = summary.totals
-    lines.append("| **total** | | " + " | ".join(f"**{totals[c]}**" for c in COLUMNS) + " |")
-    if summary.judged_on_whole_environment and summary.loses_data | bool(summary.demoted_databases):
-        lines += ["", "`-target` narrowed this plan; what follows judges the whole environment."]
-    if summary.stateful_losses:
-        lines += ["", "**DATA LOSS**: these would be destroyed or replaced:", ""]
-        lines += [f"- `{address}`" for address in summary.stateful_losses]
-    if summary.empty_databases:
-        lines += ["", f"**DATA LOSS**: {EMPTY_DATABASE}:", ""]
-        lines += [f"- `{address}`" for address in summary.empty_databases]
-    if summary.demoted_databases:
-        lines += ["", f"**CANNOT BE APPLIED**: {DEMOTED_DATABASE}:", ""]
-        lines += [f"- `{address}`" for address in summary.demoted_databases]
+        lines.append("No changes.")
+    else:
+        lines += ["| module | resource type | " + " | ".join(COLUMNS) + " |"]
+        lines += ["| --- | --- | " + " | ".join("---:" for _ in COLUMNS) + " |"]
+        for (module, resource_type), counts in summary.rows.items():
+            cells = " | ".join(str(counts[column] or "") for column in COLUMNS)
+            lines.append(f"| `{module}` | `{resource_type}` | {cells} |")
+        totals = summary.totals
+        lines.append("| **total** | | " + " | ".join(f"**{totals[c]}**" for c in COLUMNS) + " |")
+    found = summary.findings()
+    if found:
+        lines.append("")
+        if summary.judged_on_whole_environment and any(f.verdict != KEPT_IN_AWS for f in found):
+            lines += [WHOLE_ENVIRONMENT, ""]
+        lines += [finding.markdown() for finding in found]
     return "\n".join([*lines, ""])
 
 

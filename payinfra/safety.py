@@ -27,7 +27,13 @@ from typing import TypeGuard
 from payinfra import accounts, writer
 from payinfra.config import Environment
 from payinfra.errors import Refused, UsageError
-from payinfra.plansummary import PlanSummary, is_targeted, summarize
+from payinfra.plansummary import (
+    CANNOT_BE_APPLIED,
+    DATA_LOSS,
+    PlanSummary,
+    is_targeted,
+    summarize,
+)
 
 PLAN_FILE = "plan.tfplan"
 PLAN_RECORD = "plan.payinfra.json"
@@ -289,15 +295,13 @@ def _is_verdict(value: object) -> TypeGuard[dict[str, list[str]]]:
 
 def refuse_unapplicable(env: Environment, summary: PlanSummary, *, allow_destroy: bool) -> None:
     """A plan RDS cannot perform is never applied; a protected environment's plan that loses
-    data needs --allow-destroy."""
-    if summary.demoted_databases:
-        raise Refused(
-            f"{', '.join(summary.demoted_databases)}: a standalone database cannot become a "
-            "read replica in place (RDS has no such operation); nothing was changed. Remove "
-            "its region from `workload` first (README: Retiring a region)"
-        )
-    if env.protected and summary.loses_data and not allow_destroy:
-        lost = [*summary.stateful_losses, *summary.empty_databases]
+    data needs --allow-destroy. The refusal says what `plan` said, in the same words."""
+    found = summary.findings()
+    impossible = [finding.text() for finding in found if finding.verdict == CANNOT_BE_APPLIED]
+    if impossible:
+        raise Refused(f"{'; '.join(impossible)}; nothing was changed")
+    losses = [finding.text() for finding in found if finding.verdict == DATA_LOSS]
+    if env.protected and losses and not allow_destroy:
         whole = (
             " (judged on the whole environment: -target narrowed the plan, not the rule)"
             if summary.judged_on_whole_environment
@@ -305,6 +309,6 @@ def refuse_unapplicable(env: Environment, summary: PlanSummary, *, allow_destroy
         )
         raise Refused(
             f"{env.name} is protected and the plan loses data (destroys, replaces, or starts a "
-            f"database empty){whole}: {', '.join(lost)}; re-run with --allow-destroy if that is "
-            "intended"
+            f"database empty){whole}: {'; '.join(losses)}; re-run with --allow-destroy if "
+            "that is intended"
         )

@@ -50,6 +50,8 @@ NEVER_GENERATED = (
     "plan.*",
     ".payinfra*",
 )
+# Terraform's own files, wherever they are: a report never takes one of these names.
+TERRAFORM_FILES = ("*.tfstate", "*.tfstate.*", "*.tfplan", ".terraform.lock.hcl")
 LOCK_WAIT_ENV = "PAYINFRA_LOCK_WAIT"
 DEFAULT_LOCK_WAIT_SECONDS = 30.0
 _SHA256 = re.compile(r"[0-9a-f]{64}")
@@ -329,10 +331,9 @@ def check_report_path(path: Path, out_root: Path) -> None:
     (`out_root`, or any folder holding payinfra's lock or manifest): a report never replaces
     state, a plan record or a rendered file."""
     resolved = path.resolve()
-    if any(fnmatch(resolved.name, pattern) for pattern in NEVER_GENERATED):
+    if any(fnmatch(resolved.name, pattern) for pattern in TERRAFORM_FILES):
         raise RenderError(
-            f"refusing to write a report to {path}: the name is Terraform state, a plan or "
-            "payinfra's own bookkeeping"
+            f"refusing to write a report to {path}: the name is Terraform state or a plan file"
         )
     managed = [out_root.resolve()] + [
         folder

@@ -55,7 +55,10 @@ def test_plan_writes_a_markdown_summary_for_a_pull_request(run, tmp_path):
     text = summary.read_text()
     assert text.startswith("### payinfra plan: `dev`")
     assert "| `module.data_eu_west_1` | `aws_dynamodb_table` |  |  | 1 |  |" in text
-    assert "- `module.data_eu_west_1.aws_dynamodb_table.this`" in text and "DATA LOSS" in text
+    assert (
+        "- **DATA LOSS**: `module.data_eu_west_1.aws_dynamodb_table.this` would be destroyed or "
+        "replaced" in text
+    )
 
 
 def test_plan_calls_out_stateful_replacements(run):
@@ -287,6 +290,14 @@ def test_a_summary_file_never_overwrites_state_plans_or_rendered_files(run, tmp_
     assert {path: path.read_bytes() for path in prod.rglob("*") if path.is_file()} == before
 
 
+def test_a_summary_named_like_a_plan_outside_the_out_folders_is_written(run, tmp_path):
+    """`--summary-file plan.md` (the README's example) is a report, not a plan record."""
+    run.fake.stdout("show", CREATE_ONLY)
+    summary = tmp_path / "plan.md"
+    assert run("plan", "dev", "--summary-file", str(summary)).exit_code == 0
+    assert summary.read_text().startswith("workload: ")
+
+
 def test_plan_writes_a_text_summary_with_its_data_loss_lines(run, tmp_path):
     run.fake.stdout("show", REPLACES_TABLE)
     summary = tmp_path / "summary.txt"
@@ -328,7 +339,9 @@ def test_plan_names_the_move_step_and_what_terraform_forgets(run, tmp_path):
     assert "DATA LOSS" not in result.output
     text = summary.read_text()
     assert "former primary still serving: us-east-1" in text
-    assert "- `module.database_us_east_1.aws_db_instance.this`" in text
+    assert "- **KEPT IN AWS**: `module.database_us_east_1.aws_db_instance.this` is forgotten" in (
+        text
+    )
 
 
 def test_drift_of_an_environment_never_applied_is_one_line(run):

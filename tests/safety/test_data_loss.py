@@ -185,3 +185,22 @@ def test_an_untargeted_plan_file_swapped_for_a_targeted_one_is_refused(run):
     refused = run("apply", "dev", "--auto-approve")
     assert refused.exit_code == 3
     assert "carries no judgement of the whole environment" in refused.output
+
+
+def test_plan_text_markdown_and_the_refusal_say_the_same_words(run, tmp_path):
+    """One verdict, one text: the line `plan` prints is the line `apply` refuses with, and the
+    Markdown for the pull request carries the same meaning."""
+    protect(run.env_dir)
+    shown = plan(
+        database(OLD, ["forget"]), database(NEW, ["create"], {"replicate_source_db": None})
+    )
+    run.fake.stdout("show", json.dumps(shown))
+    markdown = tmp_path / "plan.md"
+    args = ("--summary-file", str(markdown), "--summary-format", "markdown")
+    planned = run("plan", "dev", *args)
+    assert planned.exit_code == 0, planned.output
+    (line,) = [text for text in planned.output.splitlines() if text.startswith("DATA LOSS: ")]
+    refused = run("apply", "dev", "--auto-approve")
+    assert line in refused.output.replace("\nerror: ", " ")
+    meaning = line.removeprefix(f"DATA LOSS: {NEW} ")
+    assert f"- **DATA LOSS**: `{NEW}` {meaning}" in markdown.read_text()
