@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import sys
 import time
 from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +22,7 @@ from payinfra.errors import PayinfraError
 from payinfra.plansummary import KEPT_IN_AWS, WHOLE_ENVIRONMENT, markdown, table
 from payinfra.terraform import PLUGIN_DIR_ENV
 from payinfra.validate import validate as validate_root
+from payinfra.workspace import Workspace
 
 environments_option = click.option(
     "--environments-dir",
@@ -48,26 +52,6 @@ terraform_option = click.option(
 )
 
 
-def _terraform_command(command: Callable) -> Callable:
-    """The options every terraform-driving command shares, and ENV plus args after `--`."""
-    for decorator in reversed(
-        (
-            click.argument("env"),
-            environments_option,
-            out_option,
-            click.option(
-                "--no-render",
-                is_flag=True,
-                help="Use out/ENV/ as it is instead of rendering it first.",
-            ),
-            terraform_option,
-            click.argument("terraform_args", nargs=-1, type=click.UNPROCESSED),
-        )
-    ):
-        command = decorator(command)
-    return command
-
-
 plugin_dir_option = click.option(
     "--plugin-dir",
     type=click.Path(file_okay=False, path_type=Path),
@@ -77,12 +61,70 @@ plugin_dir_option = click.option(
 )
 
 
-def _workspace(
-    env: str, environments_dir: Path, out_dir: Path, no_render: bool, terraform_binary: str | None
-) -> contextlib.AbstractContextManager[workspace.Workspace]:
-    return workspace.workspace(
-        environments_dir, env, out_dir, render_first=not no_render, terraform=terraform_binary
-    )
+@dataclass(frozen=True)
+class RootOptions:
+    """What a command that drives terraform is told: the environment, where its YAML and its
+    root live, which terraform, where providers come from, and the arguments after `--`."""
+
+    env: str
+    environments_dir: Path
+    out_dir: Path
+    render_first: bool
+    terraform: str | None
+    plugin_dir: Path | None
+    terraform_args: tuple[str, ...]
+
+    def workspace(self, *, reads_state: bool = True) -> AbstractContextManager[Workspace]:
+        return workspace.workspace(
+            self.environments_dir,
+            self.env,
+            self.out_dir,
+            render_first=self.render_first,
+            terraform=self.terraform,
+            reads_state=reads_state,
+        )
+
+
+def _root_command(
+    *, renders: bool = True, passes_args: bool = True, installs: bool = True
+) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """The options every terraform-driving command shares, gathered into one RootOptions: ENV,
+    --environments-dir, --out, --terraform, and where it applies --plugin-dir, --no-render and
+    the arguments after `--`."""
+    shared = [click.argument("env"), environments_option, out_option, terraform_option]
+    if installs:
+        shared.append(plugin_dir_option)
+    if renders:
+        shared.append(
+            click.option(
+                "--no-render",
+                is_flag=True,
+                help="Use out/ENV/ as it is instead of rendering it first.",
+            )
+        )
+    if passes_args:
+        shared.append(click.argument("terraform_args", nargs=-1, type=click.UNPROCESSED))
+
+    def decorate(command: Callable[..., None]) -> Callable[..., None]:
+        @functools.wraps(command)
+        def with_options(**values: Any) -> None:
+            options = RootOptions(
+                env=values.pop("env"),
+                environments_dir=values.pop("environments_dir"),
+                out_dir=values.pop("out_dir"),
+                render_first=not values.pop("no_render", False),
+                terraform=values.pop("terraform_binary"),
+                plugin_dir=values.pop("plugin_dir", None),
+                terraform_args=tuple(values.pop("terraform_args", ())),
+            )
+            command(options, **values)
+
+        decorated: Callable[..., None] = with_options
+        for option in reversed(shared):
+            decorated = option(decorated)
+        return decorated
+
+    return decorate
 
 
 def stdin_is_terminal() -> bool:
@@ -217,20 +259,16 @@ def envs(environments_dir: Path) -> None:
 
 
 @main.command()
-@_terraform_command
-@plugin_dir_option
+@_root_command()
 @click.option("--upgrade", is_flag=True, help="Allow newer provider versions than the lock file.")
-def init(
-    env, environments_dir, out_dir, no_render, terraform_binary, terraform_args, plugin_dir, upgrade
-):
+def init(root: RootOptions, upgrade: bool) -> None:
     """Render ENV and run terraform init (backend from the YAML; .terraform.lock.hcl is kept)."""
-    with _workspace(env, environments_dir, out_dir, no_render, terraform_binary) as ws:
-        lifecycle.init(ws, plugin_dir=plugin_dir, upgrade=upgrade, extra=terraform_args)
+    with root.workspace() as ws:
+        lifecycle.init(ws, plugin_dir=root.plugin_dir, upgrade=upgrade, extra=root.terraform_args)
 
 
 @main.command()
-@_terraform_command
-@plugin_dir_option
+@_root_command()
 @click.option(
     "--detailed-exitcode",
     is_flag=True,
@@ -250,17 +288,8 @@ def init(
     help="Format of --summary-file.",
 )
 def plan(
-    env,
-    environments_dir,
-    out_dir,
-    no_render,
-    terraform_binary,
-    terraform_args,
-    plugin_dir,
-    detailed_exitcode,
-    summary_file,
-    summary_format,
-):
+    root: RootOptions, detailed_exitcode: bool, summary_file: Path | None, summary_format: str
+) -> None:
     """Render ENV, plan into out/ENV/plan.tfplan, and summarise the changes.
 
     Destroys or replacements of stateful resources (RDS, DynamoDB, S3, KMS, log groups, SQS
@@ -272,13 +301,13 @@ def plan(
             raise click.BadParameter(
                 f"folder {summary_file.parent} does not exist", param_hint="--summary-file"
             )
-        writer.check_report_path(summary_file, out_dir / env)
-    with _workspace(env, environments_dir, out_dir, no_render, terraform_binary) as ws:
+        writer.check_report_path(summary_file, root.out_dir / root.env)
+    with root.workspace() as ws:
         result = lifecycle.plan(
             ws,
             detailed_exitcode=detailed_exitcode,
-            plugin_dir=plugin_dir,
-            extra=terraform_args,
+            plugin_dir=root.plugin_dir,
+            extra=root.terraform_args,
             on_message=_show_plan_message,
         )
     found = result.summary.findings()
@@ -297,10 +326,11 @@ def plan(
     if summary_file:
         text = "\n".join([step, table(result.summary), *kept, *losses]) + "\n"
         if summary_format == "markdown":
-            text = markdown(result.summary, env, ws.env.move_step())
+            text = markdown(result.summary, root.env, ws.env.move_step())
         summary_file.write_text(text, encoding="utf-8")
     click.echo(
-        f"\nsaved plan: {out_dir / env / safety.PLAN_FILE}; apply it with `payinfra apply {env}`"
+        f"\nsaved plan: {root.out_dir / root.env / safety.PLAN_FILE}; apply it with "
+        f"`payinfra apply {root.env}`"
     )
     if detailed_exitcode and result.exit_code == 2:
         raise ChangesPending
@@ -328,8 +358,7 @@ def _show_plan_message(message: dict) -> None:
 
 
 @main.command()
-@_terraform_command
-@plugin_dir_option
+@_root_command()
 @click.option(
     "--auto-approve",
     is_flag=True,
@@ -340,38 +369,27 @@ def _show_plan_message(message: dict) -> None:
     is_flag=True,
     help="Let a protected environment's plan destroy or replace stateful resources.",
 )
-def apply(
-    env,
-    environments_dir,
-    out_dir,
-    no_render,
-    terraform_binary,
-    terraform_args,
-    plugin_dir,
-    auto_approve,
-    allow_destroy,
-):
+def apply(root: RootOptions, auto_approve: bool, allow_destroy: bool) -> None:
     """Apply the plan saved by `payinfra plan ENV`, only if the render still matches it.
 
     The plan may come from another job of the same commit (carry plan.tfplan and
     plan.payinfra.json into OUT/ENV/): it is applied only if this checkout renders the same
     files, for the same environment and protection.
     """
-    with _workspace(env, environments_dir, out_dir, no_render, terraform_binary) as ws:
+    with root.workspace() as ws:
         lifecycle.apply(
             ws,
             auto_approve=auto_approve,
             allow_destroy=allow_destroy,
-            confirm=_typed_confirmation(env),
-            extra=terraform_args,
-            plugin_dir=plugin_dir,
+            confirm=_typed_confirmation(root.env),
+            extra=root.terraform_args,
+            plugin_dir=root.plugin_dir,
         )
-    click.echo(f"applied {env}")
+    click.echo(f"applied {root.env}")
 
 
 @main.command()
-@_terraform_command
-@plugin_dir_option
+@_root_command()
 @click.option(
     "--auto-approve", is_flag=True, help="Skip typing the name (unprotected environments only)."
 )
@@ -380,28 +398,18 @@ def apply(
     is_flag=True,
     help="Required, with the name typed, to destroy a protected environment.",
 )
-def destroy(
-    env,
-    environments_dir,
-    out_dir,
-    no_render,
-    terraform_binary,
-    terraform_args,
-    plugin_dir,
-    auto_approve,
-    force,
-):
+def destroy(root: RootOptions, auto_approve: bool, force: bool) -> None:
     """Destroy everything in ENV. Protected environments need --force and the name typed."""
-    with _workspace(env, environments_dir, out_dir, no_render, terraform_binary) as ws:
+    with root.workspace() as ws:
         lifecycle.destroy(
             ws,
             force=force,
             auto_approve=auto_approve,
-            confirm=_typed_confirmation(env),
-            plugin_dir=plugin_dir,
-            extra=terraform_args,
+            confirm=_typed_confirmation(root.env),
+            plugin_dir=root.plugin_dir,
+            extra=root.terraform_args,
         )
-    click.echo(f"destroyed {env}")
+    click.echo(f"destroyed {root.env}")
 
 
 @main.command()
@@ -410,7 +418,13 @@ def destroy(
 @out_option
 @terraform_option
 @plugin_dir_option
-def bootstrap(env, environments_dir, out_dir, terraform_binary, plugin_dir):
+def bootstrap(
+    env: str,
+    environments_dir: Path,
+    out_dir: Path,
+    terraform_binary: str | None,
+    plugin_dir: Path | None,
+) -> None:
     """Create the S3 state bucket ENV's backend names (run once, before `payinfra init ENV`).
 
     The bucket is versioned, encrypted with its own KMS key, TLS-only, public access blocked,
@@ -440,7 +454,7 @@ def bootstrap(env, environments_dir, out_dir, terraform_binary, plugin_dir):
 @click.argument("env")
 @environments_option
 @click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON object.")
-def status(env, environments_dir, as_json):
+def status(env: str, environments_dir: Path, as_json: bool) -> None:
     """Show what AWS reports about each region of ENV's workload (read-only).
 
     Per region: its role, the processor's writer region, the table's home or replica status,
@@ -464,27 +478,23 @@ def status(env, environments_dir, as_json):
 
 
 @main.command()
-@click.argument("env")
-@environments_option
-@out_option
-@terraform_option
-@plugin_dir_option
+@_root_command(renders=False, passes_args=False)
 @click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON object.")
-def drift(env, environments_dir, out_dir, terraform_binary, plugin_dir, as_json):
+def drift(root: RootOptions, as_json: bool) -> None:
     """Report what changed outside Terraform in ENV (exit 2 when anything did).
 
     A refresh-only plan, read-only: each resource changed in AWS and the attributes that
     differ from the state. Run it on a schedule (see the CI workflow).
     """
-    with _workspace(env, environments_dir, out_dir, False, terraform_binary) as ws:
-        found = lifecycle.find_drift(ws, plugin_dir=plugin_dir)
+    with root.workspace() as ws:
+        found = lifecycle.find_drift(ws, plugin_dir=root.plugin_dir)
     if as_json:
-        report = {"environment": env, "drift": [item.__dict__ for item in found]}
+        report = {"environment": root.env, "drift": [item.__dict__ for item in found]}
         click.echo(json.dumps(report, indent=2))
     else:
         for item in found:
             click.echo(f"{item.address}: {', '.join(item.attributes)}")
-        click.echo(f"{env}: {len(found)} resource(s) changed outside Terraform")
+        click.echo(f"{root.env}: {len(found)} resource(s) changed outside Terraform")
     raise SystemExit(2 if found else 0)
 
 
@@ -508,14 +518,11 @@ def unprotect(env: str, out_dir: Path) -> None:
 
 
 @main.command()
-@click.argument("env")
-@environments_option
-@out_option
-@terraform_option
+@_root_command(renders=False, passes_args=False, installs=False)
 @click.option("--json", "as_json", is_flag=True, help="Print the outputs as one JSON object.")
-def output(env, environments_dir, out_dir, terraform_binary, as_json):
+def output(root: RootOptions, as_json: bool) -> None:
     """Show ENV's Terraform outputs as a table, or --json."""
-    with _workspace(env, environments_dir, out_dir, False, terraform_binary) as ws:
+    with root.workspace() as ws:
         values = lifecycle.outputs(ws)
     if as_json:
         click.echo(json.dumps(values, indent=2, sort_keys=True))
@@ -527,11 +534,7 @@ def output(env, environments_dir, out_dir, terraform_binary, as_json):
 
 
 @main.command()
-@click.argument("env")
-@environments_option
-@out_option
-@terraform_option
-@plugin_dir_option
+@_root_command(renders=False, passes_args=False)
 @click.option(
     "--format",
     "output_format",
@@ -540,26 +543,27 @@ def output(env, environments_dir, out_dir, terraform_binary, as_json):
     show_default=True,
     help="json: one object for CI annotations.",
 )
-def validate(env, environments_dir, out_dir, terraform_binary, plugin_dir, output_format):
+def validate(root: RootOptions, output_format: str) -> None:
     """Render ENV, then terraform fmt -check, init -backend=false + validate, and checkov.
 
     Needs no AWS credentials: no backend and no provider is configured."""
-    with workspace.workspace(
-        environments_dir, env, out_dir, render_first=True, terraform=terraform_binary,
-        reads_state=False,
-    ) as ws:  # fmt: skip
-        findings, ran = validate_root(ws, plugin_dir=plugin_dir)
+    with root.workspace(reads_state=False) as ws:
+        findings, ran = validate_root(ws, plugin_dir=root.plugin_dir)
     if output_format == "json":
         click.echo(
             json.dumps(
-                {"environment": env, "checks": ran, "findings": [f.__dict__ for f in findings]},
+                {
+                    "environment": root.env,
+                    "checks": ran,
+                    "findings": [f.__dict__ for f in findings],
+                },
                 indent=2,
             )
         )
     else:
         for finding in findings:
             click.echo(f"{finding.tool}: {finding.location}: {finding.message}")
-        click.echo(f"{env}: {len(findings)} finding(s) from {', '.join(ran)}")
+        click.echo(f"{root.env}: {len(findings)} finding(s) from {', '.join(ran)}")
     raise SystemExit(1 if findings else 0)
 
 
@@ -570,20 +574,20 @@ def emulator_group() -> None:
 
 @emulator_group.command("start")
 @click.option("--port", type=click.IntRange(1024, 65535), default=5000, show_default=True)
-def emulator_start(port):
+def emulator_start(port: int) -> None:
     """Start moto server on 127.0.0.1:PORT and wait until it answers."""
     state = emulator.start(port)
     click.echo(f"emulator running at {state.endpoint} (pid {state.pid})")
 
 
 @emulator_group.command("stop")
-def emulator_stop():
+def emulator_stop() -> None:
     """Stop the emulator started by `payinfra emulator start`."""
     click.echo("emulator stopped" if emulator.stop() else "no emulator was running")
 
 
 @emulator_group.command("status")
-def emulator_status():
+def emulator_status() -> None:
     """Say whether the emulator runs and answers; exit 1 when it does not."""
     state = emulator.status()
     if not state.running:
