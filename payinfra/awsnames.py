@@ -33,30 +33,39 @@ class NameRule:
         return self.template.format(prefix=prefix, region=region, account_id=account_id)
 
 
-NAME_RULES = (
-    NameRule("S3 data bucket", "{prefix}-{region}-data-{account_id}", 63),
-    NameRule("KMS alias of the data bucket key", "alias/{prefix}-{region}-s3", 256),
-    NameRule("VPC flow log group", "/aws/vpc-flow-logs/{prefix}-{region}", 512),
-    NameRule("RDS instance identifier", "{prefix}-db", 63),
-    NameRule("RDS final snapshot identifier", "{prefix}-db-final", 255),
-    NameRule("RDS parameter group name prefix", "{prefix}-pg-", 255 - GENERATED_SUFFIX_LENGTH),
-    NameRule("Lambda function", "{prefix}-payment-processor", 64),
-    NameRule("IAM role of the processor", "{prefix}-{region}-processor", 64),
-    NameRule("SQS dead-letter queue", "{prefix}-payment-processor-dlq", 80),
-    NameRule("HTTP API", "{prefix}-payments", 128),
-    NameRule("API access log group", "/aws/apigateway/{prefix}-payments/access", 512),
-    NameRule("SNS alarm topic", "{prefix}-alarms", 256),
-    NameRule("CloudWatch dashboard", "{prefix}-{region}-payments", 255),
-    NameRule("DynamoDB table", "{prefix}-transactions", 255),
+DATA_BUCKET = NameRule("S3 data bucket", "{prefix}-{region}-data-{account_id}", 63)
+DATA_KEY_ALIAS = NameRule("KMS alias of the data bucket key", "alias/{prefix}-{region}-s3", 256)
+FLOW_LOG_GROUP = NameRule("VPC flow log group", "/aws/vpc-flow-logs/{prefix}-{region}", 512)
+DATABASE = NameRule("RDS instance identifier", "{prefix}-db", 63)
+FINAL_SNAPSHOT = NameRule("RDS final snapshot identifier", "{prefix}-db-final", 255)
+PARAMETER_GROUP = NameRule(
+    "RDS parameter group name prefix", "{prefix}-pg-", 255 - GENERATED_SUFFIX_LENGTH
 )
+FUNCTION = NameRule("Lambda function", "{prefix}-payment-processor", 64)
+FUNCTION_ROLE = NameRule("IAM role of the processor", "{prefix}-{region}-processor", 64)
+DEAD_LETTER_QUEUE = NameRule("SQS dead-letter queue", "{prefix}-payment-processor-dlq", 80)
+HTTP_API = NameRule("HTTP API", "{prefix}-payments", 128)
+ACCESS_LOG_GROUP = NameRule("API access log group", "/aws/apigateway/{prefix}-payments/access", 512)
+ALARM_TOPIC = NameRule("SNS alarm topic", "{prefix}-alarms", 256)
+DASHBOARD = NameRule("CloudWatch dashboard", "{prefix}-{region}-payments", 255)
+TABLE = NameRule("DynamoDB table", "{prefix}-transactions", 255)
 
-
-def name_of(
-    resource: str, prefix: str, region: str = "", account_id: str = ACCOUNT_ID_PLACEHOLDER
-) -> str:
-    """The name the modules give `resource` (a NameRule.resource), for code that looks it up."""
-    (rule,) = [rule for rule in NAME_RULES if rule.resource == resource]
-    return rule.name(prefix, region, account_id)
+NAME_RULES = (
+    DATA_BUCKET,
+    DATA_KEY_ALIAS,
+    FLOW_LOG_GROUP,
+    DATABASE,
+    FINAL_SNAPSHOT,
+    PARAMETER_GROUP,
+    FUNCTION,
+    FUNCTION_ROLE,
+    DEAD_LETTER_QUEUE,
+    HTTP_API,
+    ACCESS_LOG_GROUP,
+    ALARM_TOPIC,
+    DASHBOARD,
+    TABLE,
+)
 
 
 @dataclass(frozen=True)

@@ -55,7 +55,7 @@ def bootstrap(
         tf = ws.terraform
         try:
             tf.run("plan", "-input=false", f"-out={safety.PLAN_FILE}")
-            shown = tf.capture("show", "-json", safety.PLAN_FILE)
+            shown = tf.output_of("show", "-json", safety.PLAN_FILE)
             summary = summarize(plan_json(shown, safety.PLAN_FILE))
             totals = summary.totals
             if totals["destroy"] or totals["replace"]:

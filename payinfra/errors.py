@@ -57,6 +57,14 @@ class EmulatorError(PayinfraError):
     """The local emulator could not be started or reached."""
 
 
+class TerraformOutputUnreadable(PayinfraError):
+    """terraform printed something other than the JSON asked for (`show -json`, `output -json`)."""
+
+
+class RoleNotAssumed(PayinfraError):
+    """The YAML's role could not be assumed with the current credentials."""
+
+
 class TerraformNotFound(PayinfraError):
     exit_code = 127
 

@@ -18,7 +18,12 @@ from pathlib import Path
 
 from payinfra import accounts, safety, status
 from payinfra.config import Environment, load_environment
-from payinfra.errors import NothingApplied, PayinfraError, Refused, TerraformFailed
+from payinfra.errors import (
+    NothingApplied,
+    Refused,
+    TerraformFailed,
+    TerraformOutputUnreadable,
+)
 from payinfra.plansummary import (
     Drift,
     PlanSummary,
@@ -128,7 +133,7 @@ def plan(
         # Rare (a new environment, a region joining or switching, a -target): ask the plan
         # whether a new database starts empty beside one in the (whole) state, or a standalone
         # one would be made a replica; the summary is then exactly the one apply derives.
-        result = summarize(plan_json(ws.terraform.capture("show", "-json", PLAN_FILE), PLAN_FILE))
+        result = summarize(plan_json(ws.terraform.output_of("show", "-json", PLAN_FILE), PLAN_FILE))
     if targeted:
         whole = _whole_environment_verdict(ws, extra)
         result = result.judged_with(whole)
@@ -145,7 +150,7 @@ def _whole_environment_verdict(ws: Workspace, extra: tuple[str, ...]) -> dict[st
     untargeted = [argument for argument in extra if not argument.startswith("-target=")]
     try:
         ws.terraform.run("plan", "-input=false", f"-out={WHOLE_PLAN}", *untargeted, quiet=True)
-        shown = ws.terraform.capture("show", "-json", WHOLE_PLAN)
+        shown = ws.terraform.output_of("show", "-json", WHOLE_PLAN)
         return summarize(plan_json(shown, WHOLE_PLAN)).verdict()
     finally:
         (ws.root / WHOLE_PLAN).unlink(missing_ok=True)
@@ -162,7 +167,7 @@ def plan_json(text: str, source: str) -> dict:
     except ValueError:
         shown = None
     if not isinstance(shown, dict):
-        raise PayinfraError(f"terraform show -json {source} did not print a JSON plan")
+        raise TerraformOutputUnreadable(f"terraform show -json {source} did not print a JSON plan")
     return shown
 
 
@@ -186,7 +191,7 @@ def apply(
     shutil.copyfile(ws.root / PLAN_FILE, applying)
     try:
         safety.check_reviewed(ws.env, ws.root, record, applying)
-        shown = plan_json(ws.terraform.capture("show", "-json", APPLYING_PLAN), PLAN_FILE)
+        shown = plan_json(ws.terraform.output_of("show", "-json", APPLYING_PLAN), PLAN_FILE)
         summary = safety.reviewed_summary(ws.env, ws.root, record, shown)
         identity = prior_state_identity(shown)
         if identity is None and is_targeted(shown):
@@ -252,12 +257,12 @@ def find_drift(ws: Workspace, *, plugin_dir: Path | None) -> list[Drift]:
             f"there is nothing to compare with AWS; run `payinfra apply {ws.env.name}` first"
         )
     try:
-        completed = ws.terraform.captured(
+        completed = ws.terraform.run_unchecked(
             "plan", "-refresh-only", "-input=false", "-lock=false", f"-out={DRIFT_PLAN}"
         )
         if completed.returncode != 0:
             raise TerraformFailed("plan -refresh-only", completed.returncode, completed.stderr)
-        return drift(plan_json(ws.terraform.capture("show", "-json", DRIFT_PLAN), DRIFT_PLAN))
+        return drift(plan_json(ws.terraform.output_of("show", "-json", DRIFT_PLAN), DRIFT_PLAN))
     finally:
         (ws.root / DRIFT_PLAN).unlink(missing_ok=True)
 
@@ -294,15 +299,15 @@ def _state_is_empty(ws: Workspace) -> bool:
         except (OSError, ValueError):
             return False  # let terraform report what is wrong with it
         return not (isinstance(state, dict) and state.get("resources"))
-    return not ws.terraform.capture("state", "list").strip()
+    return not ws.terraform.output_of("state", "list").strip()
 
 
 def _output_values(ws: Workspace) -> dict:
-    text = ws.terraform.capture("output", "-json").strip()
+    text = ws.terraform.output_of("output", "-json").strip()
     try:
         values = json.loads(text) if text else {}
     except ValueError:
-        raise PayinfraError("terraform output -json did not print JSON") from None
+        raise TerraformOutputUnreadable("terraform output -json did not print JSON") from None
     return values if isinstance(values, dict) else {}
 
 

@@ -9,10 +9,9 @@ from datetime import UTC, datetime, timedelta
 from functools import cache
 from typing import Any
 
-from payinfra import accounts
-from payinfra.awsnames import name_of
+from payinfra import accounts, awsnames
 from payinfra.config import Environment
-from payinfra.errors import PayinfraError
+from payinfra.errors import RoleNotAssumed
 
 # How far back CloudWatch metrics are read for the latest datapoint.
 METRIC_WINDOW = timedelta(minutes=15)
@@ -41,7 +40,7 @@ def workload_status(env: Environment, target: accounts.Target, account: str) -> 
     try:
         session = accounts.session(target)
     except (BotoCoreError, ClientError) as error:
-        raise PayinfraError(f"cannot assume {target.role_arn}: {error}") from None
+        raise RoleNotAssumed(f"cannot assume {target.role_arn}: {error}") from None
     config = Config(**CLIENT_TIMEOUTS, retries={"mode": "standard", "max_attempts": 2})
 
     def client(service: str, region: str) -> Any:
@@ -64,7 +63,7 @@ def workload_status(env: Environment, target: accounts.Target, account: str) -> 
     @cache
     def home_table() -> dict:
         # One description serves every region: it lists the replicas and their status.
-        table = name_of("DynamoDB table", prefix)
+        table = awsnames.TABLE.name(prefix)
         return dict(client("dynamodb", home).describe_table(TableName=table)["Table"])
 
     lines = []
@@ -105,7 +104,7 @@ def workload_status(env: Environment, target: accounts.Target, account: str) -> 
 
 
 def _writer(client: Any, prefix: str, region: str, primary: str) -> Line:
-    function = client.get_function_configuration(FunctionName=name_of("Lambda function", prefix))
+    function = client.get_function_configuration(FunctionName=awsnames.FUNCTION.name(prefix))
     writer = function.get("Environment", {}).get("Variables", {}).get("WRITER_REGION")
     if writer == primary:
         return Line(region, "processor", f"deployed, writer region {writer}")
@@ -127,7 +126,7 @@ def _table(description: dict, region: str, home: str) -> str:
 
 
 def _database(rds: Any, cloudwatch: Any, prefix: str) -> str:
-    identifier = name_of("RDS instance identifier", prefix)
+    identifier = awsnames.DATABASE.name(prefix)
     (instance,) = rds.describe_db_instances(DBInstanceIdentifier=identifier)["DBInstances"]
     source = instance.get("ReadReplicaSourceDBInstanceIdentifier")
     if not source:
@@ -139,8 +138,8 @@ def _database(rds: Any, cloudwatch: Any, prefix: str) -> str:
 
 def _backlog(cloudwatch: Any, prefix: str, primary: str, region: str, account: str) -> str:
     dimensions = {
-        "SourceBucket": name_of("S3 data bucket", prefix, primary, account),
-        "DestinationBucket": name_of("S3 data bucket", prefix, region, account),
+        "SourceBucket": awsnames.DATA_BUCKET.name(prefix, primary, account),
+        "DestinationBucket": awsnames.DATA_BUCKET.name(prefix, region, account),
         "RuleId": f"to-{region}",
     }
     pending = _latest(cloudwatch, "AWS/S3", "OperationsPendingReplication", dimensions)

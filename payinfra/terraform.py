@@ -101,7 +101,7 @@ class Terraform:
             raise TerraformFailed(args[0], process.returncode)
         return process.returncode
 
-    def captured(self, *args: str) -> subprocess.CompletedProcess:
+    def run_unchecked(self, *args: str) -> subprocess.CompletedProcess:
         """Run with stdout and stderr captured, whatever the exit code."""
         return subprocess.run(
             self.argv(*args),
@@ -112,9 +112,9 @@ class Terraform:
             check=False,
         )
 
-    def capture(self, *args: str) -> str:
+    def output_of(self, *args: str) -> str:
         """Run and return stdout, raising on a non-zero exit (stderr goes into the error)."""
-        completed = self.captured(*args)
+        completed = self.run_unchecked(*args)
         if completed.returncode != 0:
             raise TerraformFailed(args[0], completed.returncode, completed.stderr)
         return str(completed.stdout)

@@ -27,7 +27,7 @@ def validate(ws: Workspace, *, plugin_dir: Path | None) -> tuple[list[Finding], 
     """fmt, init -backend=false + validate, and checkov when installed. Returns findings and
     the names of the checks that ran."""
     findings, ran = _fmt_findings(ws), ["terraform fmt"]
-    ws.terraform.capture(*init_args(find_plugin_dir(plugin_dir)), "-backend=false")
+    ws.terraform.output_of(*init_args(find_plugin_dir(plugin_dir)), "-backend=false")
     findings += _validate_findings(ws)
     ran.append("terraform validate")
     checkov = os.environ.get(CHECKOV_ENV) or shutil.which("checkov")
@@ -38,7 +38,7 @@ def validate(ws: Workspace, *, plugin_dir: Path | None) -> tuple[list[Finding], 
 
 
 def _fmt_findings(ws: Workspace) -> list[Finding]:
-    completed = ws.terraform.captured("fmt", "-check", "-recursive", "-list=true")
+    completed = ws.terraform.run_unchecked("fmt", "-check", "-recursive", "-list=true")
     return [
         Finding("terraform fmt", path, "not formatted (run terraform fmt)")
         for path in completed.stdout.split()
@@ -46,7 +46,7 @@ def _fmt_findings(ws: Workspace) -> list[Finding]:
 
 
 def _validate_findings(ws: Workspace) -> list[Finding]:
-    completed = ws.terraform.captured("validate", "-json")
+    completed = ws.terraform.run_unchecked("validate", "-json")
     report = json.loads(completed.stdout or "{}")
     return [
         Finding(

@@ -7,7 +7,7 @@ import pytest
 import yaml
 
 from payinfra import workspace
-from payinfra.awsnames import NAME_RULES
+from payinfra.awsnames import DATA_BUCKET, NAME_RULES
 from tests.config.test_validation_errors import assert_rejected, render
 from tests.toolchain import planned_resources, terraform_init
 
@@ -120,7 +120,7 @@ def test_the_longest_names_plan_against_the_emulator_as_derived(
     )
     rendered = workspace.render(env_dir.path, env, tmp_path / "out")
     prefix = rendered.env.name_prefix
-    bucket = next(rule for rule in NAME_RULES if rule.resource == "S3 data bucket")
+    bucket = DATA_BUCKET
     assert max(len(bucket.name(prefix, r["name"])) for r in region_list) == bucket.max_length
     terraform_init(rendered.root, env=moto_server.aws_env())
     changes = planned_resources(rendered.root, moto_server.aws_env())

@@ -1,5 +1,6 @@
-"""The layers of payinfra/ import in one direction: each module imports only modules of its own
-layer or below, nothing imports the CLI, config imports no other layer, and there is no cycle."""
+"""How payinfra/ is built: the layers import in one direction (each module imports only modules
+of its own layer or below, nothing imports the CLI, config imports no other layer, no cycle),
+and every failure raised has a name of its own."""
 
 from __future__ import annotations
 
@@ -83,3 +84,17 @@ def test_config_imports_one_way_loading_rules_models():
     assert imported("models") == set()
     assert imported("rules") == {"models"}
     assert imported("loading") == {"models", "rules"}
+
+
+def test_every_failure_has_a_name_of_its_own():
+    """No bare `raise PayinfraError(...)`: each failure is a class in payinfra/errors.py."""
+    bare = [
+        f"{path.relative_to(REPO)}:{node.lineno}"
+        for path in sorted((REPO / "payinfra").rglob("*.py"))
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.Raise)
+        and isinstance(node.exc, ast.Call)
+        and isinstance(node.exc.func, ast.Name)
+        and node.exc.func.id == "PayinfraError"
+    ]
+    assert bare == []
