@@ -460,7 +460,7 @@ def status(env: str, environments_dir: Path, as_json: bool) -> None:
     Per region: its role, the processor's writer region, the table's home or replica status,
     the database (standalone, or read replica with its lag), the primary bucket's replication
     backlog to it, and which regions DNS sends clients to. Run it before each step of a region
-    move (README: "Moving between regions").
+    move (docs/region-moves.md).
 
     Exit 1 when the credentials cannot be established, 2 when what is deployed contradicts the
     YAML (a processor whose writer region is not the YAML's primary).

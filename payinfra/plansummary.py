@@ -30,11 +30,11 @@ DATA_LOSS, CANNOT_BE_APPLIED, KEPT_IN_AWS = "DATA LOSS", "CANNOT BE APPLIED", "K
 DESTROYED = "would be destroyed or replaced"
 STARTS_EMPTY = (
     "would start empty while another database holds the data; make its region a standby first "
-    "(README: Moving between regions)"
+    "(docs/region-moves.md)"
 )
 DEMOTED = (
     "is a standalone database and cannot become a read replica in place (RDS has no such "
-    "operation); remove its region from `workload` first (README: Retiring a region)"
+    "operation); remove its region from `workload` first (docs/region-moves.md: Retiring a region)"
 )
 FORGOTTEN = "is forgotten by Terraform, not destroyed (it stays in AWS)"
 WHOLE_ENVIRONMENT = (

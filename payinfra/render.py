@@ -365,7 +365,7 @@ def _dns(env: Environment) -> dict | None:
 
 # Stateful resources of a processor that outlive it when its region stops serving: the audit
 # trail (log groups), failed payments (the queue) and the key that encrypts them. Terraform
-# forgets them; they stay in AWS under their retention (README: "Retiring a region").
+# forgets them; they stay in AWS under their retention (docs/region-moves.md: "Retiring a region").
 RETAINED_COMPUTE_RESOURCES = (
     "aws_cloudwatch_log_group.api_access",
     "aws_cloudwatch_log_group.function",

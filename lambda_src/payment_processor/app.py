@@ -34,7 +34,7 @@ from payment_processor.validation import (
 )
 
 CREATE_ROUTE = "POST /payments"
-# The reference stack's route, kept so its clients keep working (see README).
+# The reference stack's route, kept so its clients keep working (see docs/processor.md).
 COMPAT_CREATE_ROUTE = "POST /payment"
 COMPAT_MESSAGE = "Payment processed successfully"
 GET_ROUTE = "GET /payments/{transactionId}"
@@ -62,7 +62,7 @@ class ClientMistake(Exception):
 
 # Set by the compute module from the YAML; there are no built-in fallbacks, so a function
 # deployed without them fails loudly instead of silently enforcing someone else's limits.
-# WRITER_REGION names the one region that takes new payments (README: "One writer"); Lambda
+# WRITER_REGION names the one region that takes new payments (docs/region-moves.md: "One writer"); Lambda
 # sets AWS_REGION to the region the function runs in.
 REQUIRED_SETTINGS = (
     "TABLE_NAME",

@@ -173,10 +173,10 @@ def _from_pydantic(error: ErrorDetails) -> Problem:
     if error["type"] == "extra_forbidden" and loc == ("primary_region",):
         message = (
             "renamed: `home_region` names the region the table lives in, `workload` the region "
-            "that writes (README: Moving between regions)"
+            "that writes (docs/region-moves.md)"
         )
     elif error["type"] == "extra_forbidden":
-        message = "unknown key; check the spelling against the YAML reference in README.md"
+        message = "unknown key; check the spelling against docs/yaml-reference.md"
     elif error["type"] == "missing":
         message = "required key is missing"
     elif isinstance(error.get("input"), bool) and error["type"] == "string_type":

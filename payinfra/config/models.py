@@ -136,7 +136,7 @@ class Network(_Model):
     nat_mode: NatMode = "single"
     flow_log_retention_days: RetentionDays = 30
     # Interface endpoints keep every AWS API call inside the VPC; off, KMS, SQS and X-Ray
-    # calls leave through the NAT gateway (README: what that costs in security).
+    # calls leave through the NAT gateway (docs/architecture.md: what that costs in security).
     interface_endpoints: bool = True
 
 
@@ -165,7 +165,7 @@ class Database(_Model):
     skip_final_snapshot: bool = False
     name: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,62}$")] = "payments"
     master_username: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,15}$")] = "payments_admin"
-    # RDS refuses to raise the major version unless told it may (see README: major upgrades).
+    # RDS refuses to raise the major version unless told it may (docs/architecture.md: major upgrades).
     allow_major_version_upgrade: bool = False
 
     @property
@@ -237,7 +237,7 @@ class AlarmSettings:
 
 
 # Every alarm with its default threshold, period (s) and evaluation periods: the one home of
-# these numbers. The observability module defines each alarm; README lists them.
+# these numbers. The observability module defines each alarm; docs/architecture.md lists them.
 ALARM_DEFAULTS: dict[str, AlarmSettings] = {
     name: AlarmSettings(*values)
     for name, values in {
@@ -302,7 +302,7 @@ class Alarms(_Model):
         )
 
 
-# What a region does for the workload (README: "Moving between regions").
+# What a region does for the workload (docs/region-moves.md).
 # primary: the one writer: its processor takes new payments, its database is the standalone one.
 # standby: replicas of the primary's table, database and bucket; its processor answers reads
 #   and replays and refuses new payments.
@@ -430,8 +430,8 @@ class Environment(_Model):
         return [self.region(n) for n, role in self.roles.items() if role in SERVING_ROLES]
 
     def move_step(self) -> str:
-        """Which step of a region move the workload describes (README: "Moving between
-        regions"), in one line for the plan summary."""
+        """Which step of a region move the workload describes (docs/region-moves.md), in one
+        line for the plan summary."""
         roles, primary = self.roles, self.primary.name
         others = {role: [n for n, r in roles.items() if r == role] for role in roles.values()}
         if len(roles) == 1:

@@ -1,4 +1,4 @@
-"""README's YAML reference and the models agree: every key the models accept is documented, every
+"""The YAML reference (docs/yaml-reference.md) and the models agree: every key the models accept is documented, every
 documented key exists, and each documented default is the model's. Defaults have one home."""
 
 from __future__ import annotations
@@ -53,10 +53,10 @@ def _is_list(annotation: object) -> bool:
     return typing.get_origin(annotation) is list
 
 
-def readme_rows() -> dict[str, str]:
-    """{dotted key: default cell} from README's YAML reference table."""
-    text = (REPO / "README.md").read_text(encoding="utf-8")
-    section = text.split("## YAML reference", 1)[1].split("\n## ", 1)[0]
+def reference_rows() -> dict[str, str]:
+    """{dotted key: default cell} from the YAML reference's table (the page's first section)."""
+    text = (REPO / "docs" / "yaml-reference.md").read_text(encoding="utf-8")
+    section = text.split("# YAML reference", 1)[1].split("\n## ", 1)[0]
     rows = {}
     for line in section.splitlines():
         if not line.startswith("| `"):
@@ -71,20 +71,20 @@ def readme_rows() -> dict[str, str]:
 
 
 def test_every_yaml_key_is_documented_and_every_documented_key_exists():
-    documented, accepted = set(readme_rows()), set(model_keys(Environment))
-    assert sorted(accepted - documented) == [], "keys the README does not document"
+    documented, accepted = set(reference_rows()), set(model_keys(Environment))
+    assert sorted(accepted - documented) == [], "keys the YAML reference does not document"
     assert sorted(documented - accepted) == [], "documented keys the models do not accept"
 
 
 def test_documented_defaults_are_the_models_defaults():
-    rows, keys = readme_rows(), model_keys(Environment)
+    rows, keys = reference_rows(), model_keys(Environment)
     for key, default in keys.items():
         cell = rows[key]
         shown = re.fullmatch(r"`([^`]*)`", cell)
         if default is None or shown is None:
             continue  # required, derived, or a row documenting several keys at once
         assert _text(yaml.safe_load(shown.group(1))) == _text(default), (
-            f"{key}: README says {cell}, the model says {default!r}"
+            f"{key}: the YAML reference says {cell}, the model says {default!r}"
         )
 
 

@@ -211,7 +211,7 @@ resource "aws_iam_role_policy_attachment" "vpc_access" {
 # ---- Function ----
 
 # The writer region's function is updated only after every other region's: in a switch the old
-# writer stops taking new payments before the new one starts (README: "One writer").
+# writer stops taking new payments before the new one starts (docs/region-moves.md: "One writer").
 resource "terraform_data" "apply_after" {
   input = var.apply_after
 }
