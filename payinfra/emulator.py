@@ -10,8 +10,6 @@ import socket
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -210,6 +208,9 @@ def _port_is_free(port: int) -> bool:
 
 
 def _healthy(endpoint: str) -> bool:
+    import urllib.error  # here, not at the top: every command imports this module, few ask
+    import urllib.request
+
     try:
         with urllib.request.urlopen(f"{endpoint}/moto-api/", timeout=1):
             return True
