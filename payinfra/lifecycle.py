@@ -109,7 +109,8 @@ def plan(
     ensure_initialised(ws, plugin_dir)
     _discard_plan(ws.root)
     # The state's own identity, read without starting a provider.
-    safety.guard_state_identity(ws.env, ws.root, state_identity(_state_outputs(ws)))
+    identity = state_identity(_state_outputs(ws))
+    safety.guard_state_identity(ws.env, ws.root, identity)
     args = ["plan", "-input=false", "-json", f"-out={PLAN_FILE}"]
     if detailed_exitcode:
         args.append("-detailed-exitcode")
@@ -129,10 +130,12 @@ def plan(
     )
     result = summary.result()
     targeted = any(argument.startswith("-target=") for argument in extra)
-    if summary.touches_database or targeted:
-        # Rare (a new environment, a region joining or switching, a -target): ask the plan
-        # whether a new database starts empty beside one in the (whole) state, or a standalone
-        # one would be made a replica; the summary is then exactly the one apply derives.
+    if targeted or (summary.touches_database and not _first_plan(ws, identity)):
+        # Rare (a region joining or switching, a -target): ask the plan whether a new database
+        # starts empty beside one in the (whole) state, or a standalone one would be made a
+        # replica; the summary is then exactly the one apply derives. Over an empty state
+        # neither can be (every database is new, none has a past), so the stream's summary
+        # already is that one, without a `terraform show` that starts every provider again.
         result = summarize(plan_json(ws.terraform.output_of("show", "-json", PLAN_FILE), PLAN_FILE))
     if targeted:
         whole = _whole_environment_verdict(ws, extra)
@@ -141,6 +144,12 @@ def plan(
     else:
         safety.write_plan_record(ws.root, ws.env, result)
     return PlanResult(result, code)
+
+
+def _first_plan(ws: Workspace, identity: dict | None) -> bool:
+    """Whether the state holds no resource yet. Every applied state carries the identity
+    output, so only a state without one is looked into."""
+    return identity is None and _state_is_empty(ws)
 
 
 def _whole_environment_verdict(ws: Workspace, extra: tuple[str, ...]) -> dict[str, list[str]]:

@@ -1,5 +1,6 @@
 """`payinfra status ENV`: what AWS reports about each region of the workload, read-only, so an
-operator can tell when the next step of a region move is safe (docs/region-moves.md). Nothing here changes anything; every call is a Describe/Get/List."""
+operator can tell when the next step of a region move is safe (docs/region-moves.md). Nothing
+here changes anything; every call is a Describe/Get/List."""
 
 from __future__ import annotations
 

@@ -62,8 +62,8 @@ class ClientMistake(Exception):
 
 # Set by the compute module from the YAML; there are no built-in fallbacks, so a function
 # deployed without them fails loudly instead of silently enforcing someone else's limits.
-# WRITER_REGION names the one region that takes new payments (docs/region-moves.md: "One writer"); Lambda
-# sets AWS_REGION to the region the function runs in.
+# WRITER_REGION names the one region that takes new payments (docs/region-moves.md: "One
+# writer"); Lambda sets AWS_REGION to the region the function runs in.
 REQUIRED_SETTINGS = (
     "TABLE_NAME",
     "ALLOWED_CURRENCIES",

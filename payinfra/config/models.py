@@ -165,7 +165,7 @@ class Database(_Model):
     skip_final_snapshot: bool = False
     name: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,62}$")] = "payments"
     master_username: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,15}$")] = "payments_admin"
-    # RDS refuses to raise the major version unless told it may (docs/architecture.md: major upgrades).
+    # RDS refuses to raise the major version unless told it may (docs/architecture.md).
     allow_major_version_upgrade: bool = False
 
     @property

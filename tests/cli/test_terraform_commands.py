@@ -291,7 +291,7 @@ def test_a_summary_file_never_overwrites_state_plans_or_rendered_files(run, tmp_
 
 
 def test_a_summary_named_like_a_plan_outside_the_out_folders_is_written(run, tmp_path):
-    """`--summary-file plan.md` (the example in docs/deploying.md) is a report, not a plan record."""
+    """`--summary-file plan.md` (docs/deploying.md's example) is a report, not a plan record."""
     run.fake.stdout("show", CREATE_ONLY)
     summary = tmp_path / "plan.md"
     assert run("plan", "dev", "--summary-file", str(summary)).exit_code == 0

@@ -1,5 +1,6 @@
-"""The YAML reference (docs/yaml-reference.md) and the models agree: every key the models accept is documented, every
-documented key exists, and each documented default is the model's. Defaults have one home."""
+"""The YAML reference (docs/yaml-reference.md) and the models agree: every key the models accept
+is documented, every documented key exists, and each documented default is the model's.
+Defaults have one home."""
 
 from __future__ import annotations
 

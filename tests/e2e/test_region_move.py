@@ -146,7 +146,7 @@ def check_drained(stack: Stack) -> None:
 def check_b_only(stack: Stack) -> None:
     assert outputs(stack)["workload"] == {B: "primary"}
     assert writer_of(stack, B) == B
-    # The former primary's database is handed over, not destroyed (docs/region-moves.md: retiring a region).
+    # The former primary's database is handed over, not destroyed (docs/region-moves.md).
     assert database(stack, A) is not None
     state = json.loads(stack.run("state", "output", "local", "--json").stdout)
     assert state["rds_endpoint"].startswith("payment-local-db.")

@@ -25,6 +25,19 @@ def database(address: str, actions: list[str], after: dict | None = None, unknow
     }
 
 
+def applied(run, *addresses: str) -> None:
+    """dev's local state holds these databases, as after an apply (the identity output left
+    out: a state written before payinfra recorded one, so the state itself is looked into)."""
+    root = run.out / "dev"
+    root.mkdir(parents=True, exist_ok=True)
+    resources = [
+        {"module": address.rsplit(".", 2)[0], "mode": "managed", "type": "aws_db_instance",
+         "name": "this", "instances": [{"attributes": {"id": address}}]}
+        for address in addresses
+    ]  # fmt: skip
+    (root / "terraform.tfstate").write_text(json.dumps({"version": 4, "resources": resources}))
+
+
 def plan(*changes: dict) -> dict:
     return {"resource_changes": list(changes)}
 
@@ -52,6 +65,7 @@ def test_a_read_replica_or_a_new_environment_is_not_empty():
 
 def test_plan_says_data_loss_and_a_protected_apply_needs_allow_destroy(run):
     protect(run.env_dir)
+    applied(run, OLD)
     shown = plan(
         database(OLD, ["forget"]), database(NEW, ["create"], {"replicate_source_db": None})
     )
@@ -69,6 +83,7 @@ def test_plan_says_data_loss_and_a_protected_apply_needs_allow_destroy(run):
 
 def test_a_standalone_database_is_never_made_a_replica_in_place(run):
     """former -> standby: the provider plans an update that RDS cannot perform."""
+    applied(run, OLD, NEW)
     standalone = database(
         NEW, ["update"], {"replicate_source_db": "arn:aws:rds:eu-west-1:1:db:payment-dev-db"}
     )
@@ -191,6 +206,7 @@ def test_plan_text_markdown_and_the_refusal_say_the_same_words(run, tmp_path):
     """One verdict, one text: the line `plan` prints is the line `apply` refuses with, and the
     Markdown for the pull request carries the same meaning."""
     protect(run.env_dir)
+    applied(run, OLD)
     shown = plan(
         database(OLD, ["forget"]), database(NEW, ["create"], {"replicate_source_db": None})
     )
@@ -204,3 +220,13 @@ def test_plan_text_markdown_and_the_refusal_say_the_same_words(run, tmp_path):
     assert line in refused.output.replace("\nerror: ", " ")
     meaning = line.removeprefix(f"DATA LOSS: {NEW} ")
     assert f"- **DATA LOSS**: `{NEW}` {meaning}" in markdown.read_text()
+
+
+def test_a_first_plan_over_an_empty_state_needs_no_terraform_show(run):
+    """Every database of a new environment is new and has no past: the plan's own stream is
+    the whole verdict, and apply (which always reads the plan file) derives the same one."""
+    run.fake.stdout("show", json.dumps(plan(database(OLD, ["create"]), database(NEW, ["create"]))))
+    assert run("plan", "dev").exit_code == 0
+    assert [c for c in run.fake.commands() if c[:1] == ["show"]] == []
+    assert run("apply", "dev", "--auto-approve").exit_code == 0
+    assert [c[:2] for c in run.fake.commands() if c[:1] == ["show"]] == [["show", "-json"]]
