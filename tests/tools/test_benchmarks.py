@@ -51,7 +51,8 @@ def test_plan_overhead_benchmark_runs(capsys, monkeypatch):
 
     monkeypatch.setenv("PATH", f"{Path(terraform_binary()).parent}:{os.environ['PATH']}")
     benchmark = load("plan_overhead")
-    benchmark.REPEATS = 1
+    benchmark.REPEATS, benchmark.NO_CHANGE = 1, False
     benchmark.main()
     lines = capsys.readouterr().out.splitlines()
-    assert [line.split()[0] for line in lines] == ["terraform", "payinfra", "ratio"]
+    assert [line.split(":")[1].split()[0] for line in lines] == ["terraform", "payinfra", "ratio"]
+    assert all(line.startswith("first plan: ") for line in lines)
