@@ -10,11 +10,8 @@ import pytest
 
 from payinfra.config import load_environment
 from payinfra.plansummary import STATEFUL_TYPES
-from payinfra.render import (
-    LEGACY_DATABASE_ADDRESSES,
-    RETAINED_COMPUTE_RESOURCES,
-    render_environment,
-)
+from payinfra.render import render_environment
+from payinfra.render.root import LEGACY_DATABASE_ADDRESSES, RETAINED_COMPUTE_RESOURCES
 from tests.hclparse import labelled, parse
 from tests.stackfacts import blocks
 

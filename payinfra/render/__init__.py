@@ -1,0 +1,124 @@
+"""Turn a validated Environment into the files of a Terraform root: a pure function."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from pathlib import Path
+
+import jinja2
+
+from payinfra import assets
+from payinfra.config import Environment
+from payinfra.hcl import Attributes, Hcl, expression, identifier, literal
+from payinfra.package import build_zip
+from payinfra.render.calls import module_call
+from payinfra.render.constants import (
+    AWS_PROVIDER_CONSTRAINT,
+    BOOTSTRAP_TEMPLATES,
+    DNS_MODULE,
+    LAMBDA_PACKAGE,
+    MODULES,
+    ROOT_TEMPLATES,
+    STATE_BUCKET_MODULE,
+    STATE_IDENTITY_OUTPUT,
+    TERRAFORM_MIN,
+    Files,
+)
+from payinfra.render.root import provider_context, root_context
+
+__all__ = ["STATE_IDENTITY_OUTPUT", "Files", "render_bootstrap", "render_environment"]
+
+
+def render_environment(env: Environment) -> Files:
+    """Every generated file of `out/<env>/`, keyed by relative path, in sorted order."""
+    context = root_context(env)
+    jinja = _jinja(assets.templates_dir() / "root")
+    files: Files = {
+        name: jinja.get_template(f"{name}.j2").render(context) for name in ROOT_TEMPLATES
+    }
+    for module in MODULES:
+        files.update(_module_files(module))
+    if env.api.domain:
+        files.update(_module_files(DNS_MODULE))
+    files[LAMBDA_PACKAGE] = build_zip(assets.lambda_source_dir())
+    return dict(sorted(files.items()))
+
+
+def _module_files(module: str) -> Files:
+    """Modules are static Terraform: copied verbatim, configured only through their variables."""
+    folder = assets.templates_dir() / "modules" / module
+    return {
+        f"modules/{module}/{path.name}": path.read_text(encoding="utf-8")
+        for path in sorted(folder.glob("*.tf"))
+    }
+
+
+def _jinja(folder: Path) -> jinja2.Environment:
+    jinja = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(folder),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        autoescape=False,
+        finalize=_only_hcl,
+    )
+    jinja.filters["hcl"] = literal
+    return jinja
+
+
+def _only_hcl(value: object) -> object:
+    if isinstance(value, str) and not isinstance(value, Hcl):
+        raise TypeError(f"template interpolates a raw string {value!r}; pipe it through `hcl`")
+    return value
+
+
+_RESOURCE_ADDRESS = re.compile(r"(module\.[a-z0-9_]+\.)*aws_[a-z0-9_]+\.[a-z0-9_]+")
+
+
+def _resource_address(address: str) -> str:
+    """An import's `to` is an address, not a string: only a plain resource address passes."""
+    if not _RESOURCE_ADDRESS.fullmatch(address):
+        raise ValueError(f"not a resource address: {address!r}")
+    return address
+
+
+def render_bootstrap(env: Environment, imports: Mapping[str, str] | None = None) -> Files:
+    """A small root that creates the S3 state bucket the YAML names, its state kept locally;
+    `imports` ({address: id}) adopts what an interrupted bootstrap left in AWS."""
+    backend = env.backend
+    if backend.bucket is None or backend.region is None:
+        raise ValueError("bootstrap renders only for an s3 backend")
+    context = {
+        "terraform_min": literal(f">= {TERRAFORM_MIN}"),
+        "aws_constraint": literal(AWS_PROVIDER_CONSTRAINT),
+        "backend": None,
+        "providers": [
+            provider_context(env, backend.region, None, backend.role_arn or env.aws.role_arn)
+        ],
+        "module": module_call(
+            identifier("state_bucket"),
+            STATE_BUCKET_MODULE,
+            {"aws": expression("aws")},
+            Attributes(
+                bucket=backend.bucket,
+                environment=env.name,
+                noncurrent_version_expiration_days=env.storage.noncurrent_version_expiration_days,
+                **({"emulator_compatible": True} if env.emulator else {}),
+            ),
+        ),
+    }
+    jinja = _jinja(assets.templates_dir() / "root")
+    files: Files = {
+        name: jinja.get_template(f"{name}.j2").render(context) for name in BOOTSTRAP_TEMPLATES
+    }
+    files["main.tf"] = jinja.get_template("bootstrap-main.tf.j2").render(context)
+    if imports:
+        adopted = [
+            {"to": expression(_resource_address(address)), "id": literal(imports[address])}
+            for address in sorted(imports)
+        ]
+        files["imports.tf"] = jinja.get_template("bootstrap-imports.tf.j2").render(imports=adopted)
+    files.update(_module_files(STATE_BUCKET_MODULE))
+    return dict(sorted(files.items()))

@@ -1,0 +1,299 @@
+"""One module call per module and region, built from the Environment: every argument encoded as
+HCL (payinfra/hcl.py), every reference to another module's output by name."""
+
+from __future__ import annotations
+
+from payinfra.config import ALARM_DEFAULTS, Environment, Region
+from payinfra.hcl import Attributes, Hcl, body, expression, identifier, literal, quote
+from payinfra.render.constants import LAMBDA_HANDLER, LAMBDA_PACKAGE
+
+
+def label(kind: str, region: Region | None = None) -> Hcl:
+    return identifier(f"{kind}_{region.alias}" if region else kind)
+
+
+def ref(module: Hcl, output: str) -> Hcl:
+    return expression(f"module.{module}.{output}")
+
+
+def private_subnet_ids(network: Hcl) -> Hcl:
+    return expression(f"values({ref(network, 'private_subnet_ids')})")
+
+
+def provider_alias(region: Region) -> Hcl:
+    return expression(f"aws.{identifier(region.alias)}")
+
+
+def module_call(name: Hcl, source: str, providers: dict[str, Hcl], arguments: Attributes) -> dict:
+    return {
+        "label": quote(name),
+        "source": quote(f"./modules/{source}"),
+        "providers": literal(Attributes(providers), indent=2),
+        "arguments": body(arguments),
+    }
+
+
+def network(env: Environment, region: Region) -> dict:
+    arguments = Attributes(
+        name=f"{env.name_prefix}-{region.name}",
+        cidr_block=region.cidr,
+        nat_mode=env.nat_mode(region),
+        flow_log_retention_days=env.network.flow_log_retention_days,
+        interface_endpoints=env.network.interface_endpoints,
+        public_subnets=dict(zip(region.azs, region.subnets("public"), strict=True)),
+        private_subnets=dict(zip(region.azs, region.subnets("private"), strict=True)),
+    )
+    return module_call(
+        label("network", region), "network", {"aws": provider_alias(region)}, arguments
+    )
+
+
+def peering(env: Environment, target: Region) -> dict:
+    source = env.source
+    requester, accepter = label("network", source), label("network", target)
+    arguments = Attributes(
+        name=f"{env.name_prefix}-{source.name}-to-{target.name}",
+        accepter_region=target.name,
+        requester_vpc_id=ref(requester, "vpc_id"),
+        requester_cidr_block=ref(requester, "vpc_cidr_block"),
+        requester_route_table_ids=ref(requester, "private_route_table_ids"),
+        accepter_vpc_id=ref(accepter, "vpc_id"),
+        accepter_cidr_block=ref(accepter, "vpc_cidr_block"),
+        accepter_route_table_ids=ref(accepter, "private_route_table_ids"),
+    )
+    providers = {"aws.requester": provider_alias(source), "aws.accepter": provider_alias(target)}
+    return module_call(label("peering", target), "peering", providers, arguments)
+
+
+def data(env: Environment, region: Region) -> dict:
+    arguments = Attributes(
+        name=env.name_prefix,
+        noncurrent_version_expiration_days=env.storage.noncurrent_version_expiration_days,
+        access_log_retention_days=env.storage.access_log_retention_days,
+        access_logs_force_destroy=not env.protected,
+    )
+    destinations = _replication_destinations(env, region)
+    if destinations:
+        arguments["replication_destinations"] = {
+            other.name: Attributes(
+                bucket_arn=ref(label("data", other), "replica_bucket_arn"),
+                kms_key_arn=ref(label("data", other), "s3_kms_key_arn"),
+            )
+            for other in destinations
+        }
+    if region == env.home:
+        arguments["table"] = Attributes(
+            deletion_protection=env.protected,
+            replicas={
+                other.name: Attributes(kms_key_arn=ref(label("data", other), "table_kms_key_arn"))
+                for other in env.workload_regions
+                if other != env.home
+            },
+        )
+    if env.emulator:
+        arguments["emulator_compatible"] = True
+    return module_call(label("data", region), "data", {"aws": provider_alias(region)}, arguments)
+
+
+def _replication_destinations(env: Environment, region: Region) -> list[Region]:
+    """The source's bucket replicates to the targets' (the migration); the primary's to every
+    other workload region's (the standbys' copies)."""
+    found = env.targets if region == env.source else []
+    if region == env.primary:
+        found = found + [other for other in env.replica_regions if other not in found]
+    return [other for other in env.regions if other in found and other != region]
+
+
+def database(env: Environment, region: Region) -> dict:
+    network, database = label("network", region), env.database
+    role = env.roles[region.name]
+    # The source region reaches the primary database over the peering while data is migrated.
+    migration = region == env.primary and env.primary != env.source
+    clients = [ref(label("compute", region), "security_group_id")] if region in env.serving else []
+    arguments = Attributes(
+        name=env.name_prefix,
+        vpc_id=ref(network, "vpc_id"),
+        subnet_ids=private_subnet_ids(network),
+        client_security_group_ids=clients,
+        migration_cidr_blocks=[env.source.cidr] if migration else [],
+        engine_version=database.engine_version,
+        parameter_group_family=f"postgres{database.major_version}",
+        instance_class=database.instance_class,
+        allocated_storage_gb=database.allocated_storage_gb,
+        max_allocated_storage_gb=database.max_allocated_storage_gb,
+        multi_az=database.multi_az,
+        allow_major_version_upgrade=database.allow_major_version_upgrade,
+        backup_retention_days=database.backup_retention_days,
+        deletion_protection=env.protected,
+        skip_final_snapshot=database.skip_final_snapshot,
+        db_name=database.name,
+        master_username=database.master_username,
+        log_retention_days=env.logs.retention_days,
+        logs_kms_key_arn=ref(network, "logs_kms_key_arn"),
+        key_policy_json=ref(label("data", region), "account_key_policy_json"),
+    )
+    if role == "standby":
+        arguments["replicate_source_db"] = ref(label("database", env.primary), "db_instance_arn")
+    if env.emulator:
+        arguments["emulator_compatible"] = True
+    return module_call(
+        label("database", region), "database", {"aws": provider_alias(region)}, arguments
+    )
+
+
+def compute(env: Environment, region: Region) -> dict:
+    network, data, home = (
+        label("network", region),
+        label("data", region),
+        label("data", env.home),
+    )
+    function = env.function
+    # The table is defined in its home region; its replica here has the same name.
+    home_arn = ref(home, "table_arn")
+    table_arn = (
+        home_arn
+        if region == env.home
+        else expression(f'replace({home_arn}, ":{env.home.name}:", ":{region.name}:")')
+    )
+    arguments = Attributes(
+        name=env.name_prefix,
+        package_path=expression(f'"${{path.module}}/{LAMBDA_PACKAGE}"'),
+        handler=LAMBDA_HANDLER,
+        memory_mb=function.memory_mb,
+        timeout_seconds=function.timeout_seconds,
+        reserved_concurrency=function.reserved_concurrency,
+        log_retention_days=env.logs.retention_days,
+        throttling_burst_limit=env.api.throttling_burst_limit,
+        throttling_rate_limit=env.api.throttling_rate_limit,
+        vpc_id=ref(network, "vpc_id"),
+        vpc_cidr_block=ref(network, "vpc_cidr_block"),
+        subnet_ids=private_subnet_ids(network),
+        private_aws_access=ref(network, "private_aws_access"),
+        logs_kms_key_arn=ref(network, "logs_kms_key_arn"),
+        table_arn=table_arn,
+        table_kms_key_arn=ref(data, "table_kms_key_arn"),
+        key_policy_json=ref(data, "account_key_policy_json"),
+        environment_variables=Attributes(
+            TABLE_NAME=ref(home, "table_name"),
+            ALLOWED_CURRENCIES=",".join(function.currencies),
+            MAX_AMOUNT=function.max_amount,
+            LOG_LEVEL="INFO",
+            WRITER_REGION=env.primary.name,
+            **(
+                {"DEFAULT_CURRENCY": function.default_currency} if function.default_currency else {}
+            ),
+        ),
+    )
+    if region == env.primary:
+        arguments["apply_after"] = [
+            ref(label("compute", other), "function_arn")
+            for other in env.serving
+            if other != env.primary
+        ]
+    if env.api.domain:
+        arguments["domain_name"] = env.api.domain
+        arguments["domain_validation_record_fqdns"] = ref(label("dns"), "validation_record_fqdns")
+    if env.api.jwt:
+        arguments["jwt"] = Attributes(issuer=env.api.jwt.issuer, audience=env.api.jwt.audience)
+    if env.emulator:
+        arguments["emulator_compatible"] = True
+    return module_call(
+        label("compute", region), "compute", {"aws": provider_alias(region)}, arguments
+    )
+
+
+def observability(env: Environment, region: Region) -> dict:
+    network, compute = label("network", region), label("compute", region)
+    alarms = env.alarms
+    topic = (
+        alarms.topic_arn
+        if alarms.topic_arn and alarms.topic_arn.split(":")[3] == region.name
+        else None
+    )
+    arguments = Attributes(
+        name=env.name_prefix,
+        alarm_emails=alarms.emails,
+        alarm_topic_arn=topic,
+        alarm_rules={
+            name: Attributes(
+                threshold=_number(settings.threshold),
+                period=settings.period_seconds,
+                evaluation_periods=settings.evaluation_periods,
+            )
+            for name in ALARM_DEFAULTS
+            for settings in [alarms.settings(name)]
+        },
+        kms_key_arn=ref(network, "logs_kms_key_arn"),
+        function_name=ref(compute, "function_name"),
+        api_id=ref(compute, "api_id"),
+        api_stage_name=ref(compute, "api_stage_name"),
+        dead_letter_queue_name=ref(compute, "dead_letter_queue_name"),
+        db_instance_identifier=ref(label("database", region), "db_instance_identifier"),
+        table_name=ref(label("data", env.home), "table_name"),
+    )
+    return module_call(
+        label("observability", region), "observability", {"aws": provider_alias(region)}, arguments
+    )
+
+
+def replication_alarms(env: Environment) -> dict:
+    """The source bucket's backlog alarms, in the source region, whatever region is primary."""
+    source, alarms = env.source, env.alarms
+    rule = alarms.settings("replication-backlog")
+    arguments = Attributes(
+        name=env.name_prefix,
+        kms_key_arn=ref(label("network", source), "logs_kms_key_arn"),
+        alarm_emails=alarms.emails,
+        source_topic_arn=alarms.source_topic_arn,
+        alarm_rule=Attributes(
+            threshold=_number(rule.threshold),
+            period=rule.period_seconds,
+            evaluation_periods=rule.evaluation_periods,
+        ),
+        source_bucket=ref(label("data", source), "bucket_name"),
+        destination_buckets=per_region(env.targets, "data", "bucket_name"),
+    )
+    return module_call(
+        identifier("replication_alarms"),
+        "replication-alarms",
+        {"aws": provider_alias(source)},
+        arguments,
+    )
+
+
+def dns(env: Environment) -> dict | None:
+    api = env.api
+    if api.domain is None:
+        return None
+    secondary = next((region for region in env.serving if region != env.primary), None)
+    routed = env.serving if api.routing == "weighted" else [env.primary, secondary]
+    endpoints = {
+        region.name: Attributes(
+            target_domain_name=expression(f"{ref(label('compute', region), 'domain_target')}.name"),
+            target_zone_id=expression(f"{ref(label('compute', region), 'domain_target')}.zone_id"),
+            failover="PRIMARY" if region == env.primary else "SECONDARY",
+            weight=api.weights.get(region.name, 0),
+            health_alarm_name=ref(label("observability", region), "api_5xx_alarm_name"),
+        )
+        for region in routed
+        if region is not None
+    }
+    arguments = Attributes(
+        name=env.name_prefix,
+        domain=api.domain,
+        hosted_zone_id=api.hosted_zone_id,
+        routing=api.routing,
+        validation_record=ref(label("compute", env.primary), "certificate_validation_record"),
+        endpoints=endpoints,
+    )
+    return module_call(label("dns"), "dns", {"aws": provider_alias(env.home)}, arguments)
+
+
+def _number(value: float) -> int | float:
+    """A whole number as an int, so HCL shows `1`, not `1.0`."""
+    return int(value) if float(value).is_integer() else value
+
+
+def per_region(regions: list[Region], kind: str, output: str) -> dict[str, Hcl]:
+    """A map from region name to one output of that region's module, for an output block."""
+    return {region.name: ref(label(kind, region), output) for region in regions}

@@ -1,0 +1,39 @@
+"""What the rendered roots are made of: the module folders, the root templates, the version
+constraints, the Lambda package's place and the state's identity output."""
+
+from __future__ import annotations
+
+MODULES = (
+    "compute",
+    "data",
+    "database",
+    "network",
+    "observability",
+    "peering",
+    "replication-alarms",
+)
+
+# Only when the YAML asks for it (api.domain).
+DNS_MODULE = "dns"
+
+ROOT_TEMPLATES = ("backend.tf", "main.tf", "moves.tf", "outputs.tf", "providers.tf", "versions.tf")
+
+TERRAFORM_MIN = "1.6"
+
+# The S3 backend's native lock file (`use_lockfile`) arrived in Terraform 1.10.
+TERRAFORM_MIN_S3_LOCKFILE = "1.10"
+
+AWS_PROVIDER_CONSTRAINT = "~> 5.100"
+
+LAMBDA_PACKAGE = "build/payment_processor.zip"
+
+LAMBDA_HANDLER = "payment_processor.app.handler"
+
+# The root output in which every state records the environment it belongs to and its protection.
+STATE_IDENTITY_OUTPUT = "payinfra_environment"
+
+Files = dict[str, str | bytes]
+
+BOOTSTRAP_TEMPLATES = ("backend.tf", "providers.tf", "versions.tf")
+
+STATE_BUCKET_MODULE = "state-bucket"

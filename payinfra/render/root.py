@@ -1,0 +1,279 @@
+"""The root module's context: providers, backend, the module calls in dependency order, the
+`moved` and `removed` blocks of upgrades and retired regions, and the outputs (payinfra's own and
+the reference stack's names)."""
+
+from __future__ import annotations
+
+from payinfra.config import Environment
+from payinfra.hcl import Attributes, Hcl, body, expression, literal, quote
+from payinfra.render.calls import (
+    compute,
+    data,
+    database,
+    dns,
+    label,
+    network,
+    observability,
+    peering,
+    per_region,
+    ref,
+    replication_alarms,
+)
+from payinfra.render.constants import (
+    AWS_PROVIDER_CONSTRAINT,
+    STATE_IDENTITY_OUTPUT,
+    TERRAFORM_MIN,
+    TERRAFORM_MIN_S3_LOCKFILE,
+)
+
+# Stateful resources of a processor that outlive it when its region stops serving: the audit
+# trail (log groups), failed payments (the queue) and the key that encrypts them. Terraform
+# forgets them; they stay in AWS under their retention (docs/region-moves.md: "Retiring a region").
+RETAINED_COMPUTE_RESOURCES = (
+    "aws_cloudwatch_log_group.api_access",
+    "aws_cloudwatch_log_group.function",
+    "aws_kms_key.function",
+    "aws_sqs_queue.dead_letter",
+)
+
+# Where payinfra before region moves kept the database (in the data module, counted), and
+# where the database module keeps each piece now.
+LEGACY_DATABASE_ADDRESSES = (
+    ("aws_kms_key.rds[0]", "aws_kms_key.this"),
+    ("aws_kms_alias.rds[0]", "aws_kms_alias.this"),
+    ("aws_db_subnet_group.this[0]", "aws_db_subnet_group.this"),
+    ("aws_security_group.db[0]", "aws_security_group.db"),
+    ("aws_vpc_security_group_ingress_rule.db_from_clients", None),
+    ("aws_vpc_security_group_ingress_rule.db_from_migration_source", None),
+    ("aws_db_parameter_group.this[0]", "aws_db_parameter_group.this"),
+    ("aws_cloudwatch_log_group.db", None),
+    ("aws_iam_role.rds_monitoring[0]", "aws_iam_role.rds_monitoring"),
+    (
+        "aws_iam_role_policy_attachment.rds_monitoring[0]",
+        "aws_iam_role_policy_attachment.rds_monitoring",
+    ),
+    ("aws_db_instance.this[0]", "aws_db_instance.this"),
+)
+
+LEGACY_REPLICATION_ALARM_RESOURCES = (
+    "aws_sns_topic.replication_alarms",
+    "aws_sns_topic_subscription.replication_email",
+    "aws_cloudwatch_metric_alarm.replication_backlog",
+)
+
+
+def _upgrade_moves(env: Environment) -> list[dict[str, Hcl]]:
+    """`moved` blocks that carry a state written before region moves existed (one compute and
+    observability module, the database inside the home region's data module) to today's
+    addresses, so upgrading payinfra plans no replacement."""
+    home, moves = env.home, []
+    # Before the observability module of the (one) primary region carried the backlog alarms.
+    for resource in LEGACY_REPLICATION_ALARM_RESOURCES:
+        moves.append((f"module.observability.{resource}", f"module.replication_alarms.{resource}"))
+    if home in env.serving:
+        for kind in ("compute", "observability"):
+            moves.append((f"module.{kind}", f"module.{label(kind, home)}"))
+    if home in env.workload_regions:
+        data, database = label("data", home), label("database", home)
+        moves += [
+            (f"module.{data}.{old}", f"module.{database}.{new or old}")
+            for old, new in LEGACY_DATABASE_ADDRESSES
+        ]
+    return [{"from": expression(old), "to": expression(new)} for old, new in moves]
+
+
+def _retired_addresses(env: Environment) -> list[str]:
+    """What Terraform forgets (never destroys) when a region leaves the workload: its database
+    module, and its processor's stateful resources once it stops serving. A `removed` block for
+    something not in the state does nothing, so every other region gets them."""
+    found = []
+    for region in env.regions:
+        if region not in env.serving:
+            found += [f"module.{label('compute', region)}.{r}" for r in RETAINED_COMPUTE_RESOURCES]
+        if region not in env.workload_regions:
+            found.append(f"module.{label('database', region)}")
+    return found
+
+
+def root_context(env: Environment) -> dict:
+    # Replication reads the targets' buckets, so their data modules come before the source's.
+    data_regions = [*env.targets, env.source]
+    return {
+        "terraform_min": literal(
+            f">= {TERRAFORM_MIN_S3_LOCKFILE if env.backend.type == 's3' else TERRAFORM_MIN}"
+        ),
+        "aws_constraint": literal(AWS_PROVIDER_CONSTRAINT),
+        "backend": _backend_context(env),
+        "providers": [
+            provider_context(env, region.name, region.alias, env.aws.role_arn)
+            for region in env.regions
+        ],
+        "network": [network(env, region) for region in env.regions],
+        "peering": [peering(env, target) for target in env.targets],
+        "data": [data(env, region) for region in data_regions],
+        "database": [database(env, region) for region in env.workload_regions],
+        "compute": [compute(env, region) for region in env.serving],
+        "observability": [observability(env, region) for region in env.serving],
+        "replication_alarms": replication_alarms(env),
+        "dns": dns(env),
+        "moved": _upgrade_moves(env),
+        "removed": [expression(address) for address in _retired_addresses(env)],
+        "outputs": _outputs(env),
+    }
+
+
+def provider_context(
+    env: Environment, region_name: str, alias: str | None, role_arn: str | None
+) -> dict:
+    settings = Attributes(region=region_name)
+    if alias:
+        settings = Attributes(alias=alias, **settings)
+    if env.aws.account_id:
+        # Credentials of any other account make the provider stop before it changes anything.
+        settings["allowed_account_ids"] = [env.aws.account_id]
+    if env.emulator:
+        # The emulator serves buckets by path, not by virtual host.
+        settings["s3_use_path_style"] = True
+    return {
+        "settings": body(settings),
+        "assume_role": body(_assume_role(env, role_arn), indent=4) if role_arn else None,
+        "default_tags": literal({**env.common_tags(), "Region": region_name}, indent=4),
+    }
+
+
+def _assume_role(env: Environment, role_arn: str) -> Attributes:
+    settings = Attributes(role_arn=role_arn, session_name=env.session_name)
+    if env.aws.external_id:
+        settings["external_id"] = env.aws.external_id
+    return settings
+
+
+def _outputs(env: Environment) -> list[dict[str, Hcl]]:
+    data, compute = label("data", env.home), label("compute", env.primary)
+    database = label("database", env.primary)
+    outputs = [
+        ("vpc_ids", "VPC id per region.", per_region(env.regions, "network", "vpc_id")),
+        (
+            "private_subnet_ids",
+            "Private subnet ids per region, keyed by availability zone.",
+            per_region(env.regions, "network", "private_subnet_ids"),
+        ),
+        (
+            "peering_connection_ids",
+            "VPC peering connection id per target region.",
+            per_region(env.targets, "peering", "peering_connection_id"),
+        ),
+        (
+            "bucket_names",
+            "Data bucket name per region.",
+            per_region(env.regions, "data", "bucket_name"),
+        ),
+        (
+            "rds_endpoint",
+            f"host:port of the primary region's PostgreSQL instance. {REFERENCE_NOTE}",
+            ref(database, "db_endpoint"),
+        ),
+        (
+            "rds_master_secret_arn",
+            "ARN of the Secrets Manager secret with the database "
+            "master credentials (the ARN, never the value).",
+            ref(database, "db_master_secret_arn"),
+        ),
+        ("transactions_table_name", "DynamoDB transactions table.", ref(data, "table_name")),
+        (
+            "lambda_function_arn",
+            f"Payment processor function ARN. {REFERENCE_NOTE}",
+            ref(compute, "function_arn"),
+        ),
+        (
+            "api_endpoint",
+            "Base URL of the primary region's payments API.",
+            ref(compute, "api_endpoint"),
+        ),
+        (
+            "workload",
+            "What each region does for the workload (primary, standby, former, drained).",
+            literal(env.roles, indent=2),
+        ),
+        (
+            "api_invoke_policy_json",
+            "IAM policy that lets a caller invoke exactly the payments "
+            "routes (attach it to the caller's role).",
+            ref(compute, "invoke_policy_json"),
+        ),
+        (
+            "alarm_topic_arn",
+            "SNS topic the primary region's alarms notify.",
+            ref(label("observability", env.primary), "alarm_topic_arn"),
+        ),
+        (
+            STATE_IDENTITY_OUTPUT,
+            "The environment this state belongs to and whether it is protected: payinfra reads "
+            "it back to refuse lowering the protection of a protected environment's state.",
+            literal({"name": env.name, "protected": env.protected}, indent=2),
+        ),
+    ]
+    if env.api.domain:
+        outputs.append(
+            (
+                "api_url",
+                "The URL clients keep through a region move.",
+                ref(label("dns"), "api_url"),
+            )
+        )
+    outputs += _reference_outputs(env)
+    return [
+        {"name": quote(name), "body": body(Attributes(description=description, value=value))}
+        for name, description, value in outputs
+    ]
+
+
+REFERENCE_NOTE = "Kept under the reference stack's name for its consumers."
+
+# The reference stack's region-paired outputs: the suffix and the region-name prefix it stands for.
+REFERENCE_REGION_PAIRS = (("us", "us-"), ("eu", "eu-"))
+
+
+def _reference_outputs(env: Environment) -> list[tuple[str, str, Hcl]]:
+    """The outputs of the CDKTF stack payinfra replaces, by the same names and meanings, so
+    scripts reading e.g. `terraform output -raw dynamodb_table` keep working. Region-paired
+    ones only when they are unambiguous: exactly one `us-*` and one `eu-*` region."""
+    data, compute = label("data", env.home), label("compute", env.primary)
+    outputs = [
+        ("dynamodb_table", f"DynamoDB transactions table name. {REFERENCE_NOTE}",
+         ref(data, "table_name")),
+        ("api_gateway_endpoint", f"API Gateway endpoint URL. {REFERENCE_NOTE}",
+         ref(compute, "api_endpoint")),
+    ]  # fmt: skip
+    paired = {
+        suffix: [region for region in env.regions if region.name.startswith(prefix)]
+        for suffix, prefix in REFERENCE_REGION_PAIRS
+    }
+    if all(len(regions) == 1 for regions in paired.values()):
+        for suffix, (region,) in paired.items():
+            outputs += [
+                (f"vpc_{suffix}_id", f"VPC ID in {region.name}. {REFERENCE_NOTE}",
+                 ref(label("network", region), "vpc_id")),
+                (f"s3_bucket_{suffix}", f"S3 bucket name in {region.name}. {REFERENCE_NOTE}",
+                 ref(label("data", region), "bucket_name")),
+            ]  # fmt: skip
+    return sorted(outputs)
+
+
+def _backend_context(env: Environment) -> dict[str, Hcl] | None:
+    backend = env.backend
+    if backend.type == "local":
+        return None
+    settings = Attributes(
+        bucket=backend.bucket,
+        key=f"{backend.key_prefix}/{env.name}/terraform.tfstate",
+        region=backend.region,
+        encrypt=True,
+        use_lockfile=True,
+    )
+    if env.emulator:
+        settings["use_path_style"] = True
+    role = backend.role_arn or env.aws.role_arn
+    if role:
+        settings["assume_role"] = _assume_role(env, role)
+    return {"settings": body(settings, indent=4)}
