@@ -259,12 +259,12 @@ DRIFT_PLAN = "drift.tfplan"
 def find_drift(ws: Workspace, *, plugin_dir: Path | None) -> list[Drift]:
     """What changed outside Terraform: a refresh-only plan (read-only, no lock taken), each
     resource with the attributes that differ from the state."""
+    local = ws.env.backend.type == "local"
+    if local:  # read from its file: no terraform init for an environment never applied
+        _require_applied(ws)
     ensure_initialised(ws, plugin_dir)
-    if _state_is_empty(ws):
-        raise NothingApplied(
-            f"nothing has been applied to {ws.env.name} yet (its state holds no resource), so "
-            f"there is nothing to compare with AWS; run `payinfra apply {ws.env.name}` first"
-        )
+    if not local:
+        _require_applied(ws)
     try:
         completed = ws.terraform.run_unchecked(
             "plan", "-refresh-only", "-input=false", "-lock=false", f"-out={DRIFT_PLAN}"
@@ -296,6 +296,14 @@ def _state_outputs(ws: Workspace) -> dict:
         return _output_values(ws)  # let terraform report what is wrong with it
     outputs = state.get("outputs") if isinstance(state, dict) else None
     return outputs if isinstance(outputs, dict) else {}
+
+
+def _require_applied(ws: Workspace) -> None:
+    if _state_is_empty(ws):
+        raise NothingApplied(
+            f"nothing has been applied to {ws.env.name} yet (its state holds no resource), so "
+            f"there is nothing to compare with AWS; run `payinfra apply {ws.env.name}` first"
+        )
 
 
 def _state_is_empty(ws: Workspace) -> bool:
