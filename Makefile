@@ -48,7 +48,7 @@ test-fast: $(STAMP)
 	$(BIN)/python -m pytest -n 2 --fast
 
 # ruff (lint + format), mypy, terraform fmt of the module sources, the pre-commit config and the
-# GitHub Actions workflow.
+# GitHub Actions workflow (its schema, and actionlint: runtimes, expressions, steps).
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -56,6 +56,7 @@ lint: $(STAMP)
 	terraform fmt -check -recursive templates/modules
 	$(BIN)/pre-commit validate-config .pre-commit-config.yaml
 	$(BIN)/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
+	$(BIN)/actionlint .github/workflows/*.yml
 
 fmt: $(STAMP)
 	$(BIN)/ruff format .
