@@ -54,11 +54,13 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	terraform fmt -check -recursive templates/modules
+	$(BIN)/python scripts/module_docs.py --check
 	$(BIN)/pre-commit validate-config .pre-commit-config.yaml
 	$(BIN)/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
 	$(BIN)/actionlint .github/workflows/*.yml
 
 fmt: $(STAMP)
+	$(BIN)/python scripts/module_docs.py
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 	terraform fmt -recursive templates/modules

@@ -58,3 +58,16 @@ def test_a_broken_link_is_found(tmp_path):
     page.write_text("# Title\n\n[ok](#title) [gone](missing.md) [bad anchor](#nope)\n")
     assert links(page) == ["#title", "missing.md", "#nope"]
     assert anchors(page) == {"title"}
+
+
+def test_every_module_readme_is_what_its_variables_and_outputs_say():
+    """scripts/module_docs.py writes them; `make fmt` runs it, `make lint` checks it."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("module_docs", REPO / "scripts/module_docs.py")
+    assert spec and spec.loader
+    module_docs = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module_docs)
+    assert module_docs.main(["--check"]) == 0
+    compute = (REPO / "templates/modules/compute/README.md").read_text()
+    assert "| `reserved_concurrency` | `number` | required |" in compute
