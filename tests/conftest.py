@@ -75,6 +75,17 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     items.sort(key=lambda item: not item.nodeid.startswith(SLOWEST_FIRST))
 
 
+@pytest.fixture
+def aws(monkeypatch):
+    """In-process moto (no server) with dummy credentials, for code that calls boto3 itself."""
+    from moto import mock_aws
+
+    for name, value in (("AWS_ACCESS_KEY_ID", "x"), ("AWS_SECRET_ACCESS_KEY", "x")):
+        monkeypatch.setenv(name, value)
+    with mock_aws():
+        yield
+
+
 @pytest.fixture(scope="session")
 def moto_server():
     from tests.toolchain import MotoServer

@@ -10,9 +10,7 @@ import zipfile
 from datetime import UTC, datetime, timedelta
 
 import boto3
-import pytest
 from click.testing import CliRunner
-from moto import mock_aws
 
 from payinfra import accounts, status
 from payinfra.cli import main
@@ -22,14 +20,6 @@ A, B = "eu-west-1", "us-east-1"
 PREFIX = "payment-dev"
 ACCOUNT = "123456789012"  # moto's default
 ZONE_DOMAIN = "pay.example.com"
-
-
-@pytest.fixture
-def aws(monkeypatch):
-    for name, value in (("AWS_ACCESS_KEY_ID", "x"), ("AWS_SECRET_ACCESS_KEY", "x")):
-        monkeypatch.setenv(name, value)
-    with mock_aws():
-        yield
 
 
 def standing_by(env_dir, **api) -> object:

@@ -102,18 +102,24 @@ def emulated_env(env_dir, endpoint: str, aws: dict) -> None:
     env_dir.write("dev", {"emulator": {"endpoint": endpoint}, "aws": aws})
 
 
+def invoke_with_fake(tmp_path, env_dir, command: str, *flags: str):
+    """`payinfra COMMAND dev` with a fake terraform that records whether it was ever run."""
+    fake = FakeTerraform(tmp_path)
+    result = CliRunner().invoke(
+        main,
+        [command, "dev", "--environments-dir", str(env_dir.path), "--out", str(tmp_path / "out"),
+         "--terraform", str(fake.binary), *flags],
+        env=fake.env(),
+    )  # fmt: skip
+    return result, fake
+
+
 @pytest.mark.emulator
 def test_credentials_of_another_account_are_refused_before_terraform_runs(
     env_dir, tmp_path, other_account_emulator
 ):
-    fake = FakeTerraform(tmp_path)
     emulated_env(env_dir, other_account_emulator.endpoint, {"account_id": ENVIRONMENT_ACCOUNT})
-    result = CliRunner().invoke(
-        main,
-        ["plan", "dev", "--environments-dir", str(env_dir.path), "--out", str(tmp_path / "out"),
-         "--terraform", str(fake.binary)],
-        env=fake.env(),
-    )  # fmt: skip
+    result, fake = invoke_with_fake(tmp_path, env_dir, "plan")
     assert result.exit_code == 3, result.output
     assert (
         f"dev runs in AWS account {ENVIRONMENT_ACCOUNT} (aws.account_id in "
@@ -133,15 +139,8 @@ def test_every_command_that_reads_or_writes_state_checks_the_account_first(
     env_dir, tmp_path, other_account_emulator, command
 ):
     """init and output too: with an S3 backend they would read the other account's state."""
-    fake = FakeTerraform(tmp_path)
     emulated_env(env_dir, other_account_emulator.endpoint, {"account_id": ENVIRONMENT_ACCOUNT})
-    name, *flags = command
-    result = CliRunner().invoke(
-        main,
-        [name, "dev", "--environments-dir", str(env_dir.path), "--out", str(tmp_path / "out"),
-         "--terraform", str(fake.binary), *flags],
-        env=fake.env(),
-    )  # fmt: skip
+    result, fake = invoke_with_fake(tmp_path, env_dir, *command)
     assert result.exit_code == 3, result.output
     assert f"but the credentials act in account {EMULATOR_ACCOUNT}" in result.output
     assert fake.calls() == [], "terraform never ran"
@@ -181,15 +180,9 @@ def broken_sts(request):
 def test_an_sts_that_is_not_sts_is_one_error_line_within_a_bounded_time(
     env_dir, tmp_path, broken_sts
 ):
-    fake = FakeTerraform(tmp_path)
     emulated_env(env_dir, broken_sts, {"account_id": ENVIRONMENT_ACCOUNT})
     started = time.monotonic()
-    result = CliRunner().invoke(
-        main,
-        ["plan", "dev", "--environments-dir", str(env_dir.path), "--out", str(tmp_path / "out"),
-         "--terraform", str(fake.binary)],
-        env=fake.env(),
-    )  # fmt: skip
+    result, fake = invoke_with_fake(tmp_path, env_dir, "plan")
     assert time.monotonic() - started < 30  # botocore's defaults wait about 3 minutes
     assert result.exit_code == 1, result.output
     assert result.output.count("error:") == 1, result.output

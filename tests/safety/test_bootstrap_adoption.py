@@ -12,7 +12,6 @@ import time
 
 import boto3
 import pytest
-from moto import mock_aws
 
 from payinfra import accounts, leftovers
 from payinfra.config import load_environment
@@ -23,14 +22,6 @@ from tests.toolchain import child_env
 
 BUCKET = "acme-payments-state-adopt"
 REGION = "us-east-1"
-
-
-@pytest.fixture
-def aws(monkeypatch):
-    for name, value in (("AWS_ACCESS_KEY_ID", "x"), ("AWS_SECRET_ACCESS_KEY", "x")):
-        monkeypatch.setenv(name, value)
-    with mock_aws():
-        yield
 
 
 def interrupted_run(*, key: bool = True, alias: bool = True, bucket: bool = True) -> str | None:
