@@ -56,3 +56,13 @@ def test_plan_overhead_benchmark_runs(capsys, monkeypatch):
     lines = capsys.readouterr().out.splitlines()
     assert [line.split(":")[1].split()[0] for line in lines] == ["terraform", "payinfra", "ratio"]
     assert all(line.startswith("first plan: ") for line in lines)
+
+
+def test_startup_benchmark_runs(capsys):
+    benchmark = load("startup")
+    benchmark.REPEATS = 1
+    benchmark.main()
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split(" median")[0].strip() for line in lines] == [
+        "python -c pass", "its libraries", "payinfra --help", "payinfra render prod"
+    ]  # fmt: skip
