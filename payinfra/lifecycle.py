@@ -307,16 +307,21 @@ def _require_applied(ws: Workspace) -> None:
 
 
 def _state_is_empty(ws: Workspace) -> bool:
-    """Whether the state holds no resource; a local state is read from its file."""
+    """Whether the state holds no resource: a local state is read from its file, a remote one
+    through `terraform state pull`, which prints nothing where no state was ever written (where
+    `state list` fails)."""
     if ws.env.backend.type == "local":
         try:
-            state = json.loads((ws.root / "terraform.tfstate").read_text(encoding="utf-8"))
+            text = (ws.root / "terraform.tfstate").read_text(encoding="utf-8")
         except FileNotFoundError:
             return True
-        except (OSError, ValueError):
-            return False  # let terraform report what is wrong with it
-        return not (isinstance(state, dict) and state.get("resources"))
-    return not ws.terraform.output_of("state", "list").strip()
+    else:
+        text = ws.terraform.output_of("state", "pull")
+    try:
+        state = json.loads(text) if text.strip() else {}
+    except ValueError:
+        return False  # let terraform report what is wrong with it
+    return not (isinstance(state, dict) and state.get("resources"))
 
 
 def _output_values(ws: Workspace) -> dict:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 import yaml
 
 from payinfra.plansummary import summarize
@@ -230,3 +231,22 @@ def test_a_first_plan_over_an_empty_state_needs_no_terraform_show(run):
     assert [c for c in run.fake.commands() if c[:1] == ["show"]] == []
     assert run("apply", "dev", "--auto-approve").exit_code == 0
     assert [c[:2] for c in run.fake.commands() if c[:1] == ["show"]] == [["show", "-json"]]
+
+
+@pytest.mark.parametrize(
+    ("pulled", "shows"),
+    [("", 0), (json.dumps({"version": 4, "resources": [{"type": "aws_db_instance"}]}), 1)],
+    ids=["no state written yet", "a state without the identity output"],
+)
+def test_a_remote_state_is_looked_into_with_state_pull(run, pulled, shows):
+    """An S3 backend before its first apply has no state object at all (`state list` fails
+    there); `state pull` prints nothing, and the first plan needs no `terraform show`."""
+    settings = yaml.safe_load((run.env_dir.path / "dev.yaml").read_text())
+    settings["backend"] = {"type": "s3", "bucket": "acme-state", "region": "us-east-1"}
+    run.env_dir.write("dev", settings)
+    run.fake.stdout("state", pulled)
+    run.fake.stdout("output", "{}")
+    run.fake.stdout("show", json.dumps(plan(database(OLD, ["create"]), database(NEW, ["create"]))))
+    assert run("plan", "dev").exit_code == 0
+    assert ["state", "pull"] in run.fake.commands()
+    assert len([c for c in run.fake.commands() if c[:1] == ["show"]]) == shows
