@@ -19,7 +19,7 @@ from payinfra import __version__, emulator, lifecycle, safety, workspace, writer
 from payinfra.bootstrap import bootstrap as bootstrap_stack
 from payinfra.config import list_environments, load_environment
 from payinfra.errors import PayinfraError
-from payinfra.plansummary import KEPT_IN_AWS, WHOLE_ENVIRONMENT, markdown, table
+from payinfra.plansummary import finding_lines, markdown, table
 from payinfra.terraform import PLUGIN_DIR_ENV
 from payinfra.validate import validate as validate_root
 from payinfra.workspace import Workspace
@@ -310,21 +310,15 @@ def plan(
             extra=root.terraform_args,
             on_message=_show_plan_message,
         )
-    found = result.summary.findings()
-    kept = [finding.text() for finding in found if finding.verdict == KEPT_IN_AWS]
-    losses = [finding.text() for finding in found if finding.verdict != KEPT_IN_AWS]
-    if result.summary.judged_on_whole_environment and losses:
-        losses.insert(0, f"note: {WHOLE_ENVIRONMENT}")
+    notices, stops = finding_lines(result.summary)
     step = f"workload: {ws.env.move_step()}"
-    click.echo()
-    click.echo(step)
-    click.echo(table(result.summary))
-    for line in kept:
+    click.echo(f"\n{step}\n{table(result.summary)}")
+    for line in notices:
         click.secho(line, fg="yellow")
-    for line in losses:
+    for line in stops:
         click.secho(line, fg="red", bold=True)
     if summary_file:
-        text = "\n".join([step, table(result.summary), *kept, *losses]) + "\n"
+        text = "\n".join([step, table(result.summary), *notices, *stops]) + "\n"
         if summary_format == "markdown":
             text = markdown(result.summary, root.env, ws.env.move_step())
         summary_file.write_text(text, encoding="utf-8")

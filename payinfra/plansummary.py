@@ -27,6 +27,7 @@ COLUMNS = ("create", "update", "replace", "destroy")
 # What each verdict means: the one text of it, printed by `plan` (text or Markdown) and by
 # `apply` when it refuses.
 DATA_LOSS, CANNOT_BE_APPLIED, KEPT_IN_AWS = "DATA LOSS", "CANNOT BE APPLIED", "KEPT IN AWS"
+DEFERRED = "DEFERRED"
 DESTROYED = "would be destroyed or replaced"
 STARTS_EMPTY = (
     "would start empty while another database holds the data; make its region a standby first "
@@ -37,6 +38,26 @@ DEMOTED = (
     "operation); remove its region from `workload` first (docs/region-moves.md: Retiring a region)"
 )
 FORGOTTEN = "is forgotten by Terraform, not destroyed (it stays in AWS)"
+WAITS = (
+    "RDS applies it in the instance's maintenance window, not during this apply "
+    "(database.apply_immediately: true applies it now)"
+)
+# What RDS keeps for the maintenance window unless told to apply it immediately (RDS User
+# Guide, "Settings for DB instances": the settings whose change is applied "during the next
+# maintenance window" by default).
+DEFERRED_DATABASE_SETTINGS = (
+    "allocated_storage",
+    "ca_cert_identifier",
+    "db_subnet_group_name",
+    "engine_version",
+    "instance_class",
+    "iops",
+    "multi_az",
+    "network_type",
+    "parameter_group_name",
+    "storage_throughput",
+    "storage_type",
+)
 WHOLE_ENVIRONMENT = (
     "-target narrowed this plan; the DATA LOSS and CANNOT BE APPLIED lines judge the whole "
     "environment, and apply enforces them"
@@ -72,6 +93,8 @@ class PlanSummary:
     # standalone databases the plan would turn into read replicas "in place": RDS has no such
     # operation, so such a plan is never applied
     demoted_databases: list[str] = field(default_factory=list)
+    # database updates RDS keeps for the maintenance window: "address: setting, setting"
+    deferred_database_changes: list[str] = field(default_factory=list)
 
     # True when -target narrowed the plan: the loss lists then also hold what the whole
     # environment's plan found (see `judged_with`).
@@ -119,6 +142,12 @@ class PlanSummary:
             *(Finding(DATA_LOSS, address, DESTROYED) for address in self.stateful_losses),
             *(Finding(DATA_LOSS, address, STARTS_EMPTY) for address in self.empty_databases),
             *(Finding(CANNOT_BE_APPLIED, address, DEMOTED) for address in self.demoted_databases),
+            *(
+                Finding(DEFERRED, f"{address} ({settings})", WAITS)
+                for address, _, settings in (
+                    change.partition(": ") for change in self.deferred_database_changes
+                )
+            ),
         ]
 
     def as_json(self) -> dict:
@@ -132,6 +161,7 @@ class PlanSummary:
             "forgotten": list(self.forgotten),
             "empty_databases": list(self.empty_databases),
             "demoted_databases": list(self.demoted_databases),
+            "deferred_database_changes": list(self.deferred_database_changes),
             "judged_on_whole_environment": self.judged_on_whole_environment,
         }
 
@@ -185,6 +215,7 @@ def summarize(plan: dict) -> PlanSummary:
         sorted(forgotten),
         _empty_databases(changes, _state_addresses(plan, "aws_db_instance")),
         _demoted_databases(changes),
+        _deferred_database_changes(changes),
     )
 
 
@@ -214,6 +245,26 @@ def _demoted_databases(changes: list[dict]) -> list[str]:
         and not (change["change"].get("before") or {}).get("replicate_source_db")
         and _replica_after(change["change"])
     )
+
+
+def _deferred_database_changes(changes: list[dict]) -> list[str]:
+    """`address: setting, ...` for each database update that RDS keeps for the maintenance
+    window (apply_immediately false)."""
+    found = []
+    for change in _database_changes(changes):
+        detail = change["change"]
+        before, after = detail.get("before") or {}, detail.get("after") or {}
+        if detail["actions"] != ["update"] or after.get("apply_immediately"):
+            continue
+        unknown = detail.get("after_unknown") or {}
+        waiting = [
+            setting
+            for setting in DEFERRED_DATABASE_SETTINGS
+            if unknown.get(setting) is True or before.get(setting) != after.get(setting)
+        ]
+        if waiting:
+            found.append(f"{change['address']}: {', '.join(waiting)}")
+    return sorted(found)
 
 
 def _database_changes(changes: list[dict]) -> list[dict]:
@@ -324,6 +375,21 @@ def _is_data_source(address: str, resource: dict) -> bool:
     return str(resource.get("resource", address)).startswith("data.")
 
 
+# Findings a person should know of, apart from those that stop an apply or lose data.
+NOTICES = (KEPT_IN_AWS, DEFERRED)
+
+
+def finding_lines(summary: PlanSummary) -> tuple[list[str], list[str]]:
+    """The findings as text lines: (notices, DATA LOSS and CANNOT BE APPLIED lines), the latter
+    introduced by a note when -target narrowed the plan."""
+    found = summary.findings()
+    notices = [finding.text() for finding in found if finding.verdict in NOTICES]
+    stops = [finding.text() for finding in found if finding.verdict not in NOTICES]
+    if summary.judged_on_whole_environment and stops:
+        stops.insert(0, f"note: {WHOLE_ENVIRONMENT}")
+    return notices, stops
+
+
 def markdown(summary: PlanSummary, environment: str, step: str = "") -> str:
     """The summary as Markdown for a pull-request comment: the region-move step the YAML
     describes, the table, every DATA LOSS line and what Terraform would forget."""
@@ -343,7 +409,7 @@ def markdown(summary: PlanSummary, environment: str, step: str = "") -> str:
     found = summary.findings()
     if found:
         lines.append("")
-        if summary.judged_on_whole_environment and any(f.verdict != KEPT_IN_AWS for f in found):
+        if summary.judged_on_whole_environment and any(f.verdict not in NOTICES for f in found):
             lines += [WHOLE_ENVIRONMENT, ""]
         lines += [finding.markdown() for finding in found]
     return "\n".join([*lines, ""])

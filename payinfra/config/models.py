@@ -153,6 +153,55 @@ def _postgres_version(value: str) -> str:
     return value
 
 
+_DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_MAINTENANCE_WINDOW = re.compile(
+    r"(mon|tue|wed|thu|fri|sat|sun):(\d\d):(\d\d)-(mon|tue|wed|thu|fri|sat|sun):(\d\d):(\d\d)"
+)
+_BACKUP_WINDOW = re.compile(r"(\d\d):(\d\d)-(\d\d):(\d\d)")
+
+
+def _minute(hours: str, minutes: str) -> int:
+    if int(hours) > 23 or int(minutes) > 59:
+        raise ValueError("hours run 00-23 and minutes 00-59")
+    return int(hours) * 60 + int(minutes)
+
+
+def weekly_minutes(window: str) -> tuple[int, int]:
+    """A maintenance window as minutes since Monday 00:00 (start, end), UTC."""
+    match = _MAINTENANCE_WINDOW.fullmatch(window)
+    assert match is not None
+    start_day, start_h, start_m, end_day, end_h, end_m = match.groups()
+    start = _DAYS.index(start_day) * 1440 + _minute(start_h, start_m)
+    end = _DAYS.index(end_day) * 1440 + _minute(end_h, end_m)
+    return start, end
+
+
+def daily_minutes(window: str) -> tuple[int, int]:
+    """A backup window as minutes since 00:00 (start, end), UTC."""
+    match = _BACKUP_WINDOW.fullmatch(window)
+    assert match is not None
+    start_h, start_m, end_h, end_m = match.groups()
+    return _minute(start_h, start_m), _minute(end_h, end_m)
+
+
+def _maintenance_window(value: str) -> str:
+    if not _MAINTENANCE_WINDOW.fullmatch(value):
+        raise ValueError("expected ddd:hh:mm-ddd:hh:mm in UTC, e.g. sun:03:00-sun:04:00")
+    start, end = weekly_minutes(value)
+    if (end - start) % (7 * 1440) < 30:
+        raise ValueError("RDS needs a maintenance window of at least 30 minutes")
+    return value
+
+
+def _backup_window(value: str) -> str:
+    if not _BACKUP_WINDOW.fullmatch(value):
+        raise ValueError("expected hh:mm-hh:mm in UTC, e.g. 01:00-01:30")
+    start, end = daily_minutes(value)
+    if (end - start) % 1440 < 30:
+        raise ValueError("RDS needs a backup window of at least 30 minutes")
+    return value
+
+
 class Database(_Model):
     engine_version: Annotated[
         str, Field(pattern=r"^\d+(\.\d+)?$"), AfterValidator(_postgres_version)
@@ -167,6 +216,13 @@ class Database(_Model):
     master_username: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,15}$")] = "payments_admin"
     # RDS refuses to raise the major version unless told it may (docs/architecture.md).
     allow_major_version_upgrade: bool = False
+    # RDS applies most changes (class, version, storage, parameter group) in the maintenance
+    # window unless told to apply them now; the plan says which changes wait.
+    apply_immediately: bool = False
+    # UTC, e.g. "sun:03:00-sun:04:00" and "01:00-01:30"; without them RDS keeps the windows
+    # it chose at creation.
+    maintenance_window: Annotated[str, AfterValidator(_maintenance_window)] | None = None
+    backup_window: Annotated[str, AfterValidator(_backup_window)] | None = None
 
     @property
     def major_version(self) -> int:

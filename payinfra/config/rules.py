@@ -14,6 +14,8 @@ from payinfra.config.models import (
     RESERVED_TAGS,
     Environment,
     Region,
+    daily_minutes,
+    weekly_minutes,
 )
 from payinfra.regions import (
     availability_zone_pattern,
@@ -38,6 +40,7 @@ def consistency_problems(env: Environment, *, regions_complete: bool) -> list[Pr
     problems += _protection_problems(env, regions_complete)
     problems += _tag_problems(env)
     problems += _setting_problems(env)
+    problems += _database_change_problems(env)
     if not regions_complete:
         return problems
     roles = _role_problems(env)
@@ -86,6 +89,52 @@ def _role_problems(env: Environment) -> list[Problem]:
             )
         ]
     return []
+
+
+def _database_change_problems(env: Environment) -> list[Problem]:
+    """A major upgrade deferred to the maintenance window would leave the instance on the old
+    family's parameter group, which Terraform deletes right away (it is replaced): RDS refuses,
+    and the apply fails half-way. And RDS refuses windows that overlap."""
+    database, problems = env.database, []
+    if database.allow_major_version_upgrade and not database.apply_immediately:
+        problems.append(
+            Problem(
+                ("database", "allow_major_version_upgrade"),
+                "a major upgrade needs database.apply_immediately: true (RDS would defer it to "
+                "the maintenance window, while the old parameter group it still uses is "
+                "deleted now)",
+                True,
+                True,
+            )
+        )
+    windows = database.maintenance_window, database.backup_window
+    if windows[0] and windows[1] and _maintenance_minutes(windows[0]) & _backup_minutes(windows[1]):
+        problems.append(
+            Problem(
+                ("database", "backup_window"),
+                f"overlaps database.maintenance_window ({database.maintenance_window}); RDS "
+                "refuses windows that overlap",
+                database.backup_window,
+                True,
+            )
+        )
+    return problems
+
+
+_WEEK, _DAY = 7 * 1440, 1440
+
+
+def _maintenance_minutes(window: str) -> set[int]:
+    """The minutes of the week (UTC) a maintenance window covers; it may wrap past Sunday."""
+    start, end = weekly_minutes(window)
+    return {minute % _WEEK for minute in range(start, end if end > start else end + _WEEK)}
+
+
+def _backup_minutes(window: str) -> set[int]:
+    """The minutes of the week (UTC) a daily backup window covers; it may wrap past midnight."""
+    start, end = daily_minutes(window)
+    daily = range(start, end if end > start else end + _DAY)
+    return {(day * _DAY + minute) % _WEEK for day in range(7) for minute in daily}
 
 
 def _setting_problems(env: Environment) -> list[Problem]:

@@ -123,6 +123,7 @@ def database(env: Environment, region: Region) -> dict:
         max_allocated_storage_gb=database.max_allocated_storage_gb,
         multi_az=database.multi_az,
         allow_major_version_upgrade=database.allow_major_version_upgrade,
+        apply_immediately=database.apply_immediately,
         backup_retention_days=database.backup_retention_days,
         deletion_protection=env.protected,
         skip_final_snapshot=database.skip_final_snapshot,
@@ -134,6 +135,9 @@ def database(env: Environment, region: Region) -> dict:
     )
     if role == "standby":
         arguments["replicate_source_db"] = ref(label("database", env.primary), "db_instance_arn")
+    for window in ("maintenance_window", "backup_window"):
+        if getattr(database, window) is not None:
+            arguments[window] = getattr(database, window)
     if env.emulator:
         arguments["emulator_compatible"] = True
     return module_call(

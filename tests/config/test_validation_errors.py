@@ -497,3 +497,32 @@ def test_every_postgres_major_rds_offers_renders(env_dir, tmp_path, version):
     main_tf = (out / "dev" / "main.tf").read_text()
     assert f'engine_version              = "{version}"' in main_tf
     assert f'parameter_group_family      = "postgres{version.split(".")[0]}"' in main_tf
+
+
+@pytest.mark.parametrize(
+    ("database", "expected"),
+    [
+        ({"allow_major_version_upgrade": True},
+         "database.allow_major_version_upgrade: a major upgrade needs database.apply_immediately"),
+        ({"maintenance_window": "sun:03:00"}, "database.maintenance_window: expected ddd:hh:mm"),
+        ({"maintenance_window": "sun:25:00-sun:26:00"}, "hours run 00-23"),
+        ({"maintenance_window": "sun:03:00-sun:03:10"}, "at least 30 minutes"),
+        ({"backup_window": "1:00-1:30"}, "database.backup_window: expected hh:mm-hh:mm"),
+        ({"maintenance_window": "sun:03:00-sun:04:00", "backup_window": "03:30-04:00"},
+         "database.backup_window: overlaps database.maintenance_window"),
+        ({"maintenance_window": "sat:23:30-sun:00:30", "backup_window": "00:00-00:30"},
+         "database.backup_window: overlaps"),
+    ],
+)  # fmt: skip
+def test_database_windows_and_upgrades_rds_would_refuse(env_dir, tmp_path, database, expected):
+    env_dir.write("dev", {"database": database})
+    result, out = render(env_dir, tmp_path)
+    assert_rejected(result, out, expected)
+
+
+def test_windows_apart_and_an_immediate_major_upgrade_are_accepted(env_dir, tmp_path):
+    env_dir.write("dev", {"database": {
+        "maintenance_window": "sun:03:00-sun:04:00", "backup_window": "01:00-01:30",
+        "allow_major_version_upgrade": True, "apply_immediately": True}})  # fmt: skip
+    result, _ = render(env_dir, tmp_path)
+    assert result.exit_code == 0, result.output

@@ -65,7 +65,12 @@ def test_default_currency_and_major_upgrades_reach_the_resources(env_dir):
         "dev",
         {
             "lambda": {"default_currency": "USD"},
-            "database": {"engine_version": "14", "allow_major_version_upgrade": True},
+            "database": {
+                "engine_version": "14",
+                "allow_major_version_upgrade": True,
+                "apply_immediately": True,
+                "maintenance_window": "sun:03:00-sun:04:00",
+            },
         },
     )
     files = render_environment(load_environment(env_dir.path, "dev"))
@@ -73,10 +78,15 @@ def test_default_currency_and_major_upgrades_reach_the_resources(env_dir):
     assert calls["compute_eu_west_1"]["environment_variables"]["DEFAULT_CURRENCY"] == "USD"
     database = calls["database_eu_west_1"]
     assert database["allow_major_version_upgrade"] is True
+    assert database["apply_immediately"] is True
+    assert database["maintenance_window"] == "sun:03:00-sun:04:00"
+    assert "backup_window" not in database  # RDS keeps the one it chose
     assert (database["engine_version"], database["parameter_group_family"]) == ("14", "postgres14")
     rds = parse(str(files["modules/database/main.tf"]))
     instance = next(b["aws_db_instance"]["this"] for b in rds["resource"] if "aws_db_instance" in b)
     assert instance["allow_major_version_upgrade"] == "${var.allow_major_version_upgrade}"
+    assert instance["apply_immediately"] == "${var.apply_immediately}"
+    assert instance["maintenance_window"] == "${var.maintenance_window}"
 
 
 def test_without_a_default_currency_none_is_passed(parsed):

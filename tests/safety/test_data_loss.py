@@ -250,3 +250,34 @@ def test_a_remote_state_is_looked_into_with_state_pull(run, pulled, shows):
     assert run("plan", "dev").exit_code == 0
     assert ["state", "pull"] in run.fake.commands()
     assert len([c for c in run.fake.commands() if c[:1] == ["show"]]) == shows
+
+
+# ---- Database changes that RDS keeps for the maintenance window ----
+
+
+def resized(apply_immediately: bool) -> dict:
+    change = database(OLD, ["update"], {"instance_class": "db.r6g.large", "multi_az": False,
+                                        "apply_immediately": apply_immediately})  # fmt: skip
+    change["change"]["before"] = {"instance_class": "db.t4g.small", "multi_az": False}
+    return change
+
+
+def test_a_database_change_rds_defers_is_named_in_the_plan(run, tmp_path):
+    applied(run, OLD)
+    run.fake.stdout("show", json.dumps(plan(resized(apply_immediately=False))))
+    markdown = tmp_path / "plan.md"
+    planned = run("plan", "dev", "--summary-file", str(markdown), "--summary-format", "markdown")
+    assert planned.exit_code == 0, planned.output
+    assert (
+        f"DEFERRED: {OLD} (instance_class) RDS applies it in the instance's maintenance window, "
+        "not during this apply"
+    ) in planned.output
+    assert f"- **DEFERRED**: `{OLD} (instance_class)`" in markdown.read_text()
+    assert run("apply", "dev", "--auto-approve").exit_code == 0, "a notice, not a refusal"
+
+
+def test_a_database_change_applied_immediately_is_not_deferred():
+    assert summarize(plan(resized(apply_immediately=True))).deferred_database_changes == []
+    assert summarize(plan(resized(apply_immediately=False))).deferred_database_changes == [
+        f"{OLD}: instance_class"
+    ]

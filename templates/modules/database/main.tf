@@ -178,6 +178,11 @@ resource "aws_db_instance" "this" {
 
   # A major upgrade (e.g. 16 -> 17) needs this and the new family's parameter group.
   allow_major_version_upgrade = var.allow_major_version_upgrade
+  # Without it RDS applies a new class, version, storage or parameter group in the maintenance
+  # window; `payinfra plan` names each change that waits.
+  apply_immediately  = var.apply_immediately
+  maintenance_window = var.maintenance_window
+  backup_window      = var.backup_window
 
   db_name                             = local.is_replica ? null : var.db_name
   username                            = local.is_replica ? null : var.master_username

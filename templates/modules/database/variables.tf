@@ -58,6 +58,23 @@ variable "allow_major_version_upgrade" {
   type        = bool
 }
 
+variable "apply_immediately" {
+  description = "Apply changes RDS would otherwise keep for the maintenance window (class, version, storage, parameter group) now."
+  type        = bool
+}
+
+variable "maintenance_window" {
+  description = "Weekly maintenance window in UTC (ddd:hh:mm-ddd:hh:mm); null keeps the one RDS chose."
+  type        = string
+  default     = null
+}
+
+variable "backup_window" {
+  description = "Daily backup window in UTC (hh:mm-hh:mm), apart from the maintenance window; null keeps the one RDS chose."
+  type        = string
+  default     = null
+}
+
 variable "backup_retention_days" {
   description = "Days of automated backups."
   type        = number
