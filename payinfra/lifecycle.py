@@ -48,6 +48,7 @@ WHOLE_PLAN = "whole.tfplan"
 
 def init(ws: Workspace, *, plugin_dir: Path | None, upgrade: bool, extra: tuple[str, ...]) -> None:
     safety.check_extra_args("init", extra)
+    safety.refuse_state_on_a_ci_runner(ws.env, ws.env_file)
     _init(ws.terraform, find_plugin_dir(plugin_dir), upgrade=upgrade, extra=extra)
 
 
@@ -106,6 +107,7 @@ def plan(
     `terraform show`, which would start every provider again); `on_message` sees each message
     to show progress. apply re-derives the summary from the plan file itself."""
     safety.check_extra_args("plan", extra)
+    safety.refuse_state_on_a_ci_runner(ws.env, ws.env_file)
     ensure_initialised(ws, plugin_dir)
     _discard_plan(ws.root)
     # The state's own identity, read without starting a provider.
@@ -193,6 +195,7 @@ def apply(
     plugin_dir: Path | None = None,
 ) -> PlanSummary:
     safety.check_extra_args("apply", extra)
+    safety.refuse_state_on_a_ci_runner(ws.env, ws.env_file)
     record = safety.read_plan_record(ws.root)
     # A plan carried from another job of the same commit arrives without .terraform/.
     ensure_initialised(ws, plugin_dir)
@@ -233,6 +236,7 @@ def destroy(
     extra: tuple[str, ...],
 ) -> None:
     safety.check_extra_args("destroy", extra)
+    safety.refuse_state_on_a_ci_runner(ws.env, ws.env_file)
     if ws.env.protected:
         if not force:
             raise Refused(

@@ -9,7 +9,8 @@
   turned into a replica in place (`refuse_unapplicable`).
 - Protection belongs to the state: once an out folder (or a state) has been protected, a YAML
   that says otherwise is refused until `payinfra unprotect` was typed at a terminal.
-- Credentials must act in the YAML's account before any state is read (`check_account`).
+- Credentials must act in the YAML's account before any state is read (`check_account`), and
+  state is never kept on a CI runner (`refuse_state_on_a_ci_runner`).
 - Typed confirmations need a terminal (`confirm_by_name`).
 """
 
@@ -91,6 +92,24 @@ def _refusal(command: str, argument: str, allowed: tuple[str, ...]) -> str:
         "passes only flags that cannot change what is applied or destroyed, or which state is "
         f"used (allowed for {command}: {shown})"
     )
+
+
+# ---- State that outlives the run ----
+
+CI_ENV = "CI"
+
+
+def refuse_state_on_a_ci_runner(env: Environment, env_file: Path) -> None:
+    """A local state written on a CI runner is thrown away with the runner: the next run would
+    plan to create everything again. CI sets CI=true; an emulator environment is exempt (its
+    whole world is thrown away too)."""
+    on_ci = os.environ.get(CI_ENV, "").lower() in ("true", "1")
+    if on_ci and env.backend.type == "local" and env.emulator is None:
+        raise Refused(
+            f"{env_file}: backend.type is local and this runs in CI ({CI_ENV}=true), where the "
+            "state would be thrown away with the runner; use backend.type: s3 "
+            "(docs/deploying.md)"
+        )
 
 
 # ---- The account ----

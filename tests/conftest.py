@@ -139,6 +139,8 @@ def run(env_dir, tmp_path, monkeypatch):
     monkeypatch.delenv("PAYINFRA_TERRAFORM", raising=False)
     monkeypatch.delenv("PAYINFRA_PLUGIN_DIR", raising=False)
     monkeypatch.delenv("PAYINFRA_CHECKOV", raising=False)
+    # These environments keep local state, which payinfra refuses on a CI runner.
+    monkeypatch.delenv("CI", raising=False)
     out = tmp_path / "out"
 
     def invoke(*args, input=None):

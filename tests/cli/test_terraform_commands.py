@@ -109,7 +109,8 @@ def test_terraform_failure_exit_code_is_propagated(run):
 
 def test_apply_uses_the_saved_plan_when_the_render_matches(run):
     run.fake.stdout("show", CREATE_ONLY)
-    assert run("plan", "dev").exit_code == 0
+    planned = run("plan", "dev")
+    assert planned.exit_code == 0, planned.output
     result = run("apply", "dev")
     assert result.exit_code == 0, result.output
     # The plan file is copied once, summarised from that copy and that copy applied: the bytes
@@ -124,7 +125,8 @@ def test_apply_uses_the_saved_plan_when_the_render_matches(run):
 
 def test_apply_refuses_when_the_render_changed_since_the_plan(run):
     run.fake.stdout("show", CREATE_ONLY)
-    assert run("plan", "dev").exit_code == 0
+    planned = run("plan", "dev")
+    assert planned.exit_code == 0, planned.output
     run.env_dir.write("dev", {"logs": {"retention_days": 30}})
     result = run("apply", "dev")
     assert result.exit_code == 3
@@ -141,7 +143,8 @@ def test_apply_without_a_plan_is_refused(run):
 def test_protected_apply_needs_the_name_typed(run, terminal):
     protect(run.env_dir)
     run.fake.stdout("show", CREATE_ONLY)
-    assert run("plan", "dev").exit_code == 0
+    planned = run("plan", "dev")
+    assert planned.exit_code == 0, planned.output
     refused = run("apply", "dev", input="prod\n")
     assert refused.exit_code == 3 and "not confirmed" in refused.output
     assert "apply" not in [c[0] for c in run.fake.commands()]
@@ -364,3 +367,26 @@ def test_drift_of_an_applied_environment_runs_a_refresh_only_plan(run):
     assert result.exit_code == 0, result.output
     planned = next(c for c in run.fake.commands() if c[:1] == ["plan"])
     assert planned[:2] == ["plan", "-refresh-only"]
+
+
+@pytest.mark.parametrize("command", [("init",), ("plan",), ("apply", "--auto-approve"),
+                                     ("destroy", "--auto-approve")])  # fmt: skip
+def test_local_state_on_a_ci_runner_is_refused(run, monkeypatch, command):
+    """State written on a runner is thrown away with it: the next run would recreate it all."""
+    monkeypatch.setenv("CI", "true")
+    result = run(*command[:1], "dev", *command[1:])
+    assert result.exit_code == 3, result.output
+    assert result.output.strip().splitlines() == [
+        f"error: {run.env_dir.path / 'dev.yaml'}: backend.type is local and this runs in CI "
+        "(CI=true), where the state would be thrown away with the runner; use backend.type: s3 "
+        "(docs/deploying.md)"
+    ]
+    assert run.fake.commands() == []
+
+
+def test_an_emulator_environment_may_keep_local_state_on_a_ci_runner(run, monkeypatch):
+    monkeypatch.setenv("CI", "true")
+    run.env_dir.write("dev", {"emulator": {"endpoint": "http://127.0.0.1:59999"}})
+    run.fake.stdout("show", CREATE_ONLY)
+    planned = run("plan", "dev")
+    assert planned.exit_code == 0, planned.output

@@ -33,6 +33,8 @@ def throwaway_root(name: str, protected: bool) -> dict[str, str]:
 def cli(env_dir, tmp_path, monkeypatch):
     monkeypatch.setenv("PAYINFRA_TERRAFORM", terraform_binary())
     monkeypatch.setenv("CHECKPOINT_DISABLE", "1")
+    # Throwaway roots with local state, which payinfra refuses on a CI runner.
+    monkeypatch.delenv("CI", raising=False)
     out = tmp_path / "out"
 
     def invoke(*args: str, input: str | None = None):
