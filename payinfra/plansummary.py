@@ -79,6 +79,10 @@ class Finding:
         return f"- **{self.verdict}**: `{self.address}` {self.meaning}"
 
 
+# What a plan is judged by: the lists that make it lose data or impossible to apply.
+VERDICT_KEYS = ("stateful_losses", "empty_databases", "demoted_databases")
+
+
 @dataclass(frozen=True)
 class PlanSummary:
     # (module address, resource type) -> Counter of COLUMNS
@@ -93,7 +97,7 @@ class PlanSummary:
     # standalone databases the plan would turn into read replicas "in place": RDS has no such
     # operation, so such a plan is never applied
     demoted_databases: list[str] = field(default_factory=list)
-    # database updates RDS keeps for the maintenance window: "address: setting, setting"
+    # database updates RDS keeps for the maintenance window: "address (setting, setting)"
     deferred_database_changes: list[str] = field(default_factory=list)
 
     # True when -target narrowed the plan: the loss lists then also hold what the whole
@@ -117,21 +121,21 @@ class PlanSummary:
 
     def verdict(self) -> dict[str, list[str]]:
         """What the safety rules judge: every loss and every change that cannot be applied."""
-        return {
-            "stateful_losses": list(self.stateful_losses),
-            "empty_databases": list(self.empty_databases),
-            "demoted_databases": list(self.demoted_databases),
-        }
+        return {key: list(getattr(self, key)) for key in VERDICT_KEYS}
 
     def judged_with(self, whole: dict[str, list[str]]) -> PlanSummary:
         """This (targeted) plan judged against the whole environment: its changes, and every
         loss and refusal that either it or the whole environment's plan carries. A target can
         narrow what one apply does, never what the rules see."""
+
+        def union(key: str) -> list[str]:
+            return sorted({*getattr(self, key), *whole[key]})
+
         return replace(
             self,
-            stateful_losses=sorted({*self.stateful_losses, *whole["stateful_losses"]}),
-            empty_databases=sorted({*self.empty_databases, *whole["empty_databases"]}),
-            demoted_databases=sorted({*self.demoted_databases, *whole["demoted_databases"]}),
+            stateful_losses=union("stateful_losses"),
+            empty_databases=union("empty_databases"),
+            demoted_databases=union("demoted_databases"),
             judged_on_whole_environment=True,
         )
 
@@ -142,12 +146,7 @@ class PlanSummary:
             *(Finding(DATA_LOSS, address, DESTROYED) for address in self.stateful_losses),
             *(Finding(DATA_LOSS, address, STARTS_EMPTY) for address in self.empty_databases),
             *(Finding(CANNOT_BE_APPLIED, address, DEMOTED) for address in self.demoted_databases),
-            *(
-                Finding(DEFERRED, f"{address} ({settings})", WAITS)
-                for address, _, settings in (
-                    change.partition(": ") for change in self.deferred_database_changes
-                )
-            ),
+            *(Finding(DEFERRED, change, WAITS) for change in self.deferred_database_changes),
         ]
 
     def as_json(self) -> dict:
@@ -248,7 +247,7 @@ def _demoted_databases(changes: list[dict]) -> list[str]:
 
 
 def _deferred_database_changes(changes: list[dict]) -> list[str]:
-    """`address: setting, ...` for each database update that RDS keeps for the maintenance
+    """`address (setting, ...)` for each database update that RDS keeps for the maintenance
     window (apply_immediately false)."""
     found = []
     for change in _database_changes(changes):
@@ -263,7 +262,7 @@ def _deferred_database_changes(changes: list[dict]) -> list[str]:
             if unknown.get(setting) is True or before.get(setting) != after.get(setting)
         ]
         if waiting:
-            found.append(f"{change['address']}: {', '.join(waiting)}")
+            found.append(f"{change['address']} ({', '.join(waiting)})")
     return sorted(found)
 
 

@@ -31,6 +31,7 @@ from payinfra.errors import Refused, UsageError
 from payinfra.plansummary import (
     CANNOT_BE_APPLIED,
     DATA_LOSS,
+    VERDICT_KEYS,
     PlanSummary,
     is_targeted,
     summarize,
@@ -305,10 +306,9 @@ def reviewed_summary(env: Environment, root: Path, record: dict, shown: dict) ->
 
 
 def _is_verdict(value: object) -> TypeGuard[dict[str, list[str]]]:
-    keys = ("stateful_losses", "empty_databases", "demoted_databases")
     return isinstance(value, dict) and all(
         isinstance(value.get(key), list) and all(isinstance(item, str) for item in value[key])
-        for key in keys
+        for key in VERDICT_KEYS
     )
 
 

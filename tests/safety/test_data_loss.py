@@ -279,5 +279,5 @@ def test_a_database_change_rds_defers_is_named_in_the_plan(run, tmp_path):
 def test_a_database_change_applied_immediately_is_not_deferred():
     assert summarize(plan(resized(apply_immediately=True))).deferred_database_changes == []
     assert summarize(plan(resized(apply_immediately=False))).deferred_database_changes == [
-        f"{OLD}: instance_class"
+        f"{OLD} (instance_class)"
     ]
