@@ -5,14 +5,13 @@ replaces anything, and after a run killed half-way it adopts what that run creat
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from payinfra import leftovers, safety, writer
 from payinfra.config import load_environment
 from payinfra.errors import Refused, UsageError
-from payinfra.lifecycle import ensure_initialised, plan_json
+from payinfra.lifecycle import LOCAL_STATE, ensure_initialised, plan_json, read_local_state
 from payinfra.plansummary import PlanSummary, summarize
 from payinfra.render import render_bootstrap
 from payinfra.terraform import Terraform, find_terraform
@@ -38,11 +37,12 @@ def bootstrap(
     root = out_dir / name / BOOTSTRAP_DIR
     with writer.locked(out_dir / name), writer.locked(root):
         safety.guard_protection(env, out_dir / name)
-        safety.check_account(env, env_file, aws_target(env))
+        environment_target = aws_target(env)
+        safety.check_account(env, env_file, environment_target)
         # A run killed half-way leaves resources in AWS that its state never recorded: adopt
         # them (import) instead of creating a second key and failing on the bucket's name.
         target = replace(
-            aws_target(env),
+            environment_target,
             region=env.backend.region or env.primary.name,
             role_arn=env.backend.role_arn or env.aws.role_arn,
         )
@@ -80,21 +80,16 @@ class BootstrapResult:
 
 def _local_state_addresses(root: Path) -> set[str]:
     """The resource addresses a local state file records (none when there is no state)."""
-    try:
-        text = (root / "terraform.tfstate").read_text(encoding="utf-8")
-        # A terraform killed while writing leaves an empty file; terraform reads it as no state.
-        state = json.loads(text) if text.strip() else {}
-    except FileNotFoundError:
-        return set()
-    except (OSError, ValueError) as error:
+    state = read_local_state(root / LOCAL_STATE)
+    if state is None:
         raise Refused(
-            f"{root / 'terraform.tfstate'} is unreadable ({error}); restore it from its "
+            f"{root / LOCAL_STATE} is unreadable or no Terraform state; restore it from its "
             "backup (terraform.tfstate.backup) before bootstrapping again"
-        ) from None
+        )
     return {
         ".".join(
             part for part in (entry.get("module"), entry.get("type"), entry.get("name")) if part
         )
-        for entry in (state.get("resources") or [] if isinstance(state, dict) else [])
+        for entry in state.get("resources") or []
         if isinstance(entry, dict) and entry.get("mode") == "managed" and entry.get("instances")
     }

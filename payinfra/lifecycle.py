@@ -70,7 +70,8 @@ def ensure_initialised(ws: Workspace, plugin_dir: Path | None) -> None:
     """Run `terraform init` when the root was never initialised, or when the YAML now calls a
     module init has not installed (a region joining the workload adds module calls)."""
     if not (ws.root / ".terraform").is_dir() or _uninstalled_modules(ws.root):
-        init(ws, plugin_dir=plugin_dir, upgrade=False, extra=())
+        # The command that asked has made its own checks: only the init itself runs here.
+        _init(ws.terraform, find_plugin_dir(plugin_dir), upgrade=False, extra=())
 
 
 MODULE_CALL = re.compile(r'^module "([A-Za-z0-9_-]+)"', re.MULTILINE)
@@ -287,18 +288,37 @@ def outputs(ws: Workspace) -> dict[str, object]:
     return {name: entry.get("value") for name, entry in sorted(_output_values(ws).items())}
 
 
+LOCAL_STATE = "terraform.tfstate"
+
+
+def read_state(text: str) -> dict | None:
+    """A state as terraform reads it: no text is no state ({}: a terraform killed while writing
+    leaves an empty file, a remote state never written pulls as nothing); None when the text is
+    no state at all."""
+    try:
+        state = json.loads(text) if text.strip() else {}
+    except ValueError:
+        return None
+    return state if isinstance(state, dict) else None
+
+
+def read_local_state(path: Path) -> dict | None:
+    """The local state file at `path` ({} when there is none), None when it cannot be read."""
+    try:
+        return read_state(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {}
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
 def _state_outputs(ws: Workspace) -> dict:
     """The state's outputs as `terraform output -json` shows them; a local state is read
     straight from its file (what terraform would do, without starting terraform)."""
-    if ws.env.backend.type != "local":
-        return _output_values(ws)
-    try:
-        state = json.loads((ws.root / "terraform.tfstate").read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return {}
-    except (OSError, ValueError):
-        return _output_values(ws)  # let terraform report what is wrong with it
-    outputs = state.get("outputs") if isinstance(state, dict) else None
+    state = read_local_state(ws.root / LOCAL_STATE) if ws.env.backend.type == "local" else None
+    if state is None:
+        return _output_values(ws)  # remote, or let terraform report what is wrong with it
+    outputs = state.get("outputs")
     return outputs if isinstance(outputs, dict) else {}
 
 
@@ -315,17 +335,11 @@ def _state_is_empty(ws: Workspace) -> bool:
     through `terraform state pull`, which prints nothing where no state was ever written (where
     `state list` fails)."""
     if ws.env.backend.type == "local":
-        try:
-            text = (ws.root / "terraform.tfstate").read_text(encoding="utf-8")
-        except FileNotFoundError:
-            return True
+        state = read_local_state(ws.root / LOCAL_STATE)
     else:
-        text = ws.terraform.output_of("state", "pull")
-    try:
-        state = json.loads(text) if text.strip() else {}
-    except ValueError:
-        return False  # let terraform report what is wrong with it
-    return not (isinstance(state, dict) and state.get("resources"))
+        state = read_state(ws.terraform.output_of("state", "pull"))
+    # A state that cannot be read is not called empty: terraform reports what is wrong with it.
+    return state is not None and not state.get("resources")
 
 
 def _output_values(ws: Workspace) -> dict:
