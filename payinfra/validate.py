@@ -64,20 +64,19 @@ def _diagnostic_location(diagnostic: dict) -> str:
     return f"{where.get('filename', '')}:{where.get('start', {}).get('line', '')}"
 
 
+def checkov_command(checkov: str, root: Path, *, failed_only: bool = True) -> list[str]:
+    """checkov on a rendered root, offline, one JSON report (`--quiet`: failed checks only)."""
+    return [
+        checkov,
+        *("--directory", str(root), "--framework", "terraform", "--output", "json"),
+        *("--skip-download", "--compact"),
+        *(("--quiet",) if failed_only else ()),
+    ]
+
+
 def _checkov_findings(checkov: str, root: Path) -> list[Finding]:
     completed = subprocess.run(
-        [
-            checkov,
-            "--directory",
-            str(root),
-            "--framework",
-            "terraform",
-            "--output",
-            "json",
-            "--skip-download",
-            "--compact",
-            "--quiet",
-        ],
+        checkov_command(checkov, root),
         capture_output=True,
         text=True,
         check=False,

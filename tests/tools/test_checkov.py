@@ -11,6 +11,7 @@ import subprocess
 
 import pytest
 
+from payinfra.validate import checkov_command
 from tests.conftest import REAL_ENVS, REPO
 from tests.toolchain import required_tool
 
@@ -21,18 +22,12 @@ SKIP = re.compile(r"#\s*checkov:skip=(?P<check>[A-Z0-9_]+)(?::(?P<reason>.*))?")
 def checkov_results(rendered_roots) -> dict[str, dict]:
     results = {}
     for env, root in rendered_roots.items():
+        # The command `payinfra validate` runs, with the passed and skipped checks reported too.
+        command = checkov_command(
+            required_tool("checkov", "PAYINFRA_CHECKOV"), root, failed_only=False
+        )
         completed = subprocess.run(
-            [
-                required_tool("checkov", "PAYINFRA_CHECKOV"),
-                "--directory",
-                str(root),
-                "--framework",
-                "terraform",
-                "--output",
-                "json",
-                "--skip-download",
-                "--compact",
-            ],
+            command,
             check=False,
             capture_output=True,
             text=True,
