@@ -6,12 +6,16 @@ from __future__ import annotations
 import base64
 import json
 import sys
+import threading
 import uuid
+from collections.abc import Callable
 from contextlib import contextmanager
+from typing import Any
 
 import boto3
 import pytest
 from moto import mock_aws
+from moto.dynamodb.models import DynamoDBBackend
 
 from payinfra.config import Lambda
 from tests.conftest import REPO
@@ -50,6 +54,21 @@ def table_spec(parsed_tree: dict) -> dict:
     }
 
 
+_WRITES = threading.Lock()
+
+
+def _atomic(put_item: Callable[..., Any]) -> Callable[..., Any]:
+    """DynamoDB checks a write's condition and writes the item as one step; moto's in-process
+    backend does not, so two threads could both pass `attribute_not_exists`. Serialising its
+    writes restores what AWS guarantees (and what the idempotency tests rely on)."""
+
+    def serialised(*args: Any, **kwargs: Any) -> Any:
+        with _WRITES:
+            return put_item(*args, **kwargs)
+
+    return serialised
+
+
 @contextmanager
 def emulated_table(parsed_tree: dict, table_name: str, **settings: str):
     """moto's DynamoDB with the rendered table, and the processor configured to use it."""
@@ -65,6 +84,7 @@ def emulated_table(parsed_tree: dict, table_name: str, **settings: str):
         **settings,
     }
     with pytest.MonkeyPatch.context() as patch, mock_aws():
+        patch.setattr(DynamoDBBackend, "put_item", _atomic(DynamoDBBackend.put_item))
         for name, value in environment.items():
             patch.setenv(name, value)
         client = boto3.client("dynamodb", region_name="eu-west-1")
