@@ -16,8 +16,8 @@ from typing import Any
 from payinfra import accounts
 from payinfra.errors import AccountUnknown, Refused
 
-KEY = "module.state_bucket.aws_kms_key.this"
-ALIAS = "module.state_bucket.aws_kms_alias.this"
+KEY = "module.state_bucket.module.key.aws_kms_key.this"
+ALIAS = "module.state_bucket.module.key.aws_kms_alias.this"
 BUCKET = "module.state_bucket.aws_s3_bucket.this"
 # Created only by those calls: each of the others is a PUT that Terraform may simply repeat.
 ADOPTABLE = (KEY, ALIAS, BUCKET)

@@ -20,6 +20,7 @@ from payinfra.render.constants import (
     LAMBDA_PACKAGE,
     MODULES,
     ROOT_TEMPLATES,
+    SHARED_MODULES,
     STATE_BUCKET_MODULE,
     STATE_IDENTITY_OUTPUT,
     TERRAFORM_MIN,
@@ -37,7 +38,7 @@ def render_environment(env: Environment) -> Files:
     files: Files = {
         name: jinja.get_template(f"{name}.j2").render(context) for name in ROOT_TEMPLATES
     }
-    for module in MODULES:
+    for module in (*MODULES, *SHARED_MODULES):
         files.update(_module_files(module))
     if env.api.domain:
         files.update(_module_files(DNS_MODULE))
@@ -120,5 +121,6 @@ def render_bootstrap(env: Environment, imports: Mapping[str, str] | None = None)
             for address in sorted(imports)
         ]
         files["imports.tf"] = jinja.get_template("bootstrap-imports.tf.j2").render(imports=adopted)
-    files.update(_module_files(STATE_BUCKET_MODULE))
+    for module in (STATE_BUCKET_MODULE, *SHARED_MODULES):
+        files.update(_module_files(module))
     return dict(sorted(files.items()))

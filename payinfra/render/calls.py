@@ -131,7 +131,6 @@ def database(env: Environment, region: Region) -> dict:
         master_username=database.master_username,
         log_retention_days=env.logs.retention_days,
         logs_kms_key_arn=ref(network, "logs_kms_key_arn"),
-        key_policy_json=ref(label("data", region), "account_key_policy_json"),
     )
     if role == "standby":
         arguments["replicate_source_db"] = ref(label("database", env.primary), "db_instance_arn")
@@ -176,7 +175,6 @@ def compute(env: Environment, region: Region) -> dict:
         logs_kms_key_arn=ref(network, "logs_kms_key_arn"),
         table_arn=table_arn,
         table_kms_key_arn=ref(data, "table_kms_key_arn"),
-        key_policy_json=ref(data, "account_key_policy_json"),
         environment_variables=Attributes(
             TABLE_NAME=ref(home, "table_name"),
             ALLOWED_CURRENCIES=",".join(function.currencies),

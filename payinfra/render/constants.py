@@ -13,6 +13,9 @@ MODULES = (
     "replication-alarms",
 )
 
+# Submodules that the modules above (and the state bucket's) call for a piece they share.
+SHARED_MODULES = ("kms-key",)
+
 # Only when the YAML asks for it (api.domain).
 DNS_MODULE = "dns"
 

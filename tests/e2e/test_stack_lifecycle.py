@@ -1,17 +1,21 @@
 """The complete `local` environment through payinfra, the real terraform and the real AWS provider,
-against a moto server, as CI runs it: bootstrap the state bucket, plan in one checkout, carry the
-plan to a fresh checkout of the same commit and apply it there (a checkout of another commit is
-refused), outputs and resources checked through boto3, a re-plan and a drift check with no
-changes, console-style changes named by `payinfra drift`, destroy, nothing left."""
+against a moto server, as CI runs it, and as a team upgrading payinfra meets it: bootstrap the
+state bucket, apply the stack with the previous release, plan the upgrade with this one (nothing
+destroyed, no DATA LOSS) in one checkout, carry the plan to a fresh checkout of the same commit
+and apply it there (a checkout of another commit is refused), outputs and resources checked
+through boto3, a re-plan and a drift check with no changes, console-style changes named by
+`payinfra drift`, destroy, nothing left."""
 
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 
 import boto3
 import pytest
@@ -22,12 +26,17 @@ from tests.toolchain import child_env, plugin_dir, terraform_binary
 pytestmark = [pytest.mark.terraform, pytest.mark.emulator, pytest.mark.slow]
 STATE_BUCKET = "payinfra-e2e-state"
 STATE_KEY = "payinfra/local/terraform.tfstate"
+# The release a team upgrades from: the last main before the shared Terraform submodules moved
+# resources to new addresses. Its code comes out of this repository's history.
+PREVIOUS_RELEASE = "f5411997c0a3ec3eae34de8454860290b6bba0a4"
+REPOSITORY = Path(__file__).resolve().parents[2]
 
 
 class Stack:
     """Runs payinfra as a user would in one checkout (`folder`), timing each phase."""
 
-    def __init__(self, folder, endpoint, timings):
+    def __init__(self, folder, endpoint, timings, code: Path | None = None):
+        """`code`: a source tree of another payinfra release to run instead of this one."""
         self.folder, self.endpoint = folder, endpoint
         self.timings: dict[str, float] = timings
         self.env = child_env(
@@ -35,6 +44,7 @@ class Stack:
                 "AWS_ACCESS_KEY_ID": "emulator",
                 "AWS_SECRET_ACCESS_KEY": "emulator",
                 "PAYINFRA_TERRAFORM": terraform_binary(),
+                **({"PYTHONPATH": str(code)} if code else {}),
             }
         )
         mirror = plugin_dir()
@@ -113,12 +123,38 @@ def stacks(tmp_path_factory, moto_server):
         endpoint,
         timings,
     )
-    yield planner, applier, other_commit
+    released = Stack(
+        checkout(base, "previous-release", endpoint), endpoint, timings, source_of(base)
+    )
+    yield released, planner, applier, other_commit
     print("\nend-to-end phases (s): " + ", ".join(f"{k} {v:.1f}" for k, v in timings.items()))
 
 
-def test_local_stack_from_bootstrap_to_destroy_across_two_checkouts(stacks):
-    planner, applier, other_commit = stacks
+def source_of(base: Path) -> Path:
+    """The previous release's code (package, templates, processor) from git history."""
+    tree = base / "previous-release-code"
+    tree.mkdir()
+    archive = subprocess.run(
+        ["git", "-C", str(REPOSITORY), "archive", PREVIOUS_RELEASE,
+         "payinfra", "templates", "lambda_src"],
+        capture_output=True, check=False,
+    )  # fmt: skip
+    assert archive.returncode == 0, (
+        f"the upgrade test needs commit {PREVIOUS_RELEASE} in this clone's history "
+        f"(a full `git clone`, not --depth): {archive.stderr.decode()}"
+    )
+    subprocess.run(["tar", "-x", "-C", str(tree)], input=archive.stdout, check=True)
+    return tree
+
+
+def plan_totals(stdout: str) -> dict[str, int]:
+    """The `total` row of payinfra's plan summary: create, update, replace, destroy."""
+    (row,) = re.findall(r"^total\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s*$", stdout, re.MULTILINE)
+    return dict(zip(("create", "update", "replace", "destroy"), map(int, row), strict=True))
+
+
+def test_local_stack_from_bootstrap_through_an_upgrade_to_destroy(stacks):
+    released, planner, applier, other_commit = stacks
     s3 = planner.client("s3", "us-east-1")
     first = planner.run("bootstrap", "bootstrap", "local")
     assert "state bucket of local ready" in first.stdout
@@ -126,8 +162,19 @@ def test_local_stack_from_bootstrap_to_destroy_across_two_checkouts(stacks):
     assert "already in place; nothing to do" in again.stdout
     check_state_bucket(planner)
 
+    # A stack as the previous release built it.
+    released.run("init (previous release)", "init", "local")
+    released.run("plan (previous release)", "plan", "local", "--no-render", "--", "-parallelism=20")
+    released.run("apply (previous release)", "apply", "local", "--", "-parallelism=20")
+
+    # The upgrade: resources moved to the shared submodules keep their objects in AWS.
     planner.run("init", "init", "local")
-    planner.run("plan", "plan", "local", "--no-render", "--", "-parallelism=20")
+    upgrade = planner.run("plan", "plan", "local", "--no-render", "--", "-parallelism=20")
+    totals = plan_totals(upgrade.stdout)
+    assert totals["destroy"] == 0 and totals["replace"] == 0, upgrade.stdout[-5000:]
+    assert "DATA LOSS" not in upgrade.stdout + upgrade.stderr, upgrade.stdout[-5000:]
+    assert "has moved to" in upgrade.stdout, "the upgrade carries state through `moved` blocks"
+    print(f"\nupgrade from {PREVIOUS_RELEASE[:7]}: {totals}")
 
     # A checkout of another commit renders other files: the carried plan is refused there.
     planner.carry_plan_to(other_commit)

@@ -10,6 +10,7 @@ import yaml
 from payinfra.config import load_environment
 from tests.conftest import ENVIRONMENTS, REAL_ENVS
 from tests.hclparse import labelled, module_files, resources
+from tests.stackfacts import key_of
 
 
 def env_yaml(name: str) -> tuple[dict, dict]:
@@ -124,9 +125,13 @@ def test_flow_logs_go_to_an_encrypted_log_group_with_a_scoped_role(parsed):
     assert flow_log["log_destination"] == "${aws_cloudwatch_log_group.flow_log.arn}"
     group = resources(tree, "aws_cloudwatch_log_group")["flow_log"]
     assert group["retention_in_days"] == "${var.flow_log_retention_days}"
-    assert group["kms_key_id"] == "${aws_kms_key.logs.arn}"
-    key = resources(tree, "aws_kms_key")["logs"]
-    assert key["enable_key_rotation"] is True
+    assert group["kms_key_id"] == "${module.logs_key.key_arn}"
+    key = key_of(parsed["dev"], "network", "logs_key")
+    services = {statement["service"] for statement in key["service_statements"]}
+    assert services == {"logs.${local.region}.amazonaws.com", "cloudwatch.amazonaws.com"}
+    assert resources(module_files(parsed["dev"], "kms-key"), "aws_kms_key")["this"][
+        "enable_key_rotation"
+    ]
 
 
 def test_flow_log_role_writes_only_its_own_log_group(parsed):

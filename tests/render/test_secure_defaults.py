@@ -7,8 +7,8 @@ import re
 import pytest
 
 from tests.conftest import REAL_ENVS
-from tests.hclparse import labelled
-from tests.stackfacts import blocks, of_type, one
+from tests.hclparse import labelled, module_files
+from tests.stackfacts import blocks, calls, key_of, of_type, one
 
 SECRET_PATTERNS = [
     re.compile(r"(?i)\bpassword\s*="),
@@ -20,16 +20,12 @@ SECRET_PATTERNS = [
 
 # The only statements allowed a "*" resource, and why AWS leaves no choice.
 WILDCARD_RESOURCES_ALLOWED = {
-    # In a key policy "*" means "this key".
-    ("network", "logs_key", "AccountAdministersKey"),
-    ("network", "logs_key", "CloudWatchLogsUsesKeyForThisAccount"),
-    ("network", "logs_key", "CloudWatchAlarmsPublishToEncryptedTopic"),
-    ("data", "account_key_policy", "AccountAdministersKey"),
     # xray:PutTraceSegments and PutTelemetryRecords support no resource-level permissions.
     ("compute", "function", "WriteTraces"),
 }
 STACK_ARN = re.compile(
     r"^\$\{(aws_[a-z0-9_]+(\[[^\]]+\])?\.[a-z0-9_]+\.arn|var\.[a-z_]+_arn|local\.[a-z_]+_arn|"
+    r"module\.([a-z0-9]+_)?key\.key_arn|"
     r"destination\.(bucket_arn|kms_key_arn))\}(/\*|:\*|/index/\*)?$"
     r"|^\$\{aws_apigatewayv2_api\.this\.execution_arn\}/"
 )
@@ -49,21 +45,20 @@ def test_database_password_is_managed_by_rds_in_secrets_manager(parsed):
     assert "password" not in db
     # A read replica has no secret of its own; promoted, it gets one under its own key.
     assert db["manage_master_user_password"] == "${local.is_replica ? null : true}"
-    assert db["master_user_secret_kms_key_id"] == (
-        "${local.is_replica ? null : aws_kms_key.this.key_id}"
-    )
+    assert db["master_user_secret_kms_key_id"] == "${local.is_replica ? null : module.key.key_id}"
+    assert key_of(parsed["dev"], "database", "key")["name"] == "${var.name}-rds"
 
 
 def test_database_is_encrypted_private_tls_only_and_iam_authenticated(parsed):
     tree = parsed["dev"]
     db = one(tree, "aws_db_instance", "this", "database")
     assert db["storage_encrypted"] is True
-    assert db["kms_key_id"] == "${aws_kms_key.this.arn}"
+    assert db["kms_key_id"] == "${module.key.key_arn}"
     assert db["publicly_accessible"] is False
     assert db["iam_database_authentication_enabled"] is True
     assert db["performance_insights_enabled"] == "${var.emulator_compatible ? false : true}"
     assert db["performance_insights_kms_key_id"] == (
-        "${var.emulator_compatible ? null : aws_kms_key.this.arn}"
+        "${var.emulator_compatible ? null : module.key.key_arn}"
     )
     assert db["auto_minor_version_upgrade"] is True
     assert set(db["enabled_cloudwatch_logs_exports"]) == {"postgresql", "upgrade"}
@@ -123,8 +118,9 @@ def test_transactions_table_is_keyed_for_idempotent_writes(parsed):
     assert table["billing_mode"] == "PAY_PER_REQUEST"
     assert table["point_in_time_recovery"] == [{"enabled": True}]
     assert table["server_side_encryption"] == [
-        {"enabled": True, "kms_key_arn": "${aws_kms_key.dynamodb.arn}"}
+        {"enabled": True, "kms_key_arn": "${module.dynamodb_key.key_arn}"}
     ]
+    key_of(parsed["dev"], "data", "dynamodb_key")
 
 
 @pytest.mark.parametrize("env", REAL_ENVS)
@@ -150,7 +146,8 @@ def test_buckets_are_kms_encrypted_versioned_and_tls_only(parsed):
     tree = parsed["dev"]
     (sse,) = one(tree, "aws_s3_bucket_server_side_encryption_configuration", "this", "data")["rule"]
     (default,) = sse["apply_server_side_encryption_by_default"]
-    assert default == {"sse_algorithm": "aws:kms", "kms_master_key_id": "${aws_kms_key.s3.arn}"}
+    assert default == {"sse_algorithm": "aws:kms", "kms_master_key_id": "${module.s3_key.key_arn}"}
+    key_of(tree, "data", "s3_key")
     assert sse["bucket_key_enabled"] is True
     versioning = one(tree, "aws_s3_bucket_versioning", "this", "data")
     assert versioning["versioning_configuration"] == [{"status": "Enabled"}]
@@ -197,7 +194,9 @@ def test_every_log_group_is_kms_encrypted_with_retention(parsed, env):
 def test_every_iam_policy_resource_is_an_arn_of_this_stack(parsed, env):
     wildcards = set()
     for document in of_type(parsed[env], "aws_iam_policy_document", "data"):
-        for statement in document.body["statement"]:
+        # A document made only of others (source_policy_documents) has no statement of its own;
+        # the documents it joins are data sources of this stack, checked here too.
+        for statement in document.body.get("statement", []):
             resources = statement.get("resources", [])
             if isinstance(resources, str):  # a `for` expression over this stack's ARNs
                 assert "_arn" in resources and '"*"' not in resources, resources
@@ -230,7 +229,8 @@ def test_processor_runs_in_private_subnets_with_tracing_and_encrypted_settings(p
     function = one(tree, "aws_lambda_function", "this", "compute")
     assert function["runtime"] == "python3.12"
     assert function["tracing_config"] == [{"mode": "Active"}]
-    assert function["kms_key_arn"] == "${aws_kms_key.function.arn}"
+    assert function["kms_key_arn"] == "${module.key.key_arn}"
+    key_of(tree, "compute", "key")
     dynamic = {name: block for entry in function["dynamic"] for name, block in entry.items()}
     assert dynamic["dead_letter_config"]["for_each"] == (
         "${var.emulator_compatible ? [] : [aws_sqs_queue.dead_letter.arn]}"
@@ -326,6 +326,28 @@ def test_every_dashboard_metric_carries_its_dimensions(parsed):
 def test_alarm_topic_is_kms_encrypted(parsed):
     topic = one(parsed["dev"], "aws_sns_topic", "alarms", "observability")
     assert topic["kms_master_key_id"] == "${var.kms_key_arn}"
+
+
+def test_key_policies_trust_the_account_and_scope_each_service(parsed):
+    """Every key comes from kms-key, whose policy ("*" there means "this key") trusts only the
+    account root, and each AWS service only under a condition."""
+    tree = parsed["dev"]
+    (locals_,) = [d["locals"][0] for f, d in tree.items() if f == "modules/kms-key/main.tf"]
+    root = locals_["account_administers_key"]
+    assert root["Principal"] == {"AWS": "arn:${local.partition}:iam::${local.account_id}:root"}
+    service = locals_["service_statements"]  # a `for` expression over the typed input
+    assert "Principal = {Service = statement.service}" in service
+    assert "Condition = {(statement.condition.test)" in service
+    (variable,) = [
+        v["service_statements"]
+        for d in module_files(tree, "kms-key").values()
+        for v in d.get("variable", [])
+        if "service_statements" in v
+    ]
+    assert 'contains(s.actions, "kms:*")' in variable["validation"][0]["condition"]
+    for module in ("network", "data", "database", "compute"):
+        assert all(c["source"] == "../kms-key" for c in calls(tree, module).values())
+    assert {block.module for block in of_type(tree, "aws_kms_key")} == {"kms-key"}
 
 
 @pytest.mark.parametrize("env", REAL_ENVS)

@@ -13,7 +13,7 @@ from payinfra.plansummary import STATEFUL_TYPES
 from payinfra.render import render_environment
 from payinfra.render.root import LEGACY_DATABASE_ADDRESSES, RETAINED_COMPUTE_RESOURCES
 from tests.hclparse import labelled, parse
-from tests.stackfacts import blocks
+from tests.stackfacts import blocks, declared_addresses, moves_in
 
 A, B = "eu-west-1", "us-east-1"
 STEPS = {
@@ -67,8 +67,9 @@ def test_a_standby_holds_an_encrypted_read_replica_of_the_primary(env_dir):
     assert replica["client_security_group_ids"] == [
         f"${{module.compute_{alias(B)}.security_group_id}}"
     ]
-    # Its own key in its own region: the module's key, from that region's key policy.
-    assert replica["key_policy_json"] == f"${{module.data_{alias(B)}.account_key_policy_json}}"
+    # Its own key in its own region: the database module's kms-key call runs on the module's
+    # provider, the standby region's, and the replica's storage is encrypted with it.
+    assert replica["providers"] == {"aws": f"${{aws.{alias(B)}}}"}
 
 
 def test_a_switch_promotes_the_standby_and_keeps_the_former_primary_standalone(env_dir):
@@ -118,20 +119,25 @@ def test_leaving_the_workload_forgets_data_and_never_destroys_it(env_dir):
 
 def test_retained_processor_resources_are_exactly_its_stateful_ones(parsed):
     stateful = {
-        f"{block.type}.{block.name}"
-        for block in blocks(parsed["dev"])
-        if block.module == "compute" and block.type in STATEFUL_TYPES
+        address
+        for address in declared_addresses(parsed["dev"], "compute")
+        if address.split(".")[-2] in STATEFUL_TYPES
     }
-    assert stateful == set(RETAINED_COMPUTE_RESOURCES)
+    # ... and each stateful address an earlier release used, which a `moved` block carries.
+    legacy = {old for old, new in moves_in(parsed["dev"], "compute").items() if new in stateful}
+    assert legacy == {"aws_kms_key.function"}
+    assert stateful | legacy == set(RETAINED_COMPUTE_RESOURCES)
 
 
 def test_upgrade_moves_cover_every_database_resource(parsed, env_dir):
-    declared = {
-        f"{block.type}.{block.name}"
-        for block in blocks(parsed["dev"])
-        if block.module == "database"
+    declared = declared_addresses(parsed["dev"], "database")
+    # A legacy address moves to today's, or to where the database module's own `moved` blocks
+    # carry it on (its key, now in the kms-key submodule).
+    onward = moves_in(parsed["dev"], "database")
+    targets = {
+        onward.get(target, target)
+        for target in ((new or old).split("[")[0] for old, new in LEGACY_DATABASE_ADDRESSES)
     }
-    targets = {(new or old).split("[")[0] for old, new in LEGACY_DATABASE_ADDRESSES}
     assert targets == declared
     files, _ = rendered(env_dir, None)
     text = str(files["moves.tf"])

@@ -85,8 +85,8 @@ def test_the_bootstrap_root_imports_what_was_found(env_dir):
     files = render_bootstrap(env, {leftovers.BUCKET: BUCKET, leftovers.KEY: "1234-abcd"})
     blocks = parse(str(files["imports.tf"]))["import"]
     assert [(block["to"], block["id"]) for block in blocks] == [
-        ("${module.state_bucket.aws_kms_key.this}", "1234-abcd"),
         ("${module.state_bucket.aws_s3_bucket.this}", BUCKET),
+        ("${module.state_bucket.module.key.aws_kms_key.this}", "1234-abcd"),
     ]
     with pytest.raises(ValueError, match="not a resource address"):
         render_bootstrap(env, {'aws_s3_bucket.x\n}\nresource "x" "y" {': "id"})

@@ -30,11 +30,17 @@ def bootstrap_files(env_dir):
 
 
 def test_the_bootstrap_root_creates_the_bucket_the_backend_names(bootstrap_files):
-    assert sorted(bootstrap_files) == [
-        "backend.tf", "main.tf", "modules/state-bucket/main.tf", "modules/state-bucket/outputs.tf",
-        "modules/state-bucket/variables.tf", "modules/state-bucket/versions.tf", "providers.tf",
+    # The state bucket's module and the kms-key submodule it calls for its key.
+    expected = [
+        "backend.tf",
+        "main.tf",
+        "providers.tf",
         "versions.tf",
-    ]  # fmt: skip
+        "modules/state-bucket/migrations.tf",
+    ]
+    expected += [f"modules/{module}/{name}.tf" for module in ("kms-key", "state-bucket")
+                 for name in ("main", "outputs", "variables", "versions")]  # fmt: skip
+    assert sorted(bootstrap_files) == sorted(expected)
     call = labelled(parse(str(bootstrap_files["main.tf"])), "module")["state_bucket"]
     assert call["bucket"] == "acme-payments-state" and call["environment"] == "dev"
     assert "emulator_compatible" not in call
@@ -60,11 +66,16 @@ def test_the_state_bucket_is_private_encrypted_versioned_and_never_destroyed(boo
     assert versioning["versioning_configuration"] == [{"status": "Enabled"}]
     (rule,) = resources[("aws_s3_bucket_server_side_encryption_configuration", "this")]["rule"]
     assert rule["apply_server_side_encryption_by_default"] == [
-        {"sse_algorithm": "aws:kms", "kms_master_key_id": "${aws_kms_key.this.arn}"}
+        {"sse_algorithm": "aws:kms", "kms_master_key_id": "${module.key.key_arn}"}
     ]
     block = resources[("aws_s3_bucket_public_access_block", "this")]
     assert all(block[key] is True for key in block if key != "bucket")
-    assert resources[("aws_kms_key", "this")]["enable_key_rotation"] is True
+    key = labelled(module, "module")["key"]
+    assert key["source"] == "../kms-key" and key["name"] == "${var.bucket}"
+    kms_key = parse(str(bootstrap_files["modules/kms-key/main.tf"]))["resource"]
+    assert [
+        b["aws_kms_key"]["this"]["enable_key_rotation"] for b in kms_key if "aws_kms_key" in b
+    ] == [True]
     lifecycle = resources[("aws_s3_bucket_lifecycle_configuration", "this")]
     assert lifecycle["rule"][0]["noncurrent_version_expiration"] == [
         {"noncurrent_days": "${var.noncurrent_version_expiration_days}"}

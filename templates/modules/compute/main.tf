@@ -17,20 +17,11 @@ data "aws_region" "current" {}
 
 # ---- Key for the function's settings and its dead-letter queue ----
 
-resource "aws_kms_key" "function" {
-  description             = "${var.name} payment processor settings and dead-letter queue"
-  enable_key_rotation     = true
-  deletion_window_in_days = 30
-  policy                  = var.key_policy_json
+module "key" {
+  source = "../kms-key"
 
-  tags = {
-    Name = "${var.name}-payment-processor"
-  }
-}
-
-resource "aws_kms_alias" "function" {
-  name          = "alias/${var.name}-payment-processor"
-  target_key_id = aws_kms_key.function.key_id
+  name        = "${var.name}-payment-processor"
+  description = "${var.name} payment processor settings and dead-letter queue"
 }
 
 # ---- Network: HTTPS to AWS APIs, PostgreSQL inside the VPC, nothing else ----
@@ -112,7 +103,7 @@ resource "aws_vpc_security_group_egress_rule" "postgres" {
 
 resource "aws_sqs_queue" "dead_letter" {
   name                      = "${var.name}-payment-processor-dlq"
-  kms_master_key_id         = aws_kms_key.function.arn
+  kms_master_key_id         = module.key.key_arn
   message_retention_seconds = 1209600
 
   tags = {
@@ -156,7 +147,7 @@ data "aws_iam_policy_document" "function" {
   statement {
     sid       = "UseOwnKeys"
     actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
-    resources = [aws_kms_key.function.arn, var.table_kms_key_arn]
+    resources = [module.key.key_arn, var.table_kms_key_arn]
   }
 
   statement {
@@ -240,7 +231,7 @@ resource "aws_lambda_function" "this" {
   memory_size                    = var.memory_mb
   timeout                        = var.timeout_seconds
   reserved_concurrent_executions = var.reserved_concurrency
-  kms_key_arn                    = aws_kms_key.function.arn
+  kms_key_arn                    = module.key.key_arn
 
   environment {
     variables = var.environment_variables

@@ -62,11 +62,6 @@ variable "table_arn" {
   type        = string
 }
 
-variable "key_policy_json" {
-  description = "The region's account-administered key policy (from the data module), for the function's key."
-  type        = string
-}
-
 variable "table_kms_key_arn" {
   description = "ARN of the key that encrypts the transactions table."
   type        = string

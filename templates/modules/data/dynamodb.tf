@@ -54,7 +54,7 @@ resource "aws_dynamodb_table" "transactions" {
 
   server_side_encryption {
     enabled     = true
-    kms_key_arn = aws_kms_key.dynamodb.arn
+    kms_key_arn = module.dynamodb_key.key_arn
   }
 
   # emulator gap: dynamodb_global_table_replicas

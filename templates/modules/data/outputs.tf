@@ -10,14 +10,9 @@ output "replica_bucket_arn" {
   depends_on = [aws_s3_bucket_versioning.this]
 }
 
-output "account_key_policy_json" {
-  description = "The key policy every customer-managed key of this region uses: the account administers it, IAM policies grant each use."
-  value       = data.aws_iam_policy_document.account_key_policy.json
-}
-
 output "s3_kms_key_arn" {
   description = "ARN of the key that encrypts this region's bucket."
-  value       = aws_kms_key.s3.arn
+  value       = module.s3_key.key_arn
 }
 
 output "table_name" {
@@ -32,5 +27,5 @@ output "table_arn" {
 
 output "table_kms_key_arn" {
   description = "ARN of the key that encrypts this region's copy of the transactions table ."
-  value       = aws_kms_key.dynamodb.arn
+  value       = module.dynamodb_key.key_arn
 }

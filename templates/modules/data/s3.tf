@@ -32,7 +32,7 @@ resource "aws_s3_bucket_server_side_encryption_configuration" "this" {
   rule {
     apply_server_side_encryption_by_default {
       sse_algorithm     = "aws:kms"
-      kms_master_key_id = aws_kms_key.s3.arn
+      kms_master_key_id = module.s3_key.key_arn
     }
     bucket_key_enabled = true
   }
@@ -153,7 +153,7 @@ data "aws_iam_policy_document" "replication" {
   statement {
     sid       = "DecryptSourceObjects"
     actions   = ["kms:Decrypt"]
-    resources = [aws_kms_key.s3.arn]
+    resources = [module.s3_key.key_arn]
   }
 
   statement {

@@ -19,20 +19,11 @@ data "aws_partition" "current" {}
 
 # ---- Key for storage, the master secret and Performance Insights ----
 
-resource "aws_kms_key" "this" {
-  description             = "${var.name} RDS storage, master secret and Performance Insights"
-  enable_key_rotation     = true
-  deletion_window_in_days = 30
-  policy                  = var.key_policy_json
+module "key" {
+  source = "../kms-key"
 
-  tags = {
-    Name = "${var.name}-rds"
-  }
-}
-
-resource "aws_kms_alias" "this" {
-  name          = "alias/${var.name}-rds"
-  target_key_id = aws_kms_key.this.key_id
+  name        = "${var.name}-rds"
+  description = "${var.name} RDS storage, master secret and Performance Insights"
 }
 
 # ---- Network placement ----
@@ -187,14 +178,14 @@ resource "aws_db_instance" "this" {
   db_name                             = local.is_replica ? null : var.db_name
   username                            = local.is_replica ? null : var.master_username
   manage_master_user_password         = local.is_replica ? null : true
-  master_user_secret_kms_key_id       = local.is_replica ? null : aws_kms_key.this.key_id
+  master_user_secret_kms_key_id       = local.is_replica ? null : module.key.key_id
   iam_database_authentication_enabled = true
 
   allocated_storage     = var.allocated_storage_gb
   max_allocated_storage = var.max_allocated_storage_gb
   storage_type          = "gp3"
   storage_encrypted     = true
-  kms_key_id            = aws_kms_key.this.arn
+  kms_key_id            = module.key.key_arn
 
   db_subnet_group_name   = aws_db_subnet_group.this.name
   vpc_security_group_ids = [aws_security_group.db.id]
@@ -212,7 +203,7 @@ resource "aws_db_instance" "this" {
   auto_minor_version_upgrade      = true
   enabled_cloudwatch_logs_exports = ["postgresql", "upgrade"]
   performance_insights_enabled    = var.emulator_compatible ? false : true # emulator gap: rds_performance_insights
-  performance_insights_kms_key_id = var.emulator_compatible ? null : aws_kms_key.this.arn
+  performance_insights_kms_key_id = var.emulator_compatible ? null : module.key.key_arn
   monitoring_interval             = 60
   monitoring_role_arn             = aws_iam_role.rds_monitoring.arn
 

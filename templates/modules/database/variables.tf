@@ -110,11 +110,6 @@ variable "logs_kms_key_arn" {
   type        = string
 }
 
-variable "key_policy_json" {
-  description = "Key policy for the instance's customer-managed key (the region's account key policy)."
-  type        = string
-}
-
 variable "replicate_source_db" {
   description = "ARN of the instance this one is a read replica of; null for a standalone instance. Setting it to null promotes the replica in place."
   type        = string

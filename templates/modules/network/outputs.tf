@@ -30,7 +30,7 @@ output "private_subnet_cidr_blocks" {
 
 output "logs_kms_key_arn" {
   description = "ARN of the region's customer-managed key for CloudWatch Logs."
-  value       = aws_kms_key.logs.arn
+  value       = module.logs_key.key_arn
 }
 
 output "private_aws_access" {

@@ -1,44 +1,11 @@
-locals {
-  account_id = data.aws_caller_identity.current.account_id
-  partition  = data.aws_partition.current.partition
-}
-
-data "aws_caller_identity" "current" {}
-
-data "aws_partition" "current" {}
-
 # ---- The state's own key ----
 
-data "aws_iam_policy_document" "key" {
-  # checkov:skip=CKV_AWS_109:A key policy's "*" resource is the key itself; only the account root is trusted.
-  # checkov:skip=CKV_AWS_111:A key policy's "*" resource is the key itself; only the account root is trusted.
-  # checkov:skip=CKV_AWS_356:A key policy's "*" resource is the key itself; only the account root is trusted.
-  statement {
-    sid       = "AccountAdministersKey"
-    actions   = ["kms:*"]
-    resources = ["*"]
+module "key" {
+  source = "../kms-key"
 
-    principals {
-      type        = "AWS"
-      identifiers = ["arn:${local.partition}:iam::${local.account_id}:root"]
-    }
-  }
-}
-
-resource "aws_kms_key" "this" {
-  description             = "Terraform state of ${var.environment}"
-  enable_key_rotation     = true
-  deletion_window_in_days = 30
-  policy                  = data.aws_iam_policy_document.key.json
-
-  tags = {
-    Name = "${var.bucket}-key"
-  }
-}
-
-resource "aws_kms_alias" "this" {
-  name          = "alias/${var.bucket}"
-  target_key_id = aws_kms_key.this.key_id
+  name        = var.bucket
+  name_tag    = "${var.bucket}-key"
+  description = "Terraform state of ${var.environment}"
 }
 
 # ---- The state bucket ----
@@ -73,7 +40,7 @@ resource "aws_s3_bucket_server_side_encryption_configuration" "this" {
   rule {
     apply_server_side_encryption_by_default {
       sse_algorithm     = "aws:kms"
-      kms_master_key_id = aws_kms_key.this.arn
+      kms_master_key_id = module.key.key_arn
     }
     bucket_key_enabled = true
   }

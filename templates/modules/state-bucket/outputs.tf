@@ -5,5 +5,5 @@ output "bucket_name" {
 
 output "kms_key_arn" {
   description = "ARN of the key that encrypts the state."
-  value       = aws_kms_key.this.arn
+  value       = module.key.key_arn
 }

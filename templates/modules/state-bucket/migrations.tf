@@ -1,0 +1,11 @@
+# State written before the shared kms-key submodule moves to it in place.
+
+moved {
+  from = aws_kms_key.this
+  to   = module.key.aws_kms_key.this
+}
+
+moved {
+  from = aws_kms_alias.this
+  to   = module.key.aws_kms_alias.this
+}
