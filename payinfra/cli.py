@@ -287,13 +287,23 @@ def init(root: RootOptions, upgrade: bool) -> None:
     show_default=True,
     help="Format of --summary-file.",
 )
+@click.option(
+    "--skip-preflight",
+    is_flag=True,
+    help="Plan a protected environment without first running `payinfra preflight` on its account.",
+)
 def plan(
-    root: RootOptions, detailed_exitcode: bool, summary_file: Path | None, summary_format: str
+    root: RootOptions,
+    detailed_exitcode: bool,
+    summary_file: Path | None,
+    summary_format: str,
+    skip_preflight: bool,
 ) -> None:
     """Render ENV, plan into out/ENV/plan.tfplan, and summarise the changes.
 
     Destroys or replacements of stateful resources (RDS, DynamoDB, S3, KMS, log groups, SQS
-    queues, secrets) are called out as DATA LOSS.
+    queues, secrets) are called out as DATA LOSS. A protected environment's plan starts with
+    `payinfra preflight` and stops (exit 3) when the account cannot take the YAML.
     """
     if summary_file:
         # Found out now, not after a plan that may take minutes.
@@ -309,6 +319,7 @@ def plan(
             plugin_dir=root.plugin_dir,
             extra=root.terraform_args,
             on_message=_show_plan_message,
+            run_preflight=not skip_preflight,
         )
     notices, stops = finding_lines(result.summary)
     step = f"workload: {ws.env.move_step()}"
@@ -469,6 +480,31 @@ def status(env: str, environments_dir: Path, as_json: bool) -> None:
             shown = f"  {line.region.ljust(width)}  {line.what}: {line.state}"
             click.secho(shown, fg="yellow" if line.attention else None)
     raise SystemExit(2 if any(line.attention for line in lines) else 0)
+
+
+@main.command()
+@click.argument("env")
+@environments_option
+@click.option("--json", "as_json", is_flag=True, help="Print the checks as one JSON list.")
+def preflight(env: str, environments_dir: Path, as_json: bool) -> None:
+    """Ask ENV's account whether it can take what the YAML asks for (read-only).
+
+    Per region: VPCs, Elastic IPs and NAT gateways per zone against their quotas, the
+    processor's reserved concurrency against the Lambda quota (AWS keeps 100 unreserved), the
+    database instance class offered for the engine version in the region's zones; and that
+    api.hosted_zone_id exists, is public and holds api.domain. Quotas come from Service Quotas,
+    else AWS's documented defaults. Protected environments run it at the start of every plan.
+
+    Exit 0 when every check passes, 3 when one fails, 1 when the credentials cannot be
+    established.
+    """
+    _, checks = lifecycle.preflight_checks(environments_dir, env)
+    if as_json:
+        click.echo(json.dumps([check.__dict__ for check in checks], indent=2))
+    else:
+        for check in checks:
+            click.secho(check.line(), fg=None if check.ok else "red")
+    raise SystemExit(0 if all(check.ok for check in checks) else 3)
 
 
 @main.command()

@@ -76,3 +76,8 @@ class TerraformFailed(PayinfraError):
         detail = f"\n{stderr.strip()}" if stderr.strip() else ""
         super().__init__(f"terraform {command} exited with {exit_code}{detail}")
         self.exit_code = exit_code
+
+
+class PreflightFailed(Refused):
+    """The account cannot take what the YAML asks for (a quota, a zone, an instance class):
+    an apply would fail half-way. Nothing was planned."""

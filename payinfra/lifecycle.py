@@ -1,5 +1,5 @@
 """The terraform runs of one environment: init, plan, apply, destroy, drift and output, and the
-read-only status report.
+read-only status and preflight reports.
 
 Each runs in a `Workspace` (payinfra/workspace.py: locked, account checked, rendered, verified)
 and calls the rules of payinfra/safety.py at the points they guard. The CLI supplies `confirm`, a
@@ -16,10 +16,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from payinfra import accounts, safety, status
+from payinfra import accounts, preflight, safety, status
 from payinfra.config import Environment, load_environment
 from payinfra.errors import (
     NothingApplied,
+    PreflightFailed,
     Refused,
     TerraformFailed,
     TerraformOutputUnreadable,
@@ -103,12 +104,15 @@ def plan(
     plugin_dir: Path | None,
     extra: tuple[str, ...],
     on_message: Callable[[dict], None] = lambda message: None,
+    run_preflight: bool = True,
 ) -> PlanResult:
     """Plan into PLAN_FILE and summarise from `terraform plan -json`'s own stream (no second
     `terraform show`, which would start every provider again); `on_message` sees each message
     to show progress. apply re-derives the summary from the plan file itself."""
     safety.check_extra_args("plan", extra)
     safety.refuse_state_on_a_ci_runner(ws.env, ws.env_file)
+    if ws.env.protected and run_preflight:
+        refuse_what_preflight_fails(ws)
     ensure_initialised(ws, plugin_dir)
     _discard_plan(ws.root)
     # The state's own identity, read without starting a provider.
@@ -354,15 +358,40 @@ def _output_values(ws: Workspace) -> dict:
 # ---- status ----
 
 
+def preflight_checks(
+    environments_dir: Path, name: str
+) -> tuple[Environment, list[preflight.Check]]:
+    """What the account says about the YAML's demands (read-only; nothing rendered)."""
+    env, target, _ = _proven_target(environments_dir, name)
+    return env, preflight.run(env, target)
+
+
+def refuse_what_preflight_fails(ws: Workspace) -> None:
+    """A protected environment's plan starts with preflight: a quota that cannot take the YAML
+    fails the plan now, not its apply half-way (`--skip-preflight` to plan anyway)."""
+    failed = [check.line() for check in preflight.run(ws.env, aws_target(ws.env)) if not check.ok]
+    if failed:
+        raise PreflightFailed(
+            f"{ws.env.name} would fail in AWS (payinfra preflight {ws.env.name}; "
+            "--skip-preflight plans anyway):\n  " + "\n  ".join(failed)
+        )
+
+
 def workload_status(environments_dir: Path, name: str) -> tuple[Environment, list[status.Line]]:
     """What AWS reports about each region of `name`'s workload (read-only; nothing rendered)."""
+    env, target, account = _proven_target(environments_dir, name)
+    return env, status.workload_status(env, target, account)
+
+
+def _proven_target(environments_dir: Path, name: str) -> tuple[Environment, accounts.Target, str]:
+    """The environment, where its AWS is, and the account the credentials act in, proven to be
+    the YAML's. Always asked, with or without aws.account_id: no credentials is an error, never
+    a report of unknowns that exits 0."""
     env = load_environment(environments_dir, name)
     target = aws_target(env)
-    # Always asked, with or without aws.account_id: no credentials is an error, never a report
-    # of unknowns that exits 0.
     account = accounts.caller_account(target)
     if env.aws.account_id is not None:
         accounts.require_account(
             env.name, env.aws.account_id, target, str(environments_dir / f"{name}.yaml"), account
         )
-    return env, status.workload_status(env, target, account)
+    return env, target, account

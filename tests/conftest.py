@@ -135,6 +135,12 @@ FAKE_ACCOUNT = "123456789012"
 @pytest.fixture
 def run(env_dir, tmp_path, monkeypatch):
     monkeypatch.setattr("payinfra.accounts.caller_account", lambda target: FAKE_ACCOUNT)
+    # The fake account has room for everything; preflight's own checks run on moto
+    # (tests/cli/test_preflight.py). Each environment preflight was asked about is recorded.
+    preflights: list[str] = []
+    monkeypatch.setattr(
+        "payinfra.preflight.run", lambda env, target: preflights.append(env.name) or []
+    )
     folder = tmp_path / "fake"
     folder.mkdir()
     fake = FakeTerraform(folder)
@@ -156,7 +162,7 @@ def run(env_dir, tmp_path, monkeypatch):
         )
         return result
 
-    invoke.fake, invoke.out, invoke.env_dir = fake, out, env_dir
+    invoke.fake, invoke.out, invoke.env_dir, invoke.preflights = fake, out, env_dir, preflights
     return invoke
 
 
