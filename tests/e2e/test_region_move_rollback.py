@@ -1,6 +1,6 @@
-"""A switch of the writer rolled back and made again, on an environment born with a standby (the
-steps and their checks: tests/e2e/region_moves.py). On an emulator of its own, beside the move
-from one region to the other."""
+"""An environment born with a standby switches its writer, rolls the switch back, switches
+again and leaves the first region (the steps and their checks: tests/e2e/region_moves.py). On an
+emulator of its own, beside test_region_move.py: the two share the waiters' minutes."""
 
 import pytest
 
@@ -9,5 +9,6 @@ from tests.e2e.region_moves import move_through
 pytestmark = [pytest.mark.terraform, pytest.mark.emulator, pytest.mark.slow]
 
 
-def test_a_switch_rolls_back_and_switches_again_without_data_loss(mover):
-    move_through(mover, ("1 standby", "2 switch", "2 rolled back", "2 switch again"))
+def test_a_switch_rolls_back_switches_again_and_the_old_region_leaves_without_data_loss(mover):
+    phases = ("1 standby", "2 switch", "2 rolled back", "2 switch again", "3 drain", "B only")
+    move_through(mover, phases)

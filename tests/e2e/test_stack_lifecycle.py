@@ -167,13 +167,15 @@ def test_local_stack_from_bootstrap_through_an_upgrade_to_destroy(stacks):
     released.run("plan (previous release)", "plan", "local", "--no-render", "--", "-parallelism=20")
     released.run("apply (previous release)", "apply", "local", "--", "-parallelism=20")
 
+    keys_before = kms_keys_in_state(s3)
+    assert keys_before and not any(".module." in address for address in keys_before)
+
     # The upgrade: resources moved to the shared submodules keep their objects in AWS.
     planner.run("init", "init", "local")
     upgrade = planner.run("plan", "plan", "local", "--no-render", "--", "-parallelism=20")
     totals = plan_totals(upgrade.stdout)
     assert totals["destroy"] == 0 and totals["replace"] == 0, upgrade.stdout[-5000:]
     assert "DATA LOSS" not in upgrade.stdout + upgrade.stderr, upgrade.stdout[-5000:]
-    assert "has moved to" in upgrade.stdout, "the upgrade carries state through `moved` blocks"
     print(f"\nupgrade from {PREVIOUS_RELEASE[:7]}: {totals}")
 
     # A checkout of another commit renders other files: the carried plan is refused there.
@@ -189,6 +191,10 @@ def test_local_stack_from_bootstrap_through_an_upgrade_to_destroy(stacks):
     assert lock_seen.found, "the S3 backend never took its lock file during apply"
     assert "Contents" in s3.list_objects_v2(Bucket=STATE_BUCKET, Prefix=STATE_KEY)
     assert not object_exists(s3, STATE_KEY + ".tflock"), "the lock is released after apply"
+    # Every key is the same object as before, now at its kms-key submodule's address.
+    keys_after = kms_keys_in_state(s3)
+    assert sorted(keys_after.values()) == sorted(keys_before.values())
+    assert all(".module." in address for address in keys_after), keys_after
 
     outputs = json.loads(applier.run("output", "output", "local", "--json").stdout)
     check_resources(applier, outputs)
@@ -354,6 +360,18 @@ def check_nothing_left(stack, outputs):
         assert names == [STATE_BUCKET]
     state = stack.client("s3", "us-east-1").get_object(Bucket=STATE_BUCKET, Key=STATE_KEY)
     assert json.loads(state["Body"].read())["resources"] == []
+
+
+def kms_keys_in_state(s3) -> dict[str, str]:
+    """{address: key id} of every KMS key in the environment's state."""
+    state = json.loads(s3.get_object(Bucket=STATE_BUCKET, Key=STATE_KEY)["Body"].read())
+    return {
+        ".".join(filter(None, [resource.get("module"), resource["type"], resource["name"]])):
+            instance["attributes"]["id"]
+        for resource in state["resources"]
+        if resource["mode"] == "managed" and resource["type"] == "aws_kms_key"
+        for instance in resource["instances"]
+    }  # fmt: skip
 
 
 def object_exists(s3, key: str) -> bool:
