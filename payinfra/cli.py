@@ -489,7 +489,8 @@ def status(env: str, environments_dir: Path, as_json: bool) -> None:
 def preflight(env: str, environments_dir: Path, as_json: bool) -> None:
     """Ask ENV's account whether it can take what the YAML asks for (read-only).
 
-    Per region: VPCs, Elastic IPs and NAT gateways per zone against their quotas, the
+    Per region: VPCs, security groups, Elastic IPs, NAT gateways per zone and interface
+    endpoints per VPC against their quotas, the
     processor's reserved concurrency against the Lambda quota (AWS keeps 100 unreserved), the
     database instance class offered for the engine version in the region's zones; and that
     api.hosted_zone_id exists, is public and holds api.domain. Quotas come from Service Quotas,

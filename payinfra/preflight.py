@@ -35,6 +35,12 @@ LAMBDA_CONCURRENCY = Quota("lambda", "L-B99A9384", 1000, "Lambda concurrent exec
 ELASTIC_IPS = Quota("ec2", "L-0263D0A3", 5, "Elastic IP addresses per region")
 NAT_GATEWAYS_PER_AZ = Quota("vpc", "L-FE5A380F", 5, "NAT gateways per Availability Zone")
 VPCS = Quota("vpc", "L-F678F1CE", 5, "VPCs per region")
+INTERFACE_ENDPOINTS = Quota("vpc", "L-29B6F2EB", 50, "interface VPC endpoints per VPC")
+SECURITY_GROUPS = Quota("vpc", "L-E79EC296", 2500, "VPC security groups per region")
+
+# The interface endpoints the network module creates with network.interface_endpoints
+# (templates/modules/network/endpoints.tf; a test keeps the two lists equal).
+INTERFACE_ENDPOINT_SERVICES = ("kms", "logs", "secretsmanager", "sqs", "sts", "xray")
 
 
 @dataclass(frozen=True)
@@ -98,6 +104,10 @@ def _checks(
         yield region.name, "regions", partial(_vpcs, env, region, client)
         yield region.name, "network.nat_mode", partial(_nat_addresses, env, region, client)
         yield region.name, "network.nat_mode", partial(_nat_per_zone, env, region, client)
+        if env.network.interface_endpoints:
+            check = partial(_interface_endpoints, region, client)
+            yield region.name, "network.interface_endpoints", check
+        yield region.name, "regions", partial(_security_groups, env, region, client)
         if region.name in serving:
             check = partial(_lambda_concurrency, env, region, client)
             yield region.name, "lambda.reserved_concurrency", check
@@ -180,6 +190,39 @@ def _nat_per_zone(env: Environment, region: Region, client: Callable[[str, str],
     if crowded:
         detail += " (full: " + ", ".join(f"{z} has {n}" for z, n in crowded.items()) + ")"
     return Check(region.name, "network.nat_mode", not crowded, detail)
+
+
+def _interface_endpoints(region: Region, client: Callable[[str, str], Any]) -> Check:
+    # The VPC is the stack's own: only the quota can stop its endpoints.
+    needed = len(INTERFACE_ENDPOINT_SERVICES)
+    limit = quota(client, region.name, INTERFACE_ENDPOINTS)
+    return Check(
+        region.name,
+        "network.interface_endpoints",
+        needed <= limit.value,
+        f"{needed} interface endpoints in the VPC; {INTERFACE_ENDPOINTS.what}: {limit}",
+    )
+
+
+def _security_groups(env: Environment, region: Region, client: Callable[[str, str], Any]) -> Check:
+    pages = client("ec2", region.name).get_paginator("describe_security_groups").paginate()
+    others = sum(
+        not _ours(env, group.get("Tags")) for page in pages for group in page["SecurityGroups"]
+    )
+    # The VPC's default group, the endpoints', the processor's and the database's.
+    needed = (
+        1
+        + int(env.network.interface_endpoints)
+        + int(region in env.serving)
+        + int(region in env.workload_regions)
+    )
+    limit = quota(client, region.name, SECURITY_GROUPS)
+    return Check(
+        region.name,
+        "regions",
+        others + needed <= limit.value,
+        f"{needed} security groups beside {others} others; {SECURITY_GROUPS.what}: {limit}",
+    )
 
 
 def _lambda_concurrency(

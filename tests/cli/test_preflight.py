@@ -155,7 +155,7 @@ def test_five_vpcs_of_others_fill_the_region(check):
     for index in range(5):
         ec2.create_vpc(CidrBlock=f"10.{100 + index}.0.0/16")
     code, found = check()
-    (line,) = found[(A, "regions")]
+    line = next(x for x in found[(A, "regions")] if "VPC" in x["detail"])
     assert code == 3 and not line["ok"] and "beside 5 others" in line["detail"]
 
 
@@ -171,6 +171,35 @@ def test_a_zone_full_of_nat_gateways_fails_per_az_mode(check, quotas):
     code, found = check(network={"nat_mode": "per_az"})
     line = next(x for x in found[(B, "network.nat_mode")] if "NAT gateway in" in x["detail"])
     assert code == 3 and not line["ok"] and "us-east-1b has 1" in line["detail"]
+
+
+def test_interface_endpoints_need_room_in_the_vpc_quota(check, quotas):
+    quotas[("vpc", preflight.INTERFACE_ENDPOINTS.code)] = 5
+    code, found = check(network={"interface_endpoints": True})
+    (line,) = found[(A, "network.interface_endpoints")]
+    assert code == 3 and not line["ok"] and "6 interface endpoints" in line["detail"]
+    code, found = check(network={"interface_endpoints": False})
+    assert code == 0 and (A, "network.interface_endpoints") not in found
+
+
+def test_the_endpoint_count_is_the_network_modules(parsed):
+    (endpoints,) = [d for f, d in parsed["dev"].items() if f == "modules/network/endpoints.tf"]
+    services = endpoints["locals"][0]["interface_endpoint_services"]
+    for service in preflight.INTERFACE_ENDPOINT_SERVICES:
+        assert f'"{service}"' in services
+    assert services.count('"') == 2 * len(preflight.INTERFACE_ENDPOINT_SERVICES)
+
+
+def test_security_groups_count_the_stacks_own_and_everyone_elses(check, quotas):
+    # moto's default VPC brings one group; eu-west-1 needs four (default, endpoints, processor,
+    # database), us-east-1 two (default, endpoints).
+    quotas[("vpc", preflight.SECURITY_GROUPS.code)] = 4
+    code, found = check(network={"interface_endpoints": True})
+    groups = {r: next(x for x in found[(r, "regions")] if "security groups" in x["detail"])
+              for r in (A, B)}  # fmt: skip
+    assert code == 3
+    assert not groups[A]["ok"] and "4 security groups beside 1 others" in groups[A]["detail"]
+    assert groups[B]["ok"] and "2 security groups beside 1 others" in groups[B]["detail"]
 
 
 def test_the_hosted_zone_must_exist_be_public_and_hold_the_domain(check):
