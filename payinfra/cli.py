@@ -15,50 +15,19 @@ from typing import Any
 
 import click
 
-from payinfra import __version__, emulator, lifecycle, safety, workspace, writer
+from payinfra import __version__, cli_emulator, cli_reports, lifecycle, safety, workspace, writer
 from payinfra.bootstrap import bootstrap as bootstrap_stack
+from payinfra.cli_options import (
+    environments_option,
+    out_option,
+    plugin_dir_option,
+    terraform_option,
+)
 from payinfra.config import list_environments, load_environment
 from payinfra.errors import PayinfraError
 from payinfra.plansummary import finding_lines, markdown, table
-from payinfra.terraform import PLUGIN_DIR_ENV
 from payinfra.validate import validate as validate_root
 from payinfra.workspace import Workspace
-
-environments_option = click.option(
-    "--environments-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=Path("environments"),
-    show_default=True,
-    envvar="PAYINFRA_ENVIRONMENTS_DIR",
-    help="Folder holding <env>.yaml and _defaults.yaml [env: PAYINFRA_ENVIRONMENTS_DIR].",
-)
-
-
-out_option = click.option(
-    "--out",
-    "out_dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=Path("out"),
-    show_default=True,
-    help="Parent folder; the Terraform root is written to OUT/ENV/.",
-)
-
-
-terraform_option = click.option(
-    "--terraform",
-    "terraform_binary",
-    envvar="PAYINFRA_TERRAFORM",
-    help="terraform binary to run [env: PAYINFRA_TERRAFORM; default: PATH].",
-)
-
-
-plugin_dir_option = click.option(
-    "--plugin-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    envvar=PLUGIN_DIR_ENV,
-    help="Install providers from this filesystem mirror instead of the registry "
-    f"[env: {PLUGIN_DIR_ENV}].",
-)
 
 
 @dataclass(frozen=True)
@@ -456,59 +425,6 @@ def bootstrap(
 
 
 @main.command()
-@click.argument("env")
-@environments_option
-@click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON object.")
-def status(env: str, environments_dir: Path, as_json: bool) -> None:
-    """Show what AWS reports about each region of ENV's workload (read-only).
-
-    Per region: its role, the processor's writer region, the table's home or replica status,
-    the database (standalone, or read replica with its lag), the primary bucket's replication
-    backlog to it, and which regions DNS sends clients to. Run it before each step of a region
-    move (docs/region-moves.md).
-
-    Exit 1 when the credentials cannot be established, 2 when what is deployed contradicts the
-    YAML (a processor whose writer region is not the YAML's primary).
-    """
-    loaded, lines = lifecycle.workload_status(environments_dir, env)
-    if as_json:
-        click.echo(json.dumps([line.__dict__ for line in lines], indent=2))
-    else:
-        click.echo(f"{env}: {loaded.move_step()}")
-        width = max(len(line.region) for line in lines)
-        for line in lines:
-            shown = f"  {line.region.ljust(width)}  {line.what}: {line.state}"
-            click.secho(shown, fg="yellow" if line.attention else None)
-    raise SystemExit(2 if any(line.attention for line in lines) else 0)
-
-
-@main.command()
-@click.argument("env")
-@environments_option
-@click.option("--json", "as_json", is_flag=True, help="Print the checks as one JSON list.")
-def preflight(env: str, environments_dir: Path, as_json: bool) -> None:
-    """Ask ENV's account whether it can take what the YAML asks for (read-only).
-
-    Per region: VPCs, security groups, Elastic IPs, NAT gateways per zone and interface
-    endpoints per VPC against their quotas, the
-    processor's reserved concurrency against the Lambda quota (AWS keeps 100 unreserved), the
-    database instance class offered for the engine version in the region's zones; and that
-    api.hosted_zone_id exists, is public and holds api.domain. Quotas come from Service Quotas,
-    else AWS's documented defaults. Protected environments run it at the start of every plan.
-
-    Exit 0 when every check passes, 3 when one fails, 1 when the credentials cannot be
-    established.
-    """
-    _, checks = lifecycle.preflight_checks(environments_dir, env)
-    if as_json:
-        click.echo(json.dumps([check.__dict__ for check in checks], indent=2))
-    else:
-        for check in checks:
-            click.secho(check.line(), fg=None if check.ok else "red")
-    raise SystemExit(0 if all(check.ok for check in checks) else 3)
-
-
-@main.command()
 @_root_command(renders=False, passes_args=False)
 @click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON object.")
 def drift(root: RootOptions, as_json: bool) -> None:
@@ -598,34 +514,5 @@ def validate(root: RootOptions, output_format: str) -> None:
     raise SystemExit(1 if findings else 0)
 
 
-@main.group(name="emulator")
-def emulator_group() -> None:
-    """Run a local AWS emulator (moto server) for environments with an `emulator` endpoint."""
-
-
-@emulator_group.command("start")
-@click.option("--port", type=click.IntRange(1024, 65535), default=5000, show_default=True)
-def emulator_start(port: int) -> None:
-    """Start moto server on 127.0.0.1:PORT and wait until it answers."""
-    state = emulator.start(port)
-    click.echo(f"emulator running at {state.endpoint} (pid {state.pid})")
-
-
-@emulator_group.command("stop")
-def emulator_stop() -> None:
-    """Stop the emulator started by `payinfra emulator start`."""
-    click.echo("emulator stopped" if emulator.stop() else "no emulator was running")
-
-
-@emulator_group.command("status")
-def emulator_status() -> None:
-    """Say whether the emulator runs and answers; exit 1 when it does not."""
-    state = emulator.status()
-    if not state.running:
-        click.echo("emulator not running")
-        raise SystemExit(1)
-    click.echo(
-        f"emulator at {state.endpoint} (pid {state.pid}): "
-        f"{'healthy' if state.healthy else 'not answering'}"
-    )
-    raise SystemExit(0 if state.healthy else 1)
+for command in (cli_reports.status, cli_reports.preflight, cli_emulator.emulator_group):
+    main.add_command(command)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from functools import partial
+from functools import cache, partial
 from typing import Any
 
 from payinfra import accounts, awsnames
@@ -76,6 +76,7 @@ def run(env: Environment, target: accounts.Target) -> list[Check]:
         raise RoleNotAssumed(f"cannot assume {target.role_arn}: {error}") from None
     config = Config(**CLIENT_TIMEOUTS, retries={"mode": "standard", "max_attempts": 2})
 
+    @cache  # one client per service and region: making one costs more than most calls
     def client(service: str, region: str) -> Any:
         return session.client(
             service, region_name=region, endpoint_url=target.endpoint, config=config

@@ -172,6 +172,7 @@ def compute(env: Environment, region: Region) -> dict:
         vpc_cidr_block=ref(network, "vpc_cidr_block"),
         subnet_ids=private_subnet_ids(network),
         private_aws_access=ref(network, "private_aws_access"),
+        interface_endpoints=env.network.interface_endpoints,
         logs_kms_key_arn=ref(network, "logs_kms_key_arn"),
         table_arn=table_arn,
         table_kms_key_arn=ref(data, "table_kms_key_arn"),

@@ -1,7 +1,6 @@
-"""The region moves on the emulator, step by step, through payinfra and the real terraform (two
-test files, each on an emulator of its own, side by side: most of a move is spent in the AWS
-provider's database waiters). At every step the plan must name the step and carry no DATA LOSS
-line, and the step's resources must be there afterwards.
+"""The steps of a region move on the emulator, through payinfra and the real terraform, and what
+must be true after each. At every step the plan must name the step and carry no DATA LOSS line,
+and the step's resources must be there afterwards.
 
 Emulator limits (EMULATOR_GAPS): moto has no global-table replicas, so the table's replica is
 covered by the HCL tests; the one-writer replay across regions is tested in-process

@@ -52,11 +52,16 @@ def test_internet_egress_exists_only_without_interface_endpoints(parsed, env):
     assert calls["compute_eu_west_1"]["private_aws_access"] == (
         f"${{module.network_{environment.primary.alias}.private_aws_access}}"
     )
+    # The switch is a literal in the root, as YAML says, so a static scanner evaluates it
+    # (a module output it cannot, and would report the internet rule where none exists).
+    for region in environment.serving:
+        compute = calls[f"compute_{region.alias}"]
+        assert compute["interface_endpoints"] is environment.network.interface_endpoints
     rules = of_type(parsed[env], "aws_vpc_security_group_egress_rule")
     to_internet = [r for r in rules if r.body.get("cidr_ipv4") in ("0.0.0.0/0", "::/0")]
     assert [r.name for r in to_internet] == ["internet_https"]
     # ...and that one rule exists only when the environment has no interface endpoints.
-    assert to_internet[0].body["count"] == "${var.private_aws_access.interface_endpoints ? 0 : 1}"
+    assert to_internet[0].body["count"] == "${var.interface_endpoints ? 0 : 1}"
     for group in of_type(parsed[env], "aws_security_group"):
         assert "egress" not in group.body, f"{group.name}: inline rules hide from this check"
 

@@ -26,7 +26,15 @@ LAYERS = [
     },
     {"safety", "workspace"},
     {"lifecycle", "validate", "bootstrap"},
-    {"cli", "__main__", "emulator_server", "__init__"},
+    {
+        "cli",
+        "cli_options",
+        "cli_reports",
+        "cli_emulator",
+        "__main__",
+        "emulator_server",
+        "__init__",
+    },
 ]
 
 

@@ -55,7 +55,7 @@ resource "aws_vpc_security_group_egress_rule" "gateway_endpoints" {
 }
 
 resource "aws_vpc_security_group_egress_rule" "interface_endpoints" {
-  count = var.private_aws_access.interface_endpoints ? 1 : 0
+  count = var.interface_endpoints ? 1 : 0
 
   security_group_id            = aws_security_group.function.id
   description                  = var.emulator_compatible ? null : "HTTPS to the VPC interface endpoints" # emulator gap: security_group_rule_description
@@ -72,7 +72,7 @@ resource "aws_vpc_security_group_egress_rule" "interface_endpoints" {
 # Without interface endpoints (a cost choice for dev), KMS, SQS and X-Ray are reached through
 # the NAT gateway: the one internet egress the stack ever has.
 resource "aws_vpc_security_group_egress_rule" "internet_https" {
-  count = var.private_aws_access.interface_endpoints ? 0 : 1
+  count = var.interface_endpoints ? 0 : 1
 
   security_group_id = aws_security_group.function.id
   description       = "HTTPS to AWS APIs through NAT (no interface endpoints in this environment)"

@@ -49,12 +49,16 @@ variable "environment_variables" {
 }
 
 variable "private_aws_access" {
-  description = "How the function reaches AWS APIs inside the VPC: the gateway endpoints' prefix lists by service, and whether interface endpoints (with their security group) exist."
+  description = "How the function reaches AWS APIs inside the VPC: the gateway endpoints' prefix lists by service, and the interface endpoints' security group (null without them)."
   type = object({
     prefix_list_ids             = map(string)
-    interface_endpoints         = bool
     endpoints_security_group_id = string
   })
+}
+
+variable "interface_endpoints" {
+  description = "Whether the VPC has interface endpoints (network.interface_endpoints). A literal from the root, not the network module's output, so that scanners see which egress rule exists: the endpoints' group, or HTTPS to 0.0.0.0/0 through NAT."
+  type        = bool
 }
 
 variable "table_arn" {

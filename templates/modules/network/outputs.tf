@@ -34,10 +34,9 @@ output "logs_kms_key_arn" {
 }
 
 output "private_aws_access" {
-  description = "How workloads in the private subnets reach AWS APIs: the gateway services' prefix lists, and the interface endpoints' security group when they exist."
+  description = "How workloads in the private subnets reach AWS APIs: the gateway services' prefix lists, and the interface endpoints' security group (null without them)."
   value = {
     prefix_list_ids             = { for service, list in data.aws_ec2_managed_prefix_list.gateway : service => list.id }
-    interface_endpoints         = var.interface_endpoints
     endpoints_security_group_id = var.interface_endpoints ? aws_security_group.endpoints[0].id : null
   }
 }

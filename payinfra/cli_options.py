@@ -1,0 +1,45 @@
+"""The options several `payinfra` commands share, defined once."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from payinfra.terraform import PLUGIN_DIR_ENV
+
+environments_option = click.option(
+    "--environments-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("environments"),
+    show_default=True,
+    envvar="PAYINFRA_ENVIRONMENTS_DIR",
+    help="Folder holding <env>.yaml and _defaults.yaml [env: PAYINFRA_ENVIRONMENTS_DIR].",
+)
+
+
+out_option = click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("out"),
+    show_default=True,
+    help="Parent folder; the Terraform root is written to OUT/ENV/.",
+)
+
+
+terraform_option = click.option(
+    "--terraform",
+    "terraform_binary",
+    envvar="PAYINFRA_TERRAFORM",
+    help="terraform binary to run [env: PAYINFRA_TERRAFORM; default: PATH].",
+)
+
+
+plugin_dir_option = click.option(
+    "--plugin-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    envvar=PLUGIN_DIR_ENV,
+    help="Install providers from this filesystem mirror instead of the registry "
+    f"[env: {PLUGIN_DIR_ENV}].",
+)

@@ -1,0 +1,65 @@
+"""`payinfra status` and `payinfra preflight`: read-only reports that AWS answers (boto3), no
+terraform and nothing rendered."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from payinfra import lifecycle
+from payinfra.cli_options import environments_option
+
+
+@click.command()
+@click.argument("env")
+@environments_option
+@click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON object.")
+def status(env: str, environments_dir: Path, as_json: bool) -> None:
+    """Show what AWS reports about each region of ENV's workload (read-only).
+
+    Per region: its role, the processor's writer region, the table's home or replica status,
+    the database (standalone, or read replica with its lag), the primary bucket's replication
+    backlog to it, and which regions DNS sends clients to. Run it before each step of a region
+    move (docs/region-moves.md).
+
+    Exit 1 when the credentials cannot be established, 2 when what is deployed contradicts the
+    YAML (a processor whose writer region is not the YAML's primary).
+    """
+    loaded, lines = lifecycle.workload_status(environments_dir, env)
+    if as_json:
+        click.echo(json.dumps([line.__dict__ for line in lines], indent=2))
+    else:
+        click.echo(f"{env}: {loaded.move_step()}")
+        width = max(len(line.region) for line in lines)
+        for line in lines:
+            shown = f"  {line.region.ljust(width)}  {line.what}: {line.state}"
+            click.secho(shown, fg="yellow" if line.attention else None)
+    raise SystemExit(2 if any(line.attention for line in lines) else 0)
+
+
+@click.command()
+@click.argument("env")
+@environments_option
+@click.option("--json", "as_json", is_flag=True, help="Print the checks as one JSON list.")
+def preflight(env: str, environments_dir: Path, as_json: bool) -> None:
+    """Ask ENV's account whether it can take what the YAML asks for (read-only).
+
+    Per region: VPCs, security groups, Elastic IPs, NAT gateways per zone and interface
+    endpoints per VPC against their quotas, the
+    processor's reserved concurrency against the Lambda quota (AWS keeps 100 unreserved), the
+    database instance class offered for the engine version in the region's zones; and that
+    api.hosted_zone_id exists, is public and holds api.domain. Quotas come from Service Quotas,
+    else AWS's documented defaults. Protected environments run it at the start of every plan.
+
+    Exit 0 when every check passes, 3 when one fails, 1 when the credentials cannot be
+    established.
+    """
+    _, checks = lifecycle.preflight_checks(environments_dir, env)
+    if as_json:
+        click.echo(json.dumps([check.__dict__ for check in checks], indent=2))
+    else:
+        for check in checks:
+            click.secho(check.line(), fg=None if check.ok else "red")
+    raise SystemExit(0 if all(check.ok for check in checks) else 3)
