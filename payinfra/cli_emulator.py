@@ -1,6 +1,8 @@
-"""`payinfra emulator start|stop|status`: the local AWS emulator's commands."""
+"""`payinfra emulator start|stop|status|dark|light|regions`: the local AWS emulator's commands."""
 
 from __future__ import annotations
+
+import json
 
 import click
 
@@ -38,3 +40,37 @@ def emulator_status() -> None:
         f"{'healthy' if state.healthy else 'not answering'}"
     )
     raise SystemExit(0 if state.healthy else 1)
+
+
+@emulator_group.command("dark")
+@click.argument("region")
+def emulator_dark(region: str) -> None:
+    """Take REGION dark: every request signed for it answers 503, as in an outage.
+
+    Global services signed in us-east-1 (IAM, STS, Route 53's API) go dark with us-east-1.
+    """
+    state = emulator.set_dark(region, True)
+    click.echo(f"{region} is dark (dark now: {', '.join(state.dark)})")
+
+
+@emulator_group.command("light")
+@click.argument("region")
+def emulator_light(region: str) -> None:
+    """Bring REGION back from `payinfra emulator dark`."""
+    state = emulator.set_dark(region, False)
+    click.echo(f"{region} answers again (dark now: {', '.join(state.dark) or 'none'})")
+
+
+@emulator_group.command("regions")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON object.")
+@click.option("--reset", is_flag=True, help="Zero the call counts after reporting them.")
+def emulator_regions(as_json: bool, reset: bool) -> None:
+    """Report the dark regions and the requests each region received (dark ones included), so
+    a drill can prove it made no call to a region it was meant to do without."""
+    state = emulator.regions(reset_calls=reset)
+    if as_json:
+        click.echo(json.dumps({"dark": state.dark, "calls": state.calls}))
+        return
+    click.echo(f"dark: {', '.join(state.dark) or 'none'}")
+    for region, count in state.calls.items():
+        click.echo(f"  {region}: {count} call(s)")

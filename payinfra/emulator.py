@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from payinfra.errors import EmulatorError
+from payinfra.regions import AWS_REGIONS
 
 STATE_DIR = Path(".payinfra")
 
@@ -46,6 +47,8 @@ EMULATOR_GAPS = {
     ),
 }
 HEALTH_TIMEOUT_SECONDS = 30
+# The emulator server's own API for region outages (payinfra/emulator_server.py).
+CONTROL_PATH = "/_payinfra/regions"
 
 
 @dataclass(frozen=True)
@@ -205,6 +208,44 @@ def _port_is_free(port: int) -> bool:
         except OSError:
             return False
     return True
+
+
+@dataclass(frozen=True)
+class Regions:
+    """What the running emulator says of its regions: the dark ones, and the signed requests
+    each region received since the emulator started or the counts were reset."""
+
+    dark: list[str]
+    calls: dict[str, int]
+
+
+def set_dark(region: str, dark: bool, state_dir: Path = STATE_DIR) -> Regions:
+    """Take `region` dark (every request to it answers 503) or bring it back."""
+    if region not in AWS_REGIONS:
+        raise EmulatorError(f"unknown AWS region {region!r}")
+    return _regions_request(f"{region}/{'dark' if dark else 'light'}", state_dir)
+
+
+def regions(reset_calls: bool = False, state_dir: Path = STATE_DIR) -> Regions:
+    """The dark regions and the call counts (then zeroed, with `reset_calls`)."""
+    return _regions_request("reset" if reset_calls else None, state_dir)
+
+
+def _regions_request(action: str | None, state_dir: Path) -> Regions:
+    import urllib.error  # here, not at the top: every command imports this module, few ask
+    import urllib.request
+
+    current = status(state_dir)
+    if not current.running:
+        raise EmulatorError("no emulator is running here; `payinfra emulator start` first")
+    url = f"{current.endpoint}{CONTROL_PATH}" + (f"/{action}" if action else "")
+    request = urllib.request.Request(url, method="POST" if action else "GET")
+    try:
+        with urllib.request.urlopen(request, timeout=5) as response:
+            answer = json.loads(response.read())
+    except (urllib.error.URLError, OSError, ValueError) as error:
+        raise EmulatorError(f"the emulator at {current.endpoint} did not answer: {error}") from None
+    return Regions(answer["dark"], answer["calls"])
 
 
 def _healthy(endpoint: str) -> bool:

@@ -1,5 +1,12 @@
 """The emulator process: moto's server, with the one place where payinfra corrects moto (5.2) to
-answer as AWS does. `payinfra emulator start` and the test suite both run it.
+answer as AWS does, and region outages for failover drills. `payinfra emulator start` and the
+test suite both run it.
+
+Outages: every request names its region in its SigV4 signature (`Credential=KEY/DATE/REGION/...`).
+A region taken dark (`payinfra emulator dark REGION`) answers each of its requests with 503
+ServiceUnavailable, as an AWS region in an outage does, until it is brought back; global services
+signed in us-east-1 (IAM, STS, Route 53's API) go dark with it. Every signed request is counted
+per region, dark or not, so a test can prove that an action made no call to a dark region.
 
 Promotion: AWS stops reporting a promoted read replica's source
 (ReadReplicaSourceDBInstanceIdentifier) and drops it from the source's replica list; moto keeps
@@ -10,11 +17,25 @@ replica.
 
 from __future__ import annotations
 
+import json
+import re
 import sys
+import threading
+from collections import Counter
+from collections.abc import Callable, Iterable
 from typing import Any
+from urllib.parse import unquote
 
+import moto.server
 from moto.rds.models import RDSBackend
 from moto.server import main
+
+from payinfra.emulator import CONTROL_PATH
+
+_SIGNED_REGION = re.compile(r"Credential=[^/,\s]+/\d{8}/([a-z0-9-]+)/")
+_CONTROL = re.compile(
+    rf"^{CONTROL_PATH}(?:/(?P<region>[a-z0-9-]+)/(?P<action>dark|light)|/(?P<reset>reset))?$"
+)
 
 
 def promoted_replicas_forget_their_source() -> None:
@@ -37,6 +58,112 @@ def promoted_replicas_forget_their_source() -> None:
     RDSBackend.promote_read_replica = promote_and_detach  # type: ignore[method-assign]
 
 
+class RegionOutages:
+    """Which regions are dark and how many requests each region received, shared by the
+    server's request threads."""
+
+    def __init__(self) -> None:
+        self.dark: set[str] = set()
+        self.calls: Counter[str] = Counter()
+        self.lock = threading.Lock()
+
+    def admit(self, region: str) -> bool:
+        """Count a request to `region`; False when the region is dark."""
+        with self.lock:
+            self.calls[region] += 1
+            return region not in self.dark
+
+    def set_dark(self, region: str, dark: bool) -> None:
+        with self.lock:
+            if dark:
+                self.dark.add(region)
+            else:
+                self.dark.discard(region)
+
+    def reset_calls(self) -> None:
+        with self.lock:
+            self.calls.clear()
+
+    def report(self) -> dict[str, Any]:
+        with self.lock:
+            return {"dark": sorted(self.dark), "calls": dict(sorted(self.calls.items()))}
+
+
+Respond = Callable[..., Any]
+
+
+def signed_region(environ: dict[str, Any]) -> str | None:
+    """The region a request was signed for: its Authorization header, or a presigned URL's
+    X-Amz-Credential."""
+    for signed in (environ.get("HTTP_AUTHORIZATION", ""), unquote(environ.get("QUERY_STRING", ""))):
+        found = _SIGNED_REGION.search(signed)
+        if found:
+            return found.group(1)
+    return None
+
+
+def with_outages(
+    app: Callable[[dict[str, Any], Respond], Iterable[bytes]], outages: RegionOutages
+) -> Callable[[dict[str, Any], Respond], Iterable[bytes]]:
+    def serve(environ: dict[str, Any], start_response: Respond) -> Iterable[bytes]:
+        control = _CONTROL.match(environ.get("PATH_INFO", ""))
+        if control:
+            return _control(environ, start_response, control, outages)
+        region = signed_region(environ)
+        if region is not None and not outages.admit(region):
+            return _unavailable(environ, start_response, region)
+        return app(environ, start_response)
+
+    return serve
+
+
+def _unavailable(environ: dict[str, Any], start_response: Respond, region: str) -> Iterable[bytes]:
+    """503 ServiceUnavailable in the request's protocol: JSON for JSON APIs, else the XML error
+    shape the query (EC2, IAM, STS) and REST-XML (S3, Route 53) parsers all read."""
+    message = f"{region} is dark (payinfra emulator)"
+    if "json" in environ.get("CONTENT_TYPE", ""):
+        body = json.dumps({"__type": "ServiceUnavailable", "message": message})
+        content_type = "application/x-amz-json-1.0"
+    else:
+        body = (
+            "<Response><Errors><Error><Code>ServiceUnavailable</Code>"
+            f"<Message>{message}</Message></Error></Errors></Response>"
+        )
+        content_type = "text/xml"
+    start_response("503 Service Unavailable", [("Content-Type", content_type)])
+    return [body.encode()]
+
+
+def _control(
+    environ: dict[str, Any], start_response: Respond, match: re.Match[str], outages: RegionOutages
+) -> Iterable[bytes]:
+    """POST .../REGION/dark|light; POST .../reset zeroes the call counts once reported; any
+    method: the report."""
+    if environ.get("REQUEST_METHOD") == "POST" and match["region"]:
+        outages.set_dark(match["region"], match["action"] == "dark")
+    report = outages.report()
+    if environ.get("REQUEST_METHOD") == "POST" and match["reset"]:
+        outages.reset_calls()
+    start_response("200 OK", [("Content-Type", "application/json")])
+    return [json.dumps(report).encode()]
+
+
+def regions_can_go_dark(outages: RegionOutages) -> None:
+    """moto.server.main builds its dispatcher by this name: the outages wrap each request."""
+    dispatcher = moto.server.DomainDispatcherApplication
+
+    class OutageAwareDispatcher(dispatcher):  # type: ignore[misc, valid-type]
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self._serve = with_outages(super().__call__, outages)
+
+        def __call__(self, environ: dict[str, Any], start_response: Respond) -> Any:
+            return self._serve(environ, start_response)
+
+    moto.server.DomainDispatcherApplication = OutageAwareDispatcher  # type: ignore[misc]
+
+
 if __name__ == "__main__":
     promoted_replicas_forget_their_source()
+    regions_can_go_dark(RegionOutages())
     main(sys.argv[1:])

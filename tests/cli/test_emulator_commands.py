@@ -93,3 +93,74 @@ def test_a_damaged_state_file_is_no_emulator(tmp_path, monkeypatch):
     state.write_text("{not json")
     assert invoke("status").output.strip() == "emulator not running"
     assert invoke("stop").output.strip() == "no emulator was running"
+
+
+# ---- Region outages: a region taken dark answers nothing but 503, and every call is counted ----
+
+
+def client(endpoint: str, service: str, region: str):
+    import boto3
+    from botocore.config import Config
+
+    return boto3.client(
+        service,
+        region_name=region,
+        endpoint_url=endpoint,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+        config=Config(retries={"mode": "standard", "total_max_attempts": 1}),
+    )
+
+
+@pytest.mark.emulator
+def test_a_dark_region_fails_every_call_until_it_comes_back(tmp_path, monkeypatch):
+    from botocore.exceptions import ClientError
+
+    monkeypatch.chdir(tmp_path)
+    port = free_port()
+    assert invoke("start", "--port", str(port)).exit_code == 0
+    endpoint = f"http://127.0.0.1:{port}"
+    try:
+        west, east = client(endpoint, "ec2", "eu-west-1"), client(endpoint, "ec2", "us-east-1")
+        west.describe_vpcs(), east.describe_vpcs()
+        dark = invoke("dark", "us-east-1")
+        assert (dark.exit_code, dark.output.strip()) == (
+            0,
+            "us-east-1 is dark (dark now: us-east-1)",
+        )
+        with pytest.raises(ClientError) as refused:
+            east.describe_vpcs()
+        assert refused.value.response["ResponseMetadata"]["HTTPStatusCode"] == 503
+        # A global service signed in us-east-1 goes dark with it; the other region answers.
+        with pytest.raises(ClientError):
+            client(endpoint, "iam", "us-east-1").list_roles()
+        west.describe_vpcs()
+        report = json.loads(invoke("regions", "--json", "--reset").output)
+        assert report == {"dark": ["us-east-1"], "calls": {"eu-west-1": 2, "us-east-1": 3}}
+        assert json.loads(invoke("regions", "--json").output)["calls"] == {}
+        light = invoke("light", "us-east-1")
+        assert light.output.strip() == "us-east-1 answers again (dark now: none)"
+        east.describe_vpcs()
+        shown = invoke("regions").output
+        assert shown.splitlines() == ["dark: none", "  us-east-1: 1 call(s)"]
+        assert invoke("dark", "mars-north-1").exit_code == 1
+    finally:
+        invoke("stop")
+    stopped = invoke("dark", "us-east-1")
+    assert stopped.exit_code == 1 and "no emulator is running here" in stopped.output
+
+
+def test_a_request_is_counted_for_the_region_its_signature_names():
+    from payinfra.emulator_server import signed_region
+
+    header = (
+        "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261202/eu-west-1/ec2/aws4_request, "
+        "SignedHeaders=host;x-amz-date, Signature=abc"
+    )
+    assert signed_region({"HTTP_AUTHORIZATION": header}) == "eu-west-1"
+    presigned = (
+        "X-Amz-Credential=AKIDEXAMPLE%2F20261202%2Fap-south-2%2Fs3%2Faws4_request&X-Amz-Date=1"
+    )
+    assert signed_region({"QUERY_STRING": presigned}) == "ap-south-2"
+    assert signed_region({"HTTP_AUTHORIZATION": "Bearer token"}) is None
+    assert signed_region({}) is None
