@@ -253,7 +253,8 @@ def _healthy(endpoint: str) -> bool:
     import urllib.request
 
     try:
-        with urllib.request.urlopen(f"{endpoint}/moto-api/", timeout=1):
+        # Generous: a machine busy with terraform runs can take a second to answer.
+        with urllib.request.urlopen(f"{endpoint}/moto-api/", timeout=3):
             return True
     except (urllib.error.URLError, OSError):
         return False

@@ -107,7 +107,8 @@ def http_event(
     transaction_id: str | None = None,
 ) -> dict:
     """An API Gateway HTTP API (payload 2.0) event as the service sends it."""
-    route = "POST /payments" if method == "POST" else "GET /payments/{transactionId}"
+    route = {"POST": "POST /payments", "GET": "GET /payments/{transactionId}"}[method]
+    route = "GET /health" if path == "/health" else route
     text = body if isinstance(body, str) or body is None else json.dumps(body)
     if base64_body and text is not None:
         text = base64.b64encode(text.encode()).decode()

@@ -38,6 +38,8 @@ CREATE_ROUTE = "POST /payments"
 COMPAT_CREATE_ROUTE = "POST /payment"
 COMPAT_MESSAGE = "Payment processed successfully"
 GET_ROUTE = "GET /payments/{transactionId}"
+# Unsigned, for Route 53's health checkers: does this region serve? (docs/processor.md)
+HEALTH_ROUTE = "GET /health"
 MAX_BODY_BYTES = 64 * 1024
 RETRYABLE_AWS_ERRORS = {
     "InternalServerError",
@@ -169,6 +171,9 @@ def _dispatch(event: object, route: object, request_id: str) -> dict:
         return _create_compat(event, request_id)
     if isinstance(event, dict) and route == GET_ROUTE:
         return _read(event)
+    if route == HEALTH_ROUTE:
+        _transactions().answers()
+        return _json(200, {"status": "ok"})
     raise ClientMistake(404, "route_not_found", "no such route")
 
 

@@ -18,6 +18,9 @@ _CLIENT_CONFIG = Config(
     connect_timeout=2, read_timeout=3, retries={"mode": "standard", "max_attempts": 3}
 )
 
+# Read by the health route; never a payment's key ('#' is outside the transactionId alphabet).
+HEALTH_KEY = "#health"
+
 
 @dataclass(frozen=True)
 class Stored:
@@ -52,6 +55,11 @@ class Transactions:
     def get(self, transaction_id: str) -> dict | None:
         item = self._get_item(transaction_id)
         return _from_item(item) if item else None
+
+    def answers(self) -> None:
+        """Raise unless this region's table copy answers a read (the health route's question).
+        The key can never be a payment's: '#' is not allowed in a transactionId."""
+        self.client.get_item(TableName=self.table_name, Key={"transactionId": {"S": HEALTH_KEY}})
 
     def _get_item(self, transaction_id: str) -> dict | None:
         response = self.client.get_item(

@@ -276,7 +276,7 @@ def dns(env: Environment) -> dict | None:
             target_zone_id=expression(f"{ref(label('compute', region), 'domain_target')}.zone_id"),
             failover="PRIMARY" if region == env.primary else "SECONDARY",
             weight=api.weights.get(region.name, 0),
-            health_alarm_name=ref(label("observability", region), "api_5xx_alarm_name"),
+            health_check=ref(label("compute", region), "health_check_target"),
         )
         for region in routed
         if region is not None

@@ -267,6 +267,30 @@ def test_throttling_and_timeouts_are_503_with_retry_after(dynamodb, monkeypatch,
     assert headers["Retry-After"] == "1"
 
 
+# ---- Health, for Route 53's checkers ----
+
+
+def health():
+    return invoke(http_event("GET", "/health"))
+
+
+def test_health_is_200_in_the_writer_and_in_a_standby_and_says_nothing_else(dynamodb, monkeypatch):
+    post(payment())
+    status, headers, body = health()
+    assert (status, body, headers["Cache-Control"]) == (200, {"status": "ok"}, "no-store")
+    # A standby refuses new payments (503) yet serves: its health is not its refusals.
+    monkeypatch.setenv("WRITER_REGION", "us-east-1")
+    assert post(payment(transactionId="tx-new"))[0] == 503
+    assert health()[0] == 200
+    assert len(items(dynamodb)) == 1, "the probe never writes"
+
+
+def test_health_fails_when_the_regions_table_does_not_answer(dynamodb, monkeypatch):
+    monkeypatch.setattr(app._transactions(), "table_name", "payment-test-not-replicated-yet")
+    status, _, body = health()
+    assert status == 503 and body["error"] == "service_unavailable"
+
+
 def test_a_missing_table_replica_is_a_retryable_503(dynamodb, monkeypatch):
     """A standby whose replica is still being created (or a region being retired)."""
     monkeypatch.setattr(app._transactions(), "table_name", "payment-test-not-replicated-yet")

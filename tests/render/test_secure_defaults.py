@@ -247,6 +247,19 @@ def test_every_route_requires_iam_authorization_by_default(parsed):
     route = one(tree, "aws_apigatewayv2_route", "this", "compute")
     assert route["authorization_type"] == '${var.jwt == null ? "AWS_IAM" : "JWT"}'
     assert "jwt" not in labelled(tree["main.tf"], "module")["compute_eu_west_1"]
+    # The one open route is the health probe's: GET /health, throttled on its own, and not
+    # among the routes a caller's invoke policy grants.
+    routes = {block.name: block.body for block in of_type(tree, "aws_apigatewayv2_route")}
+    assert set(routes) == {"this", "health"}
+    assert routes["health"]["authorization_type"] == "NONE"
+    (main,) = [d for f, d in tree.items() if f == "modules/compute/main.tf"]
+    local = main["locals"][0]
+    assert local["health_route"] == {"route_key": "GET /health", "arn_path": "GET/health"}
+    assert all("health" not in key for key in local["routes"])
+    stage = one(tree, "aws_apigatewayv2_stage", "this", "compute")
+    (throttle,) = stage["route_settings"]
+    assert throttle["route_key"] == "${aws_apigatewayv2_route.health.route_key}"
+    assert throttle["throttling_rate_limit"] <= 5
 
 
 def test_lambda_permission_is_scoped_to_this_apis_execution_arn(parsed):

@@ -13,7 +13,7 @@ from payinfra.plansummary import STATEFUL_TYPES
 from payinfra.render import render_environment
 from payinfra.render.root import LEGACY_DATABASE_ADDRESSES, RETAINED_COMPUTE_RESOURCES
 from tests.hclparse import labelled, parse
-from tests.stackfacts import blocks, declared_addresses, moves_in
+from tests.stackfacts import blocks, declared_addresses, moves_in, of_type
 
 A, B = "eu-west-1", "us-east-1"
 STEPS = {
@@ -153,8 +153,22 @@ def test_prod_serves_one_domain_from_both_regions_with_failover(parsed):
         A: "PRIMARY",
         B: "SECONDARY",
     }
-    assert dns["endpoints"][B]["health_alarm_name"] == (
-        f"${{module.observability_{alias(B)}.api_5xx_alarm_name}}"
+    # Health is each region's own unsigned probe, not an alarm its standby's refusals feed.
+    assert dns["endpoints"][B]["health_check"] == (
+        f"${{module.compute_{alias(B)}.health_check_target}}"
+    )
+    (check,) = [
+        block.body
+        for block in of_type(parsed["prod"], "aws_route53_health_check")
+        if block.module == "dns"
+    ]
+    assert check["type"] == "HTTPS" and check["enable_sni"] is True
+    assert check["resource_path"] == "${each.value.health_check.resource_path}"
+    (dns_main,) = [d for f, d in parsed["prod"].items() if f == "modules/dns/main.tf"]
+    timing = dns_main["locals"][0]
+    assert (timing["health_check_interval_seconds"], timing["health_check_failure_threshold"]) == (
+        10,
+        3,
     )
     for region in (A, B):
         assert calls[f"compute_{alias(region)}"]["domain_name"] == "pay.example.com"

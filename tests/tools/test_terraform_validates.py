@@ -101,9 +101,10 @@ def expected_resources_per_module(environment) -> dict[str, int]:
         # (DynamoDB, S3), one to the interface endpoints or (without them) to the internet,
         # dlq, role + policy + attachment, log group, the apply-after marker, function, api,
         # integration, access log group, stage; a route and a permission for each of the
-        # three routes; with a domain its certificate, validation, domain name and mapping.
+        # three payment routes and the health route; with a domain its certificate,
+        # validation, domain name and mapping.
         expected[f"module.compute_{region.alias}"] = (
-            18 + 2 * 3 + (1 if environment.api.jwt else 0) + domain
+            18 + 2 * 4 + (1 if environment.api.jwt else 0) + domain
         )
         # topic, dashboard, eight tabled alarms, p99 latency and free storage alarms, e-mail
         # subscriptions.

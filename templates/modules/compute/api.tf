@@ -43,6 +43,17 @@ resource "aws_apigatewayv2_route" "this" {
   authorizer_id      = var.jwt == null ? null : aws_apigatewayv2_authorizer.jwt[0].id
 }
 
+# Route 53's health checkers probe from outside and cannot sign: this one route is open. It
+# answers only whether this region serves (its processor reads its table copy), carries no data,
+# and is throttled on its own (the stage's route_settings).
+resource "aws_apigatewayv2_route" "health" {
+  # checkov:skip=CKV_AWS_309:The health route answers Route 53's unsigned probes with {"status": "ok"} only; every payment route requires authorization.
+  api_id             = aws_apigatewayv2_api.this.id
+  route_key          = local.health_route.route_key
+  target             = "integrations/${aws_apigatewayv2_integration.function.id}"
+  authorization_type = "NONE"
+}
+
 resource "aws_cloudwatch_log_group" "api_access" {
   # checkov:skip=CKV_AWS_338:Retention comes from YAML; payinfra refuses under 365 days for protected (production) environments.
   name              = "/aws/apigateway/${var.name}-payments/access"
@@ -63,6 +74,13 @@ resource "aws_apigatewayv2_stage" "this" {
     throttling_burst_limit   = var.throttling_burst_limit
     throttling_rate_limit    = var.throttling_rate_limit
     detailed_metrics_enabled = true
+  }
+
+  # Route 53 probes about once a second from all its checkers; more is not a health check.
+  route_settings {
+    route_key              = aws_apigatewayv2_route.health.route_key
+    throttling_burst_limit = 10
+    throttling_rate_limit  = 5
   }
 
   access_log_settings {
@@ -97,6 +115,14 @@ resource "aws_lambda_permission" "api" {
   function_name = aws_lambda_function.this.function_name
   principal     = "apigateway.amazonaws.com"
   source_arn    = "${aws_apigatewayv2_api.this.execution_arn}/*/${each.value.arn_path}"
+}
+
+resource "aws_lambda_permission" "health" {
+  statement_id  = "AllowPaymentsApi-health"
+  action        = "lambda:InvokeFunction"
+  function_name = aws_lambda_function.this.function_name
+  principal     = "apigateway.amazonaws.com"
+  source_arn    = "${aws_apigatewayv2_api.this.execution_arn}/*/${local.health_route.arn_path}"
 }
 
 # ---- What a caller needs: execute-api:Invoke on exactly these routes ----

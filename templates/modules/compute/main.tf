@@ -9,6 +9,8 @@ locals {
     # The reference stack's route, kept so its clients keep working.
     create-payment-reference = { route_key = "POST /payment", arn_path = "POST/payment" }
   }
+  # Open to Route 53's health checkers (api.tf): not among the routes a caller is granted.
+  health_route = { route_key = "GET /health", arn_path = "GET/health" }
 }
 
 data "aws_partition" "current" {}

@@ -58,3 +58,11 @@ output "domain_target" {
     }
   ])
 }
+
+output "health_check_target" {
+  description = "Where Route 53 probes this region: the API's own execute-api host (TLS, no custom domain needed) and the unsigned health route's path."
+  value = {
+    fqdn          = trimprefix(aws_apigatewayv2_api.this.api_endpoint, "https://")
+    resource_path = "/health"
+  }
+}

@@ -1,5 +1,11 @@
 # ---- The API's one host name, answered by the active region ----
 
+locals {
+  # Fast checks: a dead region is noticed in 3 x 10 s.
+  health_check_interval_seconds  = 10
+  health_check_failure_threshold = 3
+}
+
 resource "aws_route53_record" "validation" {
   zone_id = var.hosted_zone_id
   name    = var.validation_record.name
@@ -10,15 +16,21 @@ resource "aws_route53_record" "validation" {
   allow_overwrite = true
 }
 
-# A region is healthy while its API's 5xx alarm is not firing: no unauthenticated route is
-# opened for Route 53 to probe.
+# A region is healthy while it answers its unsigned health route over HTTPS: a region that is
+# down or silent fails the probe. (Its API's 5xx alarm would count a standby's own refusals of
+# new payments, and stay quiet in a region nobody can reach.) Route 53 moves traffic after
+# `failure_threshold` failed probes `request_interval` seconds apart; docs/region-moves.md says
+# how long clients then take to follow.
 resource "aws_route53_health_check" "region" {
   for_each = var.endpoints
 
-  type                            = "CLOUDWATCH_METRIC"
-  cloudwatch_alarm_name           = each.value.health_alarm_name
-  cloudwatch_alarm_region         = each.key
-  insufficient_data_health_status = "LastKnownStatus"
+  type              = "HTTPS"
+  fqdn              = each.value.health_check.fqdn
+  port              = 443
+  resource_path     = each.value.health_check.resource_path
+  enable_sni        = true
+  request_interval  = local.health_check_interval_seconds
+  failure_threshold = local.health_check_failure_threshold
 
   tags = {
     Name = "${var.name}-${each.key}-api"

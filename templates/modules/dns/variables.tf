@@ -33,13 +33,16 @@ variable "validation_record" {
 }
 
 variable "endpoints" {
-  description = "Each serving region's custom-domain target, keyed by region: its failover role (PRIMARY or SECONDARY) or weight, and the alarm its health follows."
+  description = "Each serving region's custom-domain target, keyed by region: its failover role (PRIMARY or SECONDARY) or weight, and where Route 53 probes its health."
   type = map(object({
     target_domain_name = string
     target_zone_id     = string
     failover           = string
     weight             = number
-    health_alarm_name  = string
+    health_check = object({
+      fqdn          = string
+      resource_path = string
+    })
   }))
 
   validation {

@@ -8,7 +8,3 @@ output "dashboard_name" {
   value       = aws_cloudwatch_dashboard.this.dashboard_name
 }
 
-output "api_5xx_alarm_name" {
-  description = "The alarm Route 53 follows for this region's health."
-  value       = aws_cloudwatch_metric_alarm.this["api-5xx"].alarm_name
-}
