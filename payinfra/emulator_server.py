@@ -8,6 +8,9 @@ ServiceUnavailable, as an AWS region in an outage does, until it is brought back
 signed in us-east-1 (IAM, STS, Route 53's API) go dark with it. Every signed request is counted
 per region, dark or not, so a test can prove that an action made no call to a dark region.
 
+Stage updates: moto has no UpdateStage for API Gateway v2 (a 500, which the AWS provider retries
+for many minutes); AWS updates a stage's settings in place, and so does this.
+
 Promotion: AWS stops reporting a promoted read replica's source
 (ReadReplicaSourceDBInstanceIdentifier) and drops it from the source's replica list; moto keeps
 both, so the AWS provider would see the promoted database as a replica again and re-promote it
@@ -56,6 +59,35 @@ def promoted_replicas_forget_their_source() -> None:
         return database
 
     RDSBackend.promote_read_replica = promote_and_detach  # type: ignore[method-assign]
+
+
+# UpdateStage's body keys and the attributes moto's Stage keeps them in.
+_STAGE_SETTINGS = {
+    "accessLogSettings": "access_log_settings",
+    "autoDeploy": "auto_deploy",
+    "defaultRouteSettings": "default_route_settings",
+    "description": "description",
+    "routeSettings": "route_settings",
+    "stageVariables": "stage_variables",
+}
+
+
+def stages_update_in_place() -> None:
+    from datetime import datetime
+
+    from moto.apigatewayv2.responses import ApiGatewayV2Response
+
+    def update_stage(self: ApiGatewayV2Response) -> tuple[int, dict[str, str], str]:
+        api_id, stage_name = self.path.split("/")[-3], unquote(self.path.split("/")[-1])
+        stage = self.apigatewayv2_backend.get_stage(api_id, stage_name)
+        changes = json.loads(self.body or "{}")
+        for key, attribute in _STAGE_SETTINGS.items():
+            if key in changes:
+                setattr(stage, attribute, changes[key])
+        stage.updated = datetime.now()
+        return 200, {}, json.dumps(stage.to_json())
+
+    ApiGatewayV2Response.update_stage = update_stage  # type: ignore[attr-defined]
 
 
 class RegionOutages:
@@ -165,5 +197,6 @@ def regions_can_go_dark(outages: RegionOutages) -> None:
 
 if __name__ == "__main__":
     promoted_replicas_forget_their_source()
+    stages_update_in_place()
     regions_can_go_dark(RegionOutages())
     main(sys.argv[1:])

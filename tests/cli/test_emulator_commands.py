@@ -164,3 +164,15 @@ def test_a_request_is_counted_for_the_region_its_signature_names():
     assert signed_region({"QUERY_STRING": presigned}) == "ap-south-2"
     assert signed_region({"HTTP_AUTHORIZATION": "Bearer token"}) is None
     assert signed_region({}) is None
+
+
+@pytest.mark.emulator
+def test_the_emulator_updates_an_api_stage_in_place_as_aws_does(moto_server):
+    api = client(moto_server.endpoint, "apigatewayv2", "eu-west-1")
+    api_id = api.create_api(Name="stage-updates", ProtocolType="HTTP")["ApiId"]
+    api.create_stage(ApiId=api_id, StageName="$default", AutoDeploy=True)
+    throttle = {"GET /health": {"ThrottlingBurstLimit": 10, "ThrottlingRateLimit": 5.0}}
+    updated = api.update_stage(ApiId=api_id, StageName="$default", RouteSettings=throttle)
+    assert updated["RouteSettings"] == throttle
+    stage = api.get_stage(ApiId=api_id, StageName="$default")
+    assert stage["RouteSettings"] == throttle and stage["AutoDeploy"] is True
