@@ -7,10 +7,12 @@ provider call, and names both accounts.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
-from payinfra.errors import AccountUnknown, Refused
+from payinfra.errors import AccountUnknown, Refused, RoleNotAssumed
 
 
 @dataclass(frozen=True)
@@ -30,6 +32,11 @@ class Target:
 # 2 x (3 + 5) s plus a short back-off.
 STS_TIMEOUTS = {"connect_timeout": 3, "read_timeout": 5}
 STS_ATTEMPTS = 2
+
+# The read-only reports (status, preflight) ask many questions: each is bounded, so a region that
+# does not answer is reported, not waited on.
+REPORT_TIMEOUTS = {"connect_timeout": 3, "read_timeout": 10}
+REPORT_ATTEMPTS = 2
 
 
 def _sts_config() -> Any:
@@ -64,6 +71,29 @@ def session(target: Target) -> Any:
         aws_session_token=assumed["SessionToken"],
         region_name=target.region,
     )
+
+
+def clients(target: Target) -> Callable[[str, str], Any]:
+    """client(service, region) for the read-only reports, acting as `target`, each call bounded;
+    one client per service and region (making one costs more than most calls)."""
+    from botocore.config import Config
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        acting = session(target)
+    except (BotoCoreError, ClientError) as error:
+        raise RoleNotAssumed(f"cannot assume {target.role_arn}: {error}") from None
+    config = Config(
+        **REPORT_TIMEOUTS, retries={"mode": "standard", "max_attempts": REPORT_ATTEMPTS}
+    )
+
+    @cache
+    def client(service: str, region: str) -> Any:
+        return acting.client(
+            service, region_name=region, endpoint_url=target.endpoint, config=config
+        )
+
+    return client
 
 
 def caller_account(target: Target) -> str:

@@ -355,7 +355,7 @@ def _output_values(ws: Workspace) -> dict:
     return values if isinstance(values, dict) else {}
 
 
-# ---- status ----
+# ---- read-only reports: status and preflight ----
 
 
 def preflight_checks(

@@ -11,16 +11,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from functools import cache, partial
+from functools import partial
 from typing import Any
 
 from payinfra import accounts, awsnames
 from payinfra.config import Environment, Region
-from payinfra.errors import AccountUnknown, RoleNotAssumed
+from payinfra.errors import AccountUnknown
 
 # Lambda keeps this much of a region's concurrency unreserved, whatever the functions ask for.
 LAMBDA_UNRESERVED_MINIMUM = 100
-CLIENT_TIMEOUTS = {"connect_timeout": 3, "read_timeout": 10}
 
 
 @dataclass(frozen=True)
@@ -57,6 +56,15 @@ class Check:
 
 
 @dataclass(frozen=True)
+class Verdict:
+    """What one check found; `run` files it under the region and YAML key it was asked for."""
+
+    ok: bool
+    detail: str
+    known: bool = True
+
+
+@dataclass(frozen=True)
 class Limit:
     value: int
     documented_default: bool
@@ -67,25 +75,14 @@ class Limit:
 
 def run(env: Environment, target: accounts.Target) -> list[Check]:
     """Every check, region by region; the account check has already passed (workspace())."""
-    from botocore.config import Config
     from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
-    try:
-        session = accounts.session(target)
-    except (BotoCoreError, ClientError) as error:
-        raise RoleNotAssumed(f"cannot assume {target.role_arn}: {error}") from None
-    config = Config(**CLIENT_TIMEOUTS, retries={"mode": "standard", "max_attempts": 2})
-
-    @cache  # one client per service and region: making one costs more than most calls
-    def client(service: str, region: str) -> Any:
-        return session.client(
-            service, region_name=region, endpoint_url=target.endpoint, config=config
-        )
-
+    client = accounts.clients(target)
     checks: list[Check] = []
     for region, key, check in _checks(env, client):
         try:
-            checks.append(check())
+            verdict = check()
+            checks.append(Check(region, key, verdict.ok, verdict.detail, verdict.known))
         except NoCredentialsError:
             raise AccountUnknown(
                 "no AWS credentials found for preflight (environment, profile or role)"
@@ -97,7 +94,7 @@ def run(env: Environment, target: accounts.Target) -> list[Check]:
 
 def _checks(
     env: Environment, client: Callable[[str, str], Any]
-) -> Iterator[tuple[str, str, Callable[[], Check]]]:
+) -> Iterator[tuple[str, str, Callable[[], Verdict]]]:
     """(region, YAML key, check) for every check the environment calls for."""
     serving = {region.name for region in env.serving}
     workload = {region.name for region in env.workload_regions}
@@ -141,34 +138,25 @@ def _nat_count(env: Environment, region: Region) -> int:
     return len(region.azs) if env.nat_mode(region) == "per_az" else 1
 
 
-def _vpcs(env: Environment, region: Region, client: Callable[[str, str], Any]) -> Check:
+def _vpcs(env: Environment, region: Region, client: Callable[[str, str], Any]) -> Verdict:
     vpcs = client("ec2", region.name).describe_vpcs()["Vpcs"]
     others = [v for v in vpcs if not _ours(env, v.get("Tags")) and not v.get("IsDefault")]
     limit = quota(client, region.name, VPCS)
     ok = len(others) + 1 <= limit.value
-    return Check(
-        region.name,
-        "regions",
-        ok,
-        f"1 VPC beside {len(others)} others; {VPCS.what}: {limit}",
-    )
+    return Verdict(ok, f"1 VPC beside {len(others)} others; {VPCS.what}: {limit}")
 
 
-def _nat_addresses(env: Environment, region: Region, client: Callable[[str, str], Any]) -> Check:
+def _nat_addresses(env: Environment, region: Region, client: Callable[[str, str], Any]) -> Verdict:
     addresses = client("ec2", region.name).describe_addresses()["Addresses"]
     others = [a for a in addresses if not _ours(env, a.get("Tags"))]
     needed = _nat_count(env, region)
     limit = quota(client, region.name, ELASTIC_IPS)
     ok = len(others) + needed <= limit.value
-    return Check(
-        region.name,
-        "network.nat_mode",
-        ok,
-        f"{needed} Elastic IP(s) for NAT beside {len(others)} others; {ELASTIC_IPS.what}: {limit}",
-    )
+    detail = f"{needed} Elastic IP(s) for NAT beside {len(others)} others"
+    return Verdict(ok, f"{detail}; {ELASTIC_IPS.what}: {limit}")
 
 
-def _nat_per_zone(env: Environment, region: Region, client: Callable[[str, str], Any]) -> Check:
+def _nat_per_zone(env: Environment, region: Region, client: Callable[[str, str], Any]) -> Verdict:
     ec2 = client("ec2", region.name)
     gateways = [
         g
@@ -190,22 +178,22 @@ def _nat_per_zone(env: Environment, region: Region, client: Callable[[str, str],
     detail = f"a NAT gateway in {', '.join(zones)}; {NAT_GATEWAYS_PER_AZ.what}: {limit}"
     if crowded:
         detail += " (full: " + ", ".join(f"{z} has {n}" for z, n in crowded.items()) + ")"
-    return Check(region.name, "network.nat_mode", not crowded, detail)
+    return Verdict(not crowded, detail)
 
 
-def _interface_endpoints(region: Region, client: Callable[[str, str], Any]) -> Check:
+def _interface_endpoints(region: Region, client: Callable[[str, str], Any]) -> Verdict:
     # The VPC is the stack's own: only the quota can stop its endpoints.
     needed = len(INTERFACE_ENDPOINT_SERVICES)
     limit = quota(client, region.name, INTERFACE_ENDPOINTS)
-    return Check(
-        region.name,
-        "network.interface_endpoints",
+    return Verdict(
         needed <= limit.value,
         f"{needed} interface endpoints in the VPC; {INTERFACE_ENDPOINTS.what}: {limit}",
     )
 
 
-def _security_groups(env: Environment, region: Region, client: Callable[[str, str], Any]) -> Check:
+def _security_groups(
+    env: Environment, region: Region, client: Callable[[str, str], Any]
+) -> Verdict:
     pages = client("ec2", region.name).get_paginator("describe_security_groups").paginate()
     others = sum(
         not _ours(env, group.get("Tags")) for page in pages for group in page["SecurityGroups"]
@@ -218,9 +206,7 @@ def _security_groups(env: Environment, region: Region, client: Callable[[str, st
         + int(region in env.workload_regions)
     )
     limit = quota(client, region.name, SECURITY_GROUPS)
-    return Check(
-        region.name,
-        "regions",
+    return Verdict(
         others + needed <= limit.value,
         f"{needed} security groups beside {others} others; {SECURITY_GROUPS.what}: {limit}",
     )
@@ -228,7 +214,7 @@ def _security_groups(env: Environment, region: Region, client: Callable[[str, st
 
 def _lambda_concurrency(
     env: Environment, region: Region, client: Callable[[str, str], Any]
-) -> Check:
+) -> Verdict:
     lam = client("lambda", region.name)
     ours = awsnames.FUNCTION.name(env.name_prefix)
     reserved_by_others = 0
@@ -241,9 +227,7 @@ def _lambda_concurrency(
     limit = quota(client, region.name, LAMBDA_CONCURRENCY)
     room = limit.value - LAMBDA_UNRESERVED_MINIMUM - reserved_by_others
     wanted = env.function.reserved_concurrency
-    return Check(
-        region.name,
-        "lambda.reserved_concurrency",
+    return Verdict(
         wanted <= room,
         f"{wanted} reserved; {LAMBDA_CONCURRENCY.what}: {limit}, of which AWS keeps "
         f"{LAMBDA_UNRESERVED_MINIMUM} unreserved and other functions reserve "
@@ -251,7 +235,7 @@ def _lambda_concurrency(
     )
 
 
-def _instance_class(env: Environment, region: Region, client: Callable[[str, str], Any]) -> Check:
+def _instance_class(env: Environment, region: Region, client: Callable[[str, str], Any]) -> Verdict:
     database, rds = env.database, client("rds", region.name)
     what = f"{database.instance_class} for PostgreSQL {database.engine_version}"
     pages = rds.get_paginator("describe_orderable_db_instance_options").paginate(
@@ -270,18 +254,15 @@ def _instance_class(env: Environment, region: Region, client: Callable[[str, str
         ]:
             # Every AWS region lists PostgreSQL offerings; a local emulator may list none.
             unknown = f"{what}: not checked (the region lists no PostgreSQL offerings at all)"
-            return Check(region.name, "database.instance_class", True, unknown, known=False)
-        return Check(region.name, "database.instance_class", False, f"{what} is not offered")
+            return Verdict(True, unknown, known=False)
+        return Verdict(False, f"{what} is not offered")
     zones = {zone["Name"] for option in offered for zone in option.get("AvailabilityZones", [])}
     missing = [zone for zone in region.azs if zone not in zones]
     if missing:
-        return Check(
-            region.name,
-            "database.instance_class",
-            False,
-            f"{what} is not offered in {', '.join(missing)} (regions.{region.name}.azs)",
+        return Verdict(
+            False, f"{what} is not offered in {', '.join(missing)} (regions.{region.name}.azs)"
         )
-    return Check(region.name, "database.instance_class", True, f"{what} is offered")
+    return Verdict(True, f"{what} is offered")
 
 
 def _same_version(offered: str, wanted: str) -> bool:
@@ -289,7 +270,7 @@ def _same_version(offered: str, wanted: str) -> bool:
     return offered == wanted or ("." not in wanted and offered.split(".")[0] == wanted)
 
 
-def _hosted_zone(env: Environment, client: Callable[[str, str], Any]) -> Check:
+def _hosted_zone(env: Environment, client: Callable[[str, str], Any]) -> Verdict:
     from botocore.exceptions import ClientError
 
     zone_id, domain = env.api.hosted_zone_id, (env.api.domain or "").rstrip(".")
@@ -298,12 +279,10 @@ def _hosted_zone(env: Environment, client: Callable[[str, str], Any]) -> Check:
     except ClientError as error:
         if error.response["Error"].get("Code") != "NoSuchHostedZone":
             raise
-        return Check("global", "api.hosted_zone_id", False, f"{zone_id} does not exist")
+        return Verdict(False, f"{zone_id} does not exist")
     name = zone["Name"].rstrip(".")
     if zone.get("Config", {}).get("PrivateZone"):
-        return Check("global", "api.hosted_zone_id", False, f"{zone_id} ({name}) is private")
+        return Verdict(False, f"{zone_id} ({name}) is private")
     if domain != name and not domain.endswith("." + name):
-        return Check(
-            "global", "api.hosted_zone_id", False, f"{zone_id} is {name}, not a zone of {domain}"
-        )
-    return Check("global", "api.hosted_zone_id", True, f"{zone_id} is the public zone {name}")
+        return Verdict(False, f"{zone_id} is {name}, not a zone of {domain}")
+    return Verdict(True, f"{zone_id} is the public zone {name}")

@@ -11,14 +11,9 @@ from typing import Any
 
 from payinfra import accounts, awsnames
 from payinfra.config import Environment
-from payinfra.errors import RoleNotAssumed
 
 # How far back CloudWatch metrics are read for the latest datapoint.
 METRIC_WINDOW = timedelta(minutes=15)
-
-
-# Each question is bounded: a region that does not answer is reported, not waited on.
-CLIENT_TIMEOUTS = {"connect_timeout": 3, "read_timeout": 10}
 
 
 @dataclass(frozen=True)
@@ -34,19 +29,9 @@ def workload_status(env: Environment, target: accounts.Target, account: str) -> 
     """One line per fact: each region's role, writer setting, table copy, database and the
     primary's bucket replication backlog, and where DNS points. `account` is the account the
     credentials were proven to act in."""
-    from botocore.config import Config
     from botocore.exceptions import BotoCoreError, ClientError
 
-    try:
-        session = accounts.session(target)
-    except (BotoCoreError, ClientError) as error:
-        raise RoleNotAssumed(f"cannot assume {target.role_arn}: {error}") from None
-    config = Config(**CLIENT_TIMEOUTS, retries={"mode": "standard", "max_attempts": 2})
-
-    def client(service: str, region: str) -> Any:
-        return session.client(
-            service, region_name=region, endpoint_url=target.endpoint, config=config
-        )
+    client = accounts.clients(target)
 
     def ask(region: str, what: str, question: Any) -> Line:
         try:
