@@ -264,6 +264,8 @@ def test_every_route_requires_iam_authorization_by_default(parsed):
 
 def test_lambda_permission_is_scoped_to_this_apis_execution_arn(parsed):
     permission = one(parsed["dev"], "aws_lambda_permission", "api", "compute")
+    # One permission per route the function serves: the payment routes and the health probe's.
+    assert permission["for_each"] == "${merge(local.routes, {health = local.health_route})}"
     assert permission["source_arn"] == (
         "${aws_apigatewayv2_api.this.execution_arn}/*/${each.value.arn_path}"
     )

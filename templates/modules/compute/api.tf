@@ -106,23 +106,16 @@ resource "aws_apigatewayv2_stage" "this" {
   }
 }
 
-# Scoped to this API and exactly these routes, so no other API can invoke the function.
+# Scoped to this API and exactly these routes (the health probe's too), so no other API can
+# invoke the function.
 resource "aws_lambda_permission" "api" {
-  for_each = local.routes
+  for_each = merge(local.routes, { health = local.health_route })
 
   statement_id  = "AllowPaymentsApi-${each.key}"
   action        = "lambda:InvokeFunction"
   function_name = aws_lambda_function.this.function_name
   principal     = "apigateway.amazonaws.com"
   source_arn    = "${aws_apigatewayv2_api.this.execution_arn}/*/${each.value.arn_path}"
-}
-
-resource "aws_lambda_permission" "health" {
-  statement_id  = "AllowPaymentsApi-health"
-  action        = "lambda:InvokeFunction"
-  function_name = aws_lambda_function.this.function_name
-  principal     = "apigateway.amazonaws.com"
-  source_arn    = "${aws_apigatewayv2_api.this.execution_arn}/*/${local.health_route.arn_path}"
 }
 
 # ---- What a caller needs: execute-api:Invoke on exactly these routes ----
