@@ -64,11 +64,15 @@ class EnvironmentsFolder:
         return yaml.safe_load((self.path / "_defaults.yaml").read_text(encoding="utf-8"))
 
 
-# The two emulator runs take minutes each, mostly waiting on the AWS provider's waiters.
+# The three emulator runs take minutes each, mostly waiting on the AWS provider's waiters.
 # Collected first, and with `-n 3 --dist loadfile --no-loadscope-reorder` (the Makefile: xdist
 # would otherwise queue files by test count, these last), each starts at once on a worker of
 # its own and the rest of the suite runs beside them.
-SLOWEST_FIRST = ("tests/e2e/test_region_move.py", "tests/e2e/test_stack_lifecycle.py")
+SLOWEST_FIRST = (
+    "tests/e2e/test_region_move.py",
+    "tests/e2e/test_region_move_onwards.py",
+    "tests/e2e/test_stack_lifecycle.py",
+)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -1,5 +1,5 @@
 """The region move at plan level: what each step's YAML renders, checked on the parsed HCL.
-The emulator run (test_region_move_e2e.py) applies the steps; these cover what it cannot:
+The emulator runs (tests/e2e/test_region_move*.py) apply the steps; these cover what it cannot:
 table replicas, the API domain and Route 53, and every step's module calls and retirements."""
 
 from __future__ import annotations
