@@ -22,6 +22,7 @@ from payinfra.cli_options import (
     out_option,
     plugin_dir_option,
     terraform_option,
+    typed_confirmation,
 )
 from payinfra.config import list_environments, load_environment
 from payinfra.errors import PayinfraError
@@ -94,26 +95,6 @@ def _root_command(
         return decorated
 
     return decorate
-
-
-def stdin_is_terminal() -> bool:
-    return sys.stdin.isatty()
-
-
-def _typed_confirmation(name: str) -> safety.Confirm | None:
-    """Ask for the name at the terminal; None when there is no terminal to ask at (a name
-    piped on stdin is not a person typing it)."""
-    if not stdin_is_terminal():
-        return None
-
-    def confirm(prompt: str) -> bool:
-        try:
-            return bool(click.prompt(prompt, default="", show_default=False) == name)
-        except click.Abort:  # end of input or Ctrl-C at the prompt
-            click.echo(err=True)
-            return False
-
-    return confirm
 
 
 def _fail(message: str, exit_code: int) -> None:
@@ -355,7 +336,7 @@ def apply(root: RootOptions, auto_approve: bool, allow_destroy: bool) -> None:
             ws,
             auto_approve=auto_approve,
             allow_destroy=allow_destroy,
-            confirm=_typed_confirmation(root.env),
+            confirm=typed_confirmation(root.env),
             extra=root.terraform_args,
             plugin_dir=root.plugin_dir,
         )
@@ -379,7 +360,7 @@ def destroy(root: RootOptions, auto_approve: bool, force: bool) -> None:
             ws,
             force=force,
             auto_approve=auto_approve,
-            confirm=_typed_confirmation(root.env),
+            confirm=typed_confirmation(root.env),
             plugin_dir=root.plugin_dir,
             extra=root.terraform_args,
         )
@@ -460,7 +441,7 @@ def unprotect(env: str, out_dir: Path) -> None:
         click.echo(f"{root} is not a protected environment's root; nothing changed")
         return
     click.echo(safety.UNPROTECT_CONSEQUENCES.format(name=env, root=root))
-    safety.unprotect(root, env, _typed_confirmation(env))
+    safety.unprotect(root, env, typed_confirmation(env))
     click.echo(f"{env} may now be unprotected: set `protected: false` in its YAML, then plan")
 
 
@@ -514,5 +495,10 @@ def validate(root: RootOptions, output_format: str) -> None:
     raise SystemExit(1 if findings else 0)
 
 
-for command in (cli_reports.status, cli_reports.preflight, cli_emulator.emulator_group):
+for command in (
+    cli_reports.status,
+    cli_reports.preflight,
+    cli_reports.failover,
+    cli_emulator.emulator_group,
+):
     main.add_command(command)

@@ -1,7 +1,9 @@
-"""The options several `payinfra` commands share, defined once."""
+"""The options and the typed confirmation several `payinfra` commands share, defined once."""
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import click
@@ -43,3 +45,23 @@ plugin_dir_option = click.option(
     help="Install providers from this filesystem mirror instead of the registry "
     f"[env: {PLUGIN_DIR_ENV}].",
 )
+
+
+def stdin_is_terminal() -> bool:
+    return sys.stdin.isatty()
+
+
+def typed_confirmation(name: str) -> Callable[[str], bool] | None:
+    """Ask for the name at the terminal; None when there is no terminal to ask at (a name
+    piped on stdin is not a person typing it)."""
+    if not stdin_is_terminal():
+        return None
+
+    def confirm(prompt: str) -> bool:
+        try:
+            return bool(click.prompt(prompt, default="", show_default=False) == name)
+        except click.Abort:  # end of input or Ctrl-C at the prompt
+            click.echo(err=True)
+            return False
+
+    return confirm

@@ -1,5 +1,6 @@
-"""`payinfra status` and `payinfra preflight`: read-only reports that AWS answers (boto3), no
-terraform and nothing rendered."""
+"""The commands that ask AWS directly (boto3), with no terraform and nothing rendered: the
+read-only reports `payinfra status` and `payinfra preflight`, and `payinfra failover`, which must
+work when a region and its Terraform state cannot be reached."""
 
 from __future__ import annotations
 
@@ -8,8 +9,8 @@ from pathlib import Path
 
 import click
 
-from payinfra import lifecycle
-from payinfra.cli_options import environments_option
+from payinfra import lifecycle, safety
+from payinfra.cli_options import environments_option, typed_confirmation
 
 
 @click.command()
@@ -63,3 +64,38 @@ def preflight(env: str, environments_dir: Path, as_json: bool) -> None:
         for check in checks:
             click.secho(check.line(), fg=None if check.ok else "red")
     raise SystemExit(0 if all(check.ok for check in checks) else 3)
+
+
+@click.command()
+@click.argument("env")
+@click.option("--to", "to", required=True, metavar="REGION", help="The standby to make the writer.")
+@environments_option
+@click.option(
+    "--auto-approve", is_flag=True, help="Skip typing the name (needed without a terminal)."
+)
+def failover(env: str, to: str, environments_dir: Path, auto_approve: bool) -> None:
+    """Make standby REGION the writer while ENV's primary region is dark.
+
+    Every call goes to REGION (boto3; no terraform, no state): it reports the data loss window
+    (the replica lag last seen, the table's asynchronous replication), asks for ENV's name to be
+    typed, moves the table's writer record to REGION (REGION's processor takes new payments at
+    once; the old primary refuses them when it comes back), and starts the promotion of
+    REGION's database replica. DNS follows the regions' health checks by itself.
+
+    Exit 3 when REGION is not a standby in the YAML or the failover is not confirmed; nothing is
+    changed then. Afterwards, update the YAML (docs/failover.md).
+    """
+    loaded, target, window = lifecycle.failover_window(environments_dir, env, to)
+    click.echo(f"{env}: failover from {loaded.primary.name} to {to}; what may be lost:")
+    for line in window:
+        click.echo(f"  {line}")
+    safety.confirm_by_name(
+        env, auto_approve=auto_approve, confirm=typed_confirmation(env), action="fail over"
+    )
+    for line in lifecycle.fail_over(loaded, target, to):
+        click.echo(f"  {line}")
+    click.echo(
+        f"next: set workload to {{{to}: primary, {loaded.primary.name}: former}} in "
+        f"{environments_dir / (env + '.yaml')} and plan when {loaded.primary.name} answers again "
+        "(docs/failover.md)"
+    )

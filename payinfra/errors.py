@@ -81,3 +81,8 @@ class TerraformFailed(PayinfraError):
 class PreflightFailed(Refused):
     """The account cannot take what the YAML asks for (a quota, a zone, an instance class):
     an apply would fail half-way. Nothing was planned."""
+
+
+class FailoverRefused(Refused):
+    """A failover was asked for that cannot be done safely (the target is not a standby, or the
+    writer moved while the failover read it). Nothing was changed."""

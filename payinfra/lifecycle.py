@@ -1,5 +1,6 @@
-"""The terraform runs of one environment: init, plan, apply, destroy, drift and output, and the
-read-only status and preflight reports.
+"""The terraform runs of one environment: init, plan, apply, destroy, drift and output; the
+read-only status and preflight reports; and the failover, which runs no terraform (boto3 in the
+surviving region only).
 
 Each runs in a `Workspace` (payinfra/workspace.py: locked, account checked, rendered, verified)
 and calls the rules of payinfra/safety.py at the points they guard. The CLI supplies `confirm`, a
@@ -9,6 +10,7 @@ to ask at; nothing here prompts or prints tables itself.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import shutil
@@ -16,9 +18,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from payinfra import accounts, preflight, safety, status
+from payinfra import accounts, failover, preflight, safety, status
 from payinfra.config import Environment, load_environment
 from payinfra.errors import (
+    AccountUnknown,
     NothingApplied,
     PreflightFailed,
     Refused,
@@ -36,6 +39,7 @@ from payinfra.plansummary import (
     summarize,
 )
 from payinfra.safety import APPLYING_PLAN, PLAN_FILE, PLAN_RECORD, Confirm
+from payinfra.tablereplicas import replicas_to_adopt, table_replica_regions
 from payinfra.terraform import MIRROR_ADVICE, Terraform, find_plugin_dir, init_args
 from payinfra.workspace import Workspace, aws_target
 
@@ -114,6 +118,7 @@ def plan(
     if ws.env.protected and run_preflight:
         refuse_what_preflight_fails(ws)
     ensure_initialised(ws, plugin_dir)
+    _adopt_table_replicas(ws)
     _discard_plan(ws.root)
     # The state's own identity, read without starting a provider.
     identity = state_identity(_state_outputs(ws))
@@ -137,10 +142,11 @@ def plan(
     )
     result = summary.result()
     targeted = any(argument.startswith("-target=") for argument in extra)
-    if targeted or (summary.touches_database and not _first_plan(ws, identity)):
+    if targeted or (summary.needs_the_plan_file and not _first_plan(ws, identity)):
         # Rare (a region joining or switching, a -target): ask the plan whether a new database
-        # starts empty beside one in the (whole) state, or a standalone one would be made a
-        # replica; the summary is then exactly the one apply derives. Over an empty state
+        # starts empty beside one in the (whole) state, a standalone one would be made a
+        # replica, or a failover's writer record is pointed elsewhere; the summary is then
+        # exactly the one apply derives. Over an empty state
         # neither can be (every database is new, none has a past), so the stream's summary
         # already is that one, without a `terraform show` that starts every provider again.
         result = summarize(plan_json(ws.terraform.output_of("show", "-json", PLAN_FILE), PLAN_FILE))
@@ -151,6 +157,16 @@ def plan(
     else:
         safety.write_plan_record(ws.root, ws.env, result)
     return PlanResult(result, code)
+
+
+def _adopt_table_replicas(ws: Workspace) -> None:
+    """Import the table replicas an earlier payinfra kept as `replica` blocks (read from the
+    state, so only where the workload has replicas at all: no extra terraform run elsewhere)."""
+    if not table_replica_regions(ws.env):
+        return
+    adopted = replicas_to_adopt(ws.env, _state(ws))
+    if adopted:
+        ws.adopt_replicas(adopted)
 
 
 def _first_plan(ws: Workspace, identity: dict | None) -> bool:
@@ -335,15 +351,18 @@ def _require_applied(ws: Workspace) -> None:
 
 
 def _state_is_empty(ws: Workspace) -> bool:
-    """Whether the state holds no resource: a local state is read from its file, a remote one
-    through `terraform state pull`, which prints nothing where no state was ever written (where
-    `state list` fails)."""
-    if ws.env.backend.type == "local":
-        state = read_local_state(ws.root / LOCAL_STATE)
-    else:
-        state = read_state(ws.terraform.output_of("state", "pull"))
+    """Whether the state holds no resource."""
+    state = _state(ws)
     # A state that cannot be read is not called empty: terraform reports what is wrong with it.
     return state is not None and not state.get("resources")
+
+
+def _state(ws: Workspace) -> dict | None:
+    """The state: a local one read from its file, a remote one through `terraform state pull`,
+    which prints nothing where no state was ever written (where `state list` fails)."""
+    if ws.env.backend.type == "local":
+        return read_local_state(ws.root / LOCAL_STATE)
+    return read_state(ws.terraform.output_of("state", "pull"))
 
 
 def _output_values(ws: Workspace) -> dict:
@@ -362,7 +381,8 @@ def preflight_checks(
     environments_dir: Path, name: str
 ) -> tuple[Environment, list[preflight.Check]]:
     """What the account says about the YAML's demands (read-only; nothing rendered)."""
-    env, target, _ = _proven_target(environments_dir, name)
+    env = load_environment(environments_dir, name)
+    target, _ = _proven_target(env, environments_dir, [env.primary.name])
     return env, preflight.run(env, target)
 
 
@@ -378,20 +398,47 @@ def refuse_what_preflight_fails(ws: Workspace) -> None:
 
 
 def workload_status(environments_dir: Path, name: str) -> tuple[Environment, list[status.Line]]:
-    """What AWS reports about each region of `name`'s workload (read-only; nothing rendered)."""
-    env, target, account = _proven_target(environments_dir, name)
+    """What AWS reports about each region of `name`'s workload (read-only; nothing rendered),
+    asked from the first workload region whose STS answers: a dark region is reported as not
+    answering, not a reason to report nothing."""
+    env = load_environment(environments_dir, name)
+    regions = [env.primary.name, *(r for r in env.roles if r != env.primary.name)]
+    target, account = _proven_target(env, environments_dir, regions)
     return env, status.workload_status(env, target, account)
 
 
-def _proven_target(environments_dir: Path, name: str) -> tuple[Environment, accounts.Target, str]:
-    """The environment, where its AWS is, and the account the credentials act in, proven to be
-    the YAML's. Always asked, with or without aws.account_id: no credentials is an error, never
-    a report of unknowns that exits 0."""
+def failover_window(
+    environments_dir: Path, name: str, to: str
+) -> tuple[Environment, accounts.Target, list[str]]:
+    """Whether `to` can take over (a standby in the YAML), and what may be lost if it does,
+    asked of `to` alone."""
     env = load_environment(environments_dir, name)
-    target = aws_target(env)
-    account = accounts.caller_account(target)
-    if env.aws.account_id is not None:
-        accounts.require_account(
-            env.name, env.aws.account_id, target, str(environments_dir / f"{name}.yaml"), account
-        )
-    return env, target, account
+    failover.refuse_unless_standby(env, to, str(environments_dir / f"{name}.yaml"))
+    target, _ = _proven_target(env, environments_dir, [to])
+    return env, target, failover.loss_window(env, accounts.clients(target), to)
+
+
+def fail_over(env: Environment, target: accounts.Target, to: str) -> list[str]:
+    """Make `to` the writer and promote its database, with calls to `to` only."""
+    return failover.fail_over(env, accounts.clients(target), to)
+
+
+def _proven_target(
+    env: Environment, environments_dir: Path, regions: list[str]
+) -> tuple[accounts.Target, str]:
+    """Where `env`'s AWS is, in the first of `regions` whose STS answers, and the account the
+    credentials act in there, proven to be the YAML's. Always asked, with or without
+    aws.account_id: no credentials is an error, never a report of unknowns that exits 0."""
+    first_error: AccountUnknown | None = None
+    for region in regions:
+        target = dataclasses.replace(aws_target(env), region=region)
+        try:
+            account = accounts.caller_account(target)
+        except AccountUnknown as error:
+            first_error = first_error or error
+            continue
+        if env.aws.account_id is not None:
+            source = str(environments_dir / f"{env.name}.yaml")
+            accounts.require_account(env.name, env.aws.account_id, target, source, account)
+        return target, account
+    raise first_error or AccountUnknown(f"{env.name} names no region to ask")

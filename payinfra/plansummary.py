@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections import Counter
 from dataclasses import dataclass, field, replace
@@ -17,6 +18,7 @@ STATEFUL_TYPES = frozenset(
         "aws_cloudwatch_log_group",
         "aws_db_instance",
         "aws_dynamodb_table",
+        "aws_dynamodb_table_replica",
         "aws_kms_key",
         "aws_s3_bucket",
         "aws_secretsmanager_secret",
@@ -38,6 +40,11 @@ DEMOTED = (
     "operation); remove its region from `workload` first (docs/region-moves.md: Retiring a region)"
 )
 FORGOTTEN = "is forgotten by Terraform, not destroyed (it stays in AWS)"
+UNDOES_FAILOVER = (
+    "was moved by `payinfra failover`, and this plan would hand the writer back to a region "
+    "that was dark; make the YAML's workload name the failover's region as primary first "
+    "(docs/failover.md)"
+)
 WAITS = (
     "RDS applies it in the instance's maintenance window, not during this apply "
     "(database.apply_immediately: true applies it now)"
@@ -80,7 +87,7 @@ class Finding:
 
 
 # What a plan is judged by: the lists that make it lose data or impossible to apply.
-VERDICT_KEYS = ("stateful_losses", "empty_databases", "demoted_databases")
+VERDICT_KEYS = ("stateful_losses", "empty_databases", "demoted_databases", "undone_failovers")
 
 
 @dataclass(frozen=True)
@@ -99,6 +106,9 @@ class PlanSummary:
     demoted_databases: list[str] = field(default_factory=list)
     # database updates RDS keeps for the maintenance window: "address (setting, setting)"
     deferred_database_changes: list[str] = field(default_factory=list)
+    # writer records a failover set that the plan points at another region:
+    # "address (from -> to)"; never applied
+    undone_failovers: list[str] = field(default_factory=list)
 
     # True when -target narrowed the plan: the loss lists then also hold what the whole
     # environment's plan found (see `judged_with`).
@@ -136,6 +146,7 @@ class PlanSummary:
             stateful_losses=union("stateful_losses"),
             empty_databases=union("empty_databases"),
             demoted_databases=union("demoted_databases"),
+            undone_failovers=union("undone_failovers"),
             judged_on_whole_environment=True,
         )
 
@@ -146,6 +157,7 @@ class PlanSummary:
             *(Finding(DATA_LOSS, address, DESTROYED) for address in self.stateful_losses),
             *(Finding(DATA_LOSS, address, STARTS_EMPTY) for address in self.empty_databases),
             *(Finding(CANNOT_BE_APPLIED, address, DEMOTED) for address in self.demoted_databases),
+            *(Finding(CANNOT_BE_APPLIED, item, UNDOES_FAILOVER) for item in self.undone_failovers),
             *(Finding(DEFERRED, change, WAITS) for change in self.deferred_database_changes),
         ]
 
@@ -161,6 +173,7 @@ class PlanSummary:
             "empty_databases": list(self.empty_databases),
             "demoted_databases": list(self.demoted_databases),
             "deferred_database_changes": list(self.deferred_database_changes),
+            "undone_failovers": list(self.undone_failovers),
             "judged_on_whole_environment": self.judged_on_whole_environment,
         }
 
@@ -215,6 +228,7 @@ def summarize(plan: dict) -> PlanSummary:
         _empty_databases(changes, _state_addresses(plan, "aws_db_instance")),
         _demoted_databases(changes),
         _deferred_database_changes(changes),
+        _undone_failovers(changes),
     )
 
 
@@ -264,6 +278,36 @@ def _deferred_database_changes(changes: list[dict]) -> list[str]:
         if waiting:
             found.append(f"{change['address']} ({', '.join(waiting)})")
     return sorted(found)
+
+
+def _undone_failovers(changes: list[dict]) -> list[str]:
+    """Writer records (aws_dynamodb_table_item.writer) that `payinfra failover` wrote (it adds
+    an epoch, which Terraform's own item never has) and that the plan points elsewhere."""
+    found = []
+    for change in changes:
+        if change.get("type") != "aws_dynamodb_table_item" or change.get("name") != "writer":
+            continue
+        detail = change["change"]
+        before, after = _item(detail.get("before")), _item(detail.get("after"))
+        moved_from, moved_to = _writer_region(before), _writer_region(after)
+        if "epoch" in before and moved_to and moved_from != moved_to:
+            found.append(f"{change['address']} ({moved_from} -> {moved_to})")
+    return sorted(found)
+
+
+def _item(values: object) -> dict:
+    """The DynamoDB item of an aws_dynamodb_table_item's values ({} when there is none)."""
+    text = values.get("item") if isinstance(values, dict) else None
+    try:
+        item = json.loads(text) if isinstance(text, str) else {}
+    except ValueError:
+        return {}
+    return item if isinstance(item, dict) else {}
+
+
+def _writer_region(item: dict) -> str | None:
+    region = item.get("writerRegion")
+    return region.get("S") if isinstance(region, dict) else None
 
 
 def _database_changes(changes: list[dict]) -> list[dict]:
@@ -342,9 +386,10 @@ class StreamSummary:
         self.rows: dict[tuple[str, str], Counter] = {}
         self.losses: list[str] = []
         self.forgotten: list[str] = []
-        # Whether a database is created or changed: only `terraform show` can tell whether it
-        # starts empty or would be turned into a replica.
-        self.touches_database = False
+        # Whether a database is created or changed, or the writer record changed: only
+        # `terraform show` can tell whether a database starts empty or would be turned into a
+        # replica, and whether a record a failover wrote is pointed elsewhere.
+        self.needs_the_plan_file = False
 
     def add(self, message: dict) -> None:
         if message.get("type") != "planned_change":
@@ -360,7 +405,10 @@ class StreamSummary:
             return
         key = (resource.get("module") or "(root)", str(resource.get("resource_type")))
         self.rows.setdefault(key, Counter())[kind] += 1
-        self.touches_database |= kind in ("create", "update") and key[1] == "aws_db_instance"
+        self.needs_the_plan_file |= kind in ("create", "update") and key[1] in (
+            "aws_db_instance",
+            "aws_dynamodb_table_item",
+        )
         if kind in ("replace", "destroy") and key[1] in STATEFUL_TYPES:
             self.losses.append(address)
 

@@ -116,7 +116,7 @@ def _database(rds: Any, cloudwatch: Any, prefix: str) -> str:
     source = instance.get("ReadReplicaSourceDBInstanceIdentifier")
     if not source:
         return f"standalone, {instance['DBInstanceStatus']}"
-    lag = _latest(cloudwatch, "AWS/RDS", "ReplicaLag", {"DBInstanceIdentifier": identifier})
+    lag = latest(cloudwatch, "AWS/RDS", "ReplicaLag", {"DBInstanceIdentifier": identifier})
     shown = "no datapoint yet" if lag is None else f"{lag:.0f} s"
     return f"read replica of {source}, {instance['DBInstanceStatus']}, lag {shown}"
 
@@ -127,11 +127,11 @@ def _backlog(cloudwatch: Any, prefix: str, primary: str, region: str, account: s
         "DestinationBucket": awsnames.DATA_BUCKET.name(prefix, region, account),
         "RuleId": f"to-{region}",
     }
-    pending = _latest(cloudwatch, "AWS/S3", "OperationsPendingReplication", dimensions)
+    pending = latest(cloudwatch, "AWS/S3", "OperationsPendingReplication", dimensions)
     return "no datapoint yet" if pending is None else f"{pending:.0f} operations pending"
 
 
-def _latest(cloudwatch: Any, namespace: str, metric: str, dimensions: dict) -> float | None:
+def latest(cloudwatch: Any, namespace: str, metric: str, dimensions: dict) -> float | None:
     now = datetime.now(UTC)
     points = cloudwatch.get_metric_statistics(
         Namespace=namespace,

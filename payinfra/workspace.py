@@ -15,7 +15,7 @@ from pathlib import Path
 
 from payinfra import accounts, emulator, safety, writer
 from payinfra.config import Environment, load_environment
-from payinfra.errors import EmulatorError
+from payinfra.errors import EmulatorError, Refused
 from payinfra.render import render_environment
 from payinfra.terraform import Terraform, find_terraform
 
@@ -28,6 +28,19 @@ class Workspace:
     root: Path
     terraform: Terraform
     env_file: Path  # where the environment's YAML lives, for messages
+    rendered: bool = True  # rendered by this command (not --no-render)
+
+    def adopt_replicas(self, regions: list[str]) -> None:
+        """Render again with import blocks that adopt the table replicas in `regions` (state
+        written by an earlier payinfra, read once terraform is initialised); the lock is held."""
+        if not self.rendered:
+            raise Refused(
+                f"{self.env.name}'s state holds table replicas in {', '.join(regions)} that "
+                "payinfra now manages as resources of their own; plan without --no-render so "
+                "that the root adopts them (docs/region-moves.md: Table replicas)"
+            )
+        writer.write_tree(render_environment(self.env, regions), self.root)
+        writer.verify(self.root)
 
 
 @dataclass(frozen=True)
@@ -77,7 +90,7 @@ def workspace(
             safety.guard_protection(env, root)
         writer.verify(root)
         terraform_runner = Terraform(binary, root, child_env(env), writer.held_locks())
-        yield Workspace(env, root, terraform_runner, env_file)
+        yield Workspace(env, root, terraform_runner, env_file, rendered=render_first)
 
 
 def child_env(env: Environment) -> dict[str, str]:

@@ -183,4 +183,4 @@ def protect(env_dir, name="dev"):
 @pytest.fixture
 def terminal(monkeypatch):
     """Pretend standard input is a terminal, so typed confirmations are asked for."""
-    monkeypatch.setattr("payinfra.cli.stdin_is_terminal", lambda: True)
+    monkeypatch.setattr("payinfra.cli_options.stdin_is_terminal", lambda: True)

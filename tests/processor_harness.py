@@ -28,7 +28,11 @@ from payment_processor import app
 def table_spec(parsed_tree: dict) -> dict:
     """create_table arguments read from modules/data/dynamodb.tf."""
     document = parsed_tree["modules/data/dynamodb.tf"]
-    (table,) = [b["aws_dynamodb_table"]["transactions"] for b in document["resource"]]
+    (table,) = [
+        b["aws_dynamodb_table"]["transactions"]
+        for b in document["resource"]
+        if "aws_dynamodb_table" in b
+    ]
     key_schema = [{"AttributeName": table["hash_key"], "KeyType": "HASH"}]
     if "range_key" in table:
         key_schema.append({"AttributeName": table["range_key"], "KeyType": "RANGE"})
@@ -54,7 +58,7 @@ def table_spec(parsed_tree: dict) -> dict:
     }
 
 
-_WRITES = threading.Lock()
+_WRITES = threading.RLock()
 
 
 def _atomic(put_item: Callable[..., Any]) -> Callable[..., Any]:
@@ -84,7 +88,8 @@ def emulated_table(parsed_tree: dict, table_name: str, **settings: str):
         **settings,
     }
     with pytest.MonkeyPatch.context() as patch, mock_aws():
-        patch.setattr(DynamoDBBackend, "put_item", _atomic(DynamoDBBackend.put_item))
+        for write in ("put_item", "transact_write_items"):
+            patch.setattr(DynamoDBBackend, write, _atomic(getattr(DynamoDBBackend, write)))
         for name, value in environment.items():
             patch.setenv(name, value)
         client = boto3.client("dynamodb", region_name="eu-west-1")

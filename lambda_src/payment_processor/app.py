@@ -2,8 +2,10 @@
 
 POST /payments                    201 created, 200 replay of the same payment, 409 conflict
 GET  /payments/{transactionId}    200 or 404
-Outside the writer region (WRITER_REGION) a new payment gets 503 not_writer_region + Retry-After;
-replays and reads are answered from the region's replica.
+GET  /health                      200 while this region serves; 503 for a fenced former writer
+Outside the writer region a new payment gets 503 not_writer_region + Retry-After; replays and
+reads are answered from the region's replica. The writer region is the table's writer record
+where there is one (it replicates, so a failover reaches every region), else WRITER_REGION.
 Client mistakes get a 4xx with a machine-readable `error`; AWS trouble gets 503 + Retry-After;
 only the truly unexpected gets 500, and never with internals.
 """
@@ -24,7 +26,7 @@ from functools import cache
 from botocore.exceptions import BotoCoreError, ClientError
 
 from payment_processor import logs
-from payment_processor.store import Stored, Transactions, same_payment
+from payment_processor.store import Fenced, Stored, Transactions, same_payment
 from payment_processor.validation import (
     InvalidPayment,
     Payment,
@@ -172,9 +174,19 @@ def _dispatch(event: object, route: object, request_id: str) -> dict:
     if isinstance(event, dict) and route == GET_ROUTE:
         return _read(event)
     if route == HEALTH_ROUTE:
-        _transactions().answers()
-        return _json(200, {"status": "ok"})
+        return _health()
     raise ClientMistake(404, "route_not_found", "no such route")
+
+
+def _health() -> dict:
+    """200 while this region's table copy answers. 503 for a former writer that the writer
+    record has fenced (its configuration still names itself, the record another region): DNS
+    must not send clients back to a region that refuses every new payment."""
+    writer = _transactions().writer_region()
+    here = os.environ["AWS_REGION"]
+    if writer and writer != here and os.environ["WRITER_REGION"] == here:
+        return _json(503, {"status": "fenced", "writerRegion": writer})
+    return _json(200, {"status": "ok"})
 
 
 def _create(event: dict, request_id: str) -> dict:
@@ -219,12 +231,21 @@ def _stored_here(payment: Payment) -> Stored:
     """In the writer region: store the payment once. Elsewhere: answer a replay from this
     region's replica, and refuse a new payment, so that two regions never both take the same
     transactionId as new (global tables resolve concurrent writes by last writer wins)."""
-    if os.environ["AWS_REGION"] == os.environ["WRITER_REGION"]:
-        return _transactions().create(payment, _now())
+    here = os.environ["AWS_REGION"]
+    if _writer_region() == here:
+        try:
+            return _transactions().create(payment, _now(), here)
+        except Fenced:  # the record moved between the read and the write
+            pass
     record = _transactions().get(payment.transaction_id)
     if record is None:
         raise NotTheWriter
     return Stored(record, created=False)
+
+
+def _writer_region() -> str:
+    """The table's writer record decides; the configuration only until a record exists."""
+    return _transactions().writer_region() or os.environ["WRITER_REGION"]
 
 
 def _read(event: dict) -> dict:

@@ -1,4 +1,5 @@
-"""The transactions table: one conditional write per payment, so a payment is stored once."""
+"""The transactions table: one conditional write per payment, so a payment is stored once, and
+only by the region the writer record names."""
 
 from __future__ import annotations
 
@@ -18,8 +19,12 @@ _CLIENT_CONFIG = Config(
     connect_timeout=2, read_timeout=3, retries={"mode": "standard", "max_attempts": 3}
 )
 
-# Read by the health route; never a payment's key ('#' is outside the transactionId alphabet).
-HEALTH_KEY = "#health"
+# The writer record: which region takes new payments. It replicates with the payments (a global
+# table), is written by Terraform (the YAML's primary) and by `payinfra failover`, never by a
+# processor (its IAM policy denies it), and fences every new payment. Its key is never a
+# payment's: '#' is outside the transactionId alphabet. The health route reads it too (does
+# this region's table copy answer?).
+WRITER_KEY = "#writer"
 
 
 @dataclass(frozen=True)
@@ -33,33 +38,55 @@ class Transactions:
         self.table_name = table_name
         self.client = client or boto3.client("dynamodb", config=_CLIENT_CONFIG)
 
-    def create(self, payment: Payment, created_at: str) -> Stored:
-        """Store the payment unless its transactionId exists; then return what is stored."""
+    def create(self, payment: Payment, created_at: str, region: str) -> Stored:
+        """Store the payment unless its transactionId exists, in one transaction with the check
+        that the writer record (where there is one) still names `region`; then return what is
+        stored. Raises Fenced when the record names another region."""
         item = _to_item(payment, created_at)
         try:
-            self.client.put_item(
-                TableName=self.table_name,
-                Item=item,
-                ConditionExpression="attribute_not_exists(transactionId)",
-                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            self.client.transact_write_items(
+                TransactItems=[
+                    {
+                        "ConditionCheck": {
+                            "TableName": self.table_name,
+                            "Key": {"transactionId": {"S": WRITER_KEY}},
+                            "ConditionExpression": "attribute_not_exists(transactionId) "
+                            "OR writerRegion = :region",
+                            "ExpressionAttributeValues": {":region": {"S": region}},
+                        }
+                    },
+                    {
+                        "Put": {
+                            "TableName": self.table_name,
+                            "Item": item,
+                            "ConditionExpression": "attribute_not_exists(transactionId)",
+                        }
+                    },
+                ]
             )
         except ClientError as error:
-            if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
+            if error.response["Error"]["Code"] != "TransactionCanceledException":
                 raise
-            existing = error.response.get("Item") or self._get_item(payment.transaction_id)
+            fence, payment_check = _cancellation_codes(error)
+            if fence == "ConditionalCheckFailed":
+                raise Fenced from None
+            if payment_check != "ConditionalCheckFailed":
+                raise  # a conflict or throttle: retryable, answered 503
+            existing = self._get_item(payment.transaction_id)
             if existing is None:  # stored, then deleted between the two calls: not idempotent
                 raise
             return Stored(_from_item(existing), created=False)
         return Stored(_from_item(item), created=True)
 
+    def writer_region(self) -> str | None:
+        """The region the writer record in this region's table copy names, None where none
+        was ever written."""
+        item = self._get_item(WRITER_KEY)
+        return item["writerRegion"]["S"] if item else None
+
     def get(self, transaction_id: str) -> dict | None:
         item = self._get_item(transaction_id)
         return _from_item(item) if item else None
-
-    def answers(self) -> None:
-        """Raise unless this region's table copy answers a read (the health route's question).
-        The key can never be a payment's: '#' is not allowed in a transactionId."""
-        self.client.get_item(TableName=self.table_name, Key={"transactionId": {"S": HEALTH_KEY}})
 
     def _get_item(self, transaction_id: str) -> dict | None:
         response = self.client.get_item(
@@ -69,6 +96,17 @@ class Transactions:
         )
         item: dict | None = response.get("Item")
         return item
+
+
+class Fenced(Exception):
+    """The writer record names another region: this region takes no new payment."""
+
+
+def _cancellation_codes(error: ClientError) -> tuple[str, str]:
+    """The codes of a cancelled transaction's two items (writer check, payment put)."""
+    reasons = error.response.get("CancellationReasons") or []
+    codes = [reason.get("Code", "None") for reason in reasons] + ["None", "None"]
+    return codes[0], codes[1]
 
 
 def same_payment(record: dict, payment: Payment) -> bool:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from pathlib import Path
 
 import jinja2
@@ -26,18 +26,24 @@ from payinfra.render.constants import (
     TERRAFORM_MIN,
     Files,
 )
-from payinfra.render.root import provider_context, root_context
+from payinfra.render.root import provider_context, replica_imports, root_context
 
 __all__ = ["STATE_IDENTITY_OUTPUT", "Files", "render_bootstrap", "render_environment"]
 
 
-def render_environment(env: Environment) -> Files:
-    """Every generated file of `out/<env>/`, keyed by relative path, in sorted order."""
+def render_environment(env: Environment, adopted_replicas: Collection[str] = ()) -> Files:
+    """Every generated file of `out/<env>/`, keyed by relative path, in sorted order.
+    `adopted_replicas`: regions whose table replica exists as a `replica` block of the table in
+    the state (an earlier payinfra's): `imports.tf` adopts each into its table-replica module."""
     context = root_context(env)
     jinja = _jinja(assets.templates_dir() / "root")
     files: Files = {
         name: jinja.get_template(f"{name}.j2").render(context) for name in ROOT_TEMPLATES
     }
+    if adopted_replicas:
+        files["imports.tf"] = jinja.get_template("imports.tf.j2").render(
+            imports=replica_imports(env, adopted_replicas)
+        )
     for module in (*MODULES, *SHARED_MODULES):
         files.update(_module_files(module))
     if env.api.domain:

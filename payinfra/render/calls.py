@@ -83,16 +83,25 @@ def data(env: Environment, region: Region) -> dict:
         }
     if region == env.home:
         arguments["table"] = Attributes(
-            deletion_protection=env.protected,
-            replicas={
-                other.name: Attributes(kms_key_arn=ref(label("data", other), "table_kms_key_arn"))
-                for other in env.workload_regions
-                if other != env.home
-            },
+            deletion_protection=env.protected, writer_region=env.primary.name
         )
     if env.emulator:
         arguments["emulator_compatible"] = True
     return module_call(label("data", region), "data", {"aws": provider_alias(region)}, arguments)
+
+
+def table_replica(env: Environment, region: Region) -> dict:
+    """The table's copy in a workload region other than its home, encrypted with that region's
+    key, protected from deletion like the table."""
+    arguments = Attributes(
+        name=f"{env.name_prefix}-transactions",
+        global_table_arn=ref(label("data", env.home), "table_arn"),
+        kms_key_arn=ref(label("data", region), "table_kms_key_arn"),
+        deletion_protection=env.protected,
+    )
+    return module_call(
+        label("table_replica", region), "table-replica", {"aws": provider_alias(region)}, arguments
+    )
 
 
 def _replication_destinations(env: Environment, region: Region) -> list[Region]:

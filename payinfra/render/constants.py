@@ -11,6 +11,7 @@ MODULES = (
     "observability",
     "peering",
     "replication-alarms",
+    "table-replica",
 )
 
 # Submodules that the modules above (and the state bucket's) call for a piece they share.

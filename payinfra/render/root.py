@@ -4,7 +4,9 @@ the reference stack's names)."""
 
 from __future__ import annotations
 
-from payinfra.config import Environment
+from collections.abc import Collection
+
+from payinfra.config import Environment, Region
 from payinfra.hcl import Attributes, Hcl, body, expression, literal, quote
 from payinfra.render.calls import (
     compute,
@@ -18,6 +20,7 @@ from payinfra.render.calls import (
     per_region,
     ref,
     replication_alarms,
+    table_replica,
 )
 from payinfra.render.constants import (
     AWS_PROVIDER_CONSTRAINT,
@@ -25,6 +28,9 @@ from payinfra.render.constants import (
     TERRAFORM_MIN,
     TERRAFORM_MIN_S3_LOCKFILE,
 )
+
+# The one resource of modules/table-replica.
+TABLE_REPLICA = "aws_dynamodb_table_replica.this"
 
 # Stateful resources of a processor that outlive it when its region stops serving: the audit
 # trail (log groups), failed payments (the queue) and the key that encrypts them. Terraform
@@ -95,8 +101,35 @@ def _retired_addresses(env: Environment) -> list[str]:
         if region not in env.serving:
             found += [f"module.{label('compute', region)}.{r}" for r in RETAINED_COMPUTE_RESOURCES]
         if region not in env.workload_regions:
-            found.append(f"module.{label('database', region)}")
+            found += [f"module.{label(kind, region)}" for kind in ("database", "table_replica")]
     return found
+
+
+def replica_imports(env: Environment, regions: Collection[str]) -> list[dict]:
+    """An import block per region in `regions` that has a table-replica module call; its id is
+    `table:home region`, as the provider imports a replica."""
+    table = f"{env.name_prefix}-transactions"
+    return [
+        {
+            "to": expression(f"module.{label('table_replica', region)}.{TABLE_REPLICA}"),
+            "id": literal(f"{table}:{env.home.name}"),
+        }
+        for region in _table_replica_regions(env)
+        if region.name in regions
+    ]
+
+
+def table_replica_regions(env: Environment) -> list[str]:
+    """The regions whose table copy is a table-replica module call."""
+    return [region.name for region in _table_replica_regions(env)]
+
+
+def _table_replica_regions(env: Environment) -> list[Region]:
+    """Every workload region but the table's home; none on the emulator, which keeps no
+    global-table replicas (EMULATOR_GAPS: dynamodb_global_table_replicas)."""
+    if env.emulator:
+        return []
+    return [region for region in env.workload_regions if region != env.home]
 
 
 def root_context(env: Environment) -> dict:
@@ -116,6 +149,7 @@ def root_context(env: Environment) -> dict:
         "peering": [peering(env, target) for target in env.targets],
         "data": [data(env, region) for region in data_regions],
         "database": [database(env, region) for region in env.workload_regions],
+        "table_replicas": [table_replica(env, region) for region in _table_replica_regions(env)],
         "compute": [compute(env, region) for region in env.serving],
         "observability": [observability(env, region) for region in env.serving],
         "replication_alarms": replication_alarms(env),

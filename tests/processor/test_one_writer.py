@@ -102,3 +102,70 @@ def test_reads_are_served_by_every_region(two_regions):
         STANDBY, WRITER, http_event("GET", "/payments/tx-move-1", transaction_id="tx-move-1")
     )
     assert read["statusCode"] == 200
+
+
+# ---- The writer record: a failover fences the old writer through data that replicates ----
+
+
+def claim(clients: dict, region: str, writer: str, epoch: int) -> None:
+    """What `payinfra failover` writes into the new writer's table copy (and replication then
+    carries to every other region's copy)."""
+    clients[region].put_item(
+        TableName=TABLE,
+        Item={
+            "transactionId": {"S": "#writer"},
+            "writerRegion": {"S": writer},
+            "epoch": {"N": str(epoch)},
+        },
+    )
+
+
+def test_after_a_failover_the_returning_writer_refuses_and_the_new_one_stores(two_regions):
+    """Both processors keep their old configuration (WRITER_REGION = the old writer): the
+    record, not the configuration, decides."""
+    run_in, clients = two_regions
+    assert run_in(WRITER, WRITER, http_event("POST", "/payments", PAYMENT))["statusCode"] == 201
+    replicate(clients, WRITER, STANDBY, "tx-move-1")
+    claim(clients, STANDBY, STANDBY, epoch=1)  # the failover, with WRITER dark
+
+    new = {**PAYMENT, "transactionId": "tx-after-failover"}
+    assert run_in(STANDBY, WRITER, http_event("POST", "/payments", new))["statusCode"] == 201
+    replay = run_in(STANDBY, WRITER, http_event("POST", "/payments", PAYMENT))
+    assert (replay["statusCode"], replay["headers"]["Idempotent-Replayed"]) == (200, "true")
+
+    replicate(clients, STANDBY, WRITER, "#writer")  # the old writer comes back
+    other = {**PAYMENT, "transactionId": "tx-old-writer"}
+    refused = run_in(WRITER, WRITER, http_event("POST", "/payments", other))
+    assert (refused["statusCode"], json.loads(refused["body"])["error"]) == (
+        503,
+        "not_writer_region",
+    )
+    assert not stored_in(clients, WRITER, "tx-old-writer")
+    old_replay = run_in(WRITER, WRITER, http_event("POST", "/payments", PAYMENT))
+    assert old_replay["statusCode"] == 200, "a payment it holds is still answered as a replay"
+
+
+def test_the_write_itself_checks_the_record_not_only_the_read_before_it(two_regions, monkeypatch):
+    """The record lands between the processor's read of it and its write (replication is
+    asynchronous): the write's own condition refuses."""
+    run_in, clients = two_regions
+    claim(clients, WRITER, STANDBY, epoch=1)
+    monkeypatch.setattr(app.Transactions, "writer_region", lambda self: None)  # the stale read
+    refused = run_in(WRITER, WRITER, http_event("POST", "/payments", PAYMENT))
+    assert refused["statusCode"] == 503
+    assert not stored_in(clients, WRITER, "tx-move-1")
+
+
+def test_health_fails_only_for_a_fenced_former_writer(two_regions):
+    """DNS must not send clients back to a region that refuses every new payment; a standby
+    still serves (replays, reads) and stays healthy."""
+    run_in, clients = two_regions
+    health = http_event("GET", "/health")
+    assert run_in(WRITER, WRITER, health)["statusCode"] == 200
+    assert run_in(STANDBY, WRITER, health)["statusCode"] == 200, "a standby is healthy"
+    claim(clients, STANDBY, STANDBY, epoch=1)
+    assert run_in(STANDBY, WRITER, health)["statusCode"] == 200, "the new writer is healthy"
+    claim(clients, WRITER, STANDBY, epoch=1)  # replicated to the old writer's copy
+    fenced = run_in(WRITER, WRITER, health)
+    assert fenced["statusCode"] == 503
+    assert json.loads(fenced["body"]) == {"status": "fenced", "writerRegion": STANDBY}

@@ -79,12 +79,34 @@ def statements(tree: dict, module: str, document: str) -> list[dict]:
 
 
 def test_the_processor_may_never_delete_payments_or_reshape_the_table(parsed):
-    (deny,) = [s for s in statements(parsed["dev"], "compute", "function") if s.get("effect")]
+    (deny,) = [
+        s
+        for s in statements(parsed["dev"], "compute", "function")
+        if s.get("sid") == "DenyDeletingPaymentsOrTheTable"
+    ]
     assert deny["effect"] == "Deny"
     assert {"dynamodb:DeleteTable", "dynamodb:DeleteItem", "dynamodb:UpdateTable"} <= set(
         deny["actions"]
     )
     assert deny["resources"] == ["${var.table_arn}", "${var.table_arn}/index/*"]
+
+
+def test_the_processor_may_never_write_the_writer_record(parsed):
+    """Only Terraform and `payinfra failover` say which region writes (docs/failover.md)."""
+    (deny,) = [
+        s
+        for s in statements(parsed["dev"], "compute", "function")
+        if s.get("sid") == "DenyClaimingTheWriterRecord"
+    ]
+    assert deny["effect"] == "Deny"
+    assert set(deny["actions"]) == {"dynamodb:PutItem", "dynamodb:UpdateItem"}
+    assert deny["resources"] == ["${var.table_arn}"]
+    (condition,) = deny["condition"]
+    assert condition == {
+        "test": "ForAnyValue:StringEquals",
+        "variable": "dynamodb:LeadingKeys",
+        "values": ["#writer"],
+    }
 
 
 def test_replication_may_never_delete_a_bucket_or_change_its_policy(parsed):

@@ -393,6 +393,7 @@ def test_every_taggable_resource_has_a_name_tag(parsed, env):
         "aws_apigatewayv2_route",
         "aws_apigatewayv2_authorizer",
         "aws_lambda_permission",
+        "aws_dynamodb_table_item",
         "aws_sns_topic_subscription",
         "aws_cloudwatch_dashboard",
         "aws_acm_certificate_validation",

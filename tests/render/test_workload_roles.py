@@ -12,6 +12,7 @@ from payinfra.config import load_environment
 from payinfra.plansummary import STATEFUL_TYPES
 from payinfra.render import render_environment
 from payinfra.render.root import LEGACY_DATABASE_ADDRESSES, RETAINED_COMPUTE_RESOURCES
+from tests.conftest import ENVIRONMENTS
 from tests.hclparse import labelled, parse
 from tests.stackfacts import blocks, declared_addresses, moves_in, of_type
 
@@ -55,8 +56,10 @@ def test_each_step_places_databases_processors_and_alarms_by_role(env_dir, step)
         assert variables["WRITER_REGION"] == primary
     # The table never leaves its home (the first target, eu-west-1).
     assert "table" in calls[f"data_{alias(A)}"] and "table" not in calls[f"data_{alias(B)}"]
-    replicas = calls[f"data_{alias(A)}"]["table"]["replicas"]
-    assert set(replicas) == set(workload) - {A}
+    replicas = {c.removeprefix("table_replica_") for c in calls if c.startswith("table_replica_")}
+    assert replicas == {alias(r) for r in workload} - {alias(A)}
+    # The writer record in the home table names the primary (docs/region-moves.md: One writer).
+    assert calls[f"data_{alias(A)}"]["table"]["writer_region"] == primary
 
 
 def test_a_standby_holds_an_encrypted_read_replica_of_the_primary(env_dir):
@@ -115,6 +118,20 @@ def test_leaving_the_workload_forgets_data_and_never_destroys_it(env_dir):
     assert "destroy = true" not in str(files["moves.tf"])
     # Nothing the YAML still runs is forgotten.
     assert not [address for address in forgotten if alias(B) in address]
+
+
+def test_a_standby_that_leaves_keeps_its_table_replica_in_aws(env_dir):
+    """Its copy is forgotten like its database, never deleted (it may hold the only copy of a
+    payment the home region lost); docs/region-moves.md: Retiring a region."""
+    files, calls = rendered(env_dir, STEPS["A only"])
+    assert not [name for name in calls if name.startswith("table_replica_")]
+    assert f"module.table_replica_{alias(B)}" in removed_blocks(files)
+
+
+def test_the_emulator_has_no_table_replicas():
+    files = render_environment(load_environment(ENVIRONMENTS, "local"))
+    calls = labelled(parse(str(files["main.tf"])), "module")
+    assert not [name for name in calls if name.startswith("table_replica_")]
 
 
 def test_retained_processor_resources_are_exactly_its_stateful_ones(parsed):
@@ -185,10 +202,17 @@ def test_each_region_has_a_tls_custom_domain_and_a_replica_keeps_pitr(parsed):
     assert configuration["endpoint_type"] == "REGIONAL"
     table = next(b.body for b in blocks(tree) if b.type == "aws_dynamodb_table")
     assert table["stream_enabled"] is True
-    (replica,) = table["dynamic"]
-    (content,) = replica["replica"]["content"]
-    assert content["point_in_time_recovery"] is True
-    assert content["kms_key_arn"] == "${replica.value.kms_key_arn}"
+    assert "dynamic" not in table and "replica" not in table, "replicas are resources of their own"
+    assert table["lifecycle"] == [{"ignore_changes": ["replica"]}]
+    replica = next(b.body for b in blocks(tree) if b.type == "aws_dynamodb_table_replica")
+    assert replica["point_in_time_recovery"] is True
+    assert replica["deletion_protection_enabled"] == "${var.deletion_protection}"
+    assert replica["kms_key_arn"] == "${var.kms_key_arn}"
+    call = labelled(tree["main.tf"], "module")[f"table_replica_{alias(B)}"]
+    assert call["deletion_protection"] is True, "prod is protected, and so is its replica"
+    assert call["global_table_arn"] == f"${{module.data_{alias(A)}.table_arn}}"
+    assert call["kms_key_arn"] == f"${{module.data_{alias(B)}.table_kms_key_arn}}"
+    assert call["providers"] == {"aws": f"${{aws.{alias(B)}}}"}
 
 
 def test_weighted_routing_sends_a_share_to_every_serving_region(env_dir):

@@ -281,3 +281,54 @@ def test_a_database_change_applied_immediately_is_not_deferred():
     assert summarize(plan(resized(apply_immediately=False))).deferred_database_changes == [
         f"{OLD} (instance_class)"
     ]
+
+
+# ---- A plan never hands the writer back over a failover ----
+
+WRITER = "module.data_eu_west_1.aws_dynamodb_table_item.writer[0]"
+
+
+def writer_record(before: dict, after: dict) -> dict:
+    def item(values: dict) -> dict:
+        record = {"transactionId": {"S": "#writer"}}
+        record.update(
+            {key: {"N" if key == "epoch" else "S": value} for key, value in values.items()}
+        )
+        return {"item": json.dumps(record)}
+
+    return {
+        "address": WRITER,
+        "module_address": "module.data_eu_west_1",
+        "mode": "managed",
+        "type": "aws_dynamodb_table_item",
+        "name": "writer",
+        "change": {"actions": ["update"], "before": item(before), "after": item(after)},
+    }
+
+
+def test_a_plan_that_points_a_failovers_writer_record_elsewhere_is_never_applied(run):
+    """After `payinfra failover --to us-east-1`, a YAML still naming eu-west-1 primary."""
+    failed_over = {"writerRegion": "us-east-1", "epoch": "1"}
+    shown = plan(writer_record(failed_over, {"writerRegion": "eu-west-1"}))
+    assert summarize(shown).undone_failovers == [f"{WRITER} (us-east-1 -> eu-west-1)"]
+    applied(run, OLD)
+    run.fake.stdout("show", json.dumps(shown))
+    planned = run("plan", "dev")
+    assert f"CANNOT BE APPLIED: {WRITER} (us-east-1 -> eu-west-1) was moved by" in planned.output
+    for flags in ((), ("--allow-destroy",)):
+        refused = run("apply", "dev", *flags)
+        assert refused.exit_code == 3 and "payinfra failover" in refused.output
+    assert not [command for command in run.fake.commands() if command[:1] == ["apply"]]
+
+
+@pytest.mark.parametrize(
+    ("before", "after"),
+    [
+        # The YAML now says what the failover did: Terraform only drops the epoch.
+        ({"writerRegion": "us-east-1", "epoch": "2"}, {"writerRegion": "us-east-1"}),
+        # A planned switch: Terraform's own record moves.
+        ({"writerRegion": "eu-west-1"}, {"writerRegion": "us-east-1"}),
+    ],
+)
+def test_a_record_the_yaml_agrees_with_or_a_planned_switch_is_applied(before, after):
+    assert summarize(plan(writer_record(before, after))).undone_failovers == []

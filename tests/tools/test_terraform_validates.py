@@ -33,6 +33,18 @@ def test_rendered_root_validates_with_the_real_provider(initialised, env):
     assert "The configuration is valid" in result.stdout
 
 
+def test_a_root_that_adopts_table_replicas_validates(tmp_path):
+    """imports.tf of a state with replica blocks (tests/safety/test_replica_adoption.py)."""
+    from payinfra.render import render_environment
+    from payinfra.writer import write_tree
+
+    prod = load_environment(ENVIRONMENTS, "prod")
+    write_tree(render_environment(prod, [prod.replica_regions[0].name]), tmp_path / "prod")
+    terraform_init(tmp_path / "prod", backend=False)
+    result = terraform(tmp_path / "prod", "validate", "-no-color")
+    assert "The configuration is valid" in result.stdout
+
+
 @pytest.fixture(scope="module")
 def planned_changes(initialised, moto_server) -> dict[str, list[dict]]:
     """Each environment planned against the moto server: the managed resources' changes."""
@@ -78,9 +90,12 @@ def expected_resources_per_module(environment) -> dict[str, int]:
         replicates = (region == source and environment.targets) or (
             region == primary and environment.replica_regions
         )
+        # the table and its writer record in the home region.
         expected[f"module.data_{region.alias}"] = (
-            21 + (3 if replicates else 0) + (1 if region == home else 0)
+            21 + (3 if replicates else 0) + (2 if region == home else 0)
         )
+        if region in workload and region != home:
+            expected[f"module.table_replica_{region.alias}"] = 1
     for region in workload:
         # key + alias, subnet group, security group, parameter group, two log groups,
         # monitoring role + attachment, the instance; ingress from the processor where one

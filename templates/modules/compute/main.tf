@@ -178,6 +178,20 @@ data "aws_iam_policy_document" "function" {
     ]
     resources = [var.table_arn, "${var.table_arn}/index/*"]
   }
+
+  # The writer record fences every new payment (docs/failover.md); a processor that could
+  # write it could make its own region the writer again.
+  statement {
+    sid       = "DenyClaimingTheWriterRecord"
+    effect    = "Deny"
+    actions   = ["dynamodb:PutItem", "dynamodb:UpdateItem"]
+    resources = [var.table_arn]
+    condition {
+      test     = "ForAnyValue:StringEquals"
+      variable = "dynamodb:LeadingKeys"
+      values   = ["#writer"]
+    }
+  }
 }
 
 # IAM is global: the role names its region, so each region's processor has its own.

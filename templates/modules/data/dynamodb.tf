@@ -1,7 +1,8 @@
 # ---- Transactions table ----
 # The partition key is transactionId alone, so a conditional put on it makes writes idempotent.
 # Defined in its home region for good: a global table cannot change its home without being
-# recreated, so a region move adds and removes replicas and never moves this resource.
+# recreated, so a region move adds and removes replicas (modules/table-replica) and never moves
+# this resource.
 
 resource "aws_dynamodb_table" "transactions" {
   count = local.create_table ? 1 : 0
@@ -57,19 +58,27 @@ resource "aws_dynamodb_table" "transactions" {
     kms_key_arn = module.dynamodb_key.key_arn
   }
 
-  # emulator gap: dynamodb_global_table_replicas
-  dynamic "replica" {
-    for_each = var.emulator_compatible ? {} : var.table.replicas
-
-    content {
-      region_name            = replica.key
-      kms_key_arn            = replica.value.kms_key_arn
-      point_in_time_recovery = true
-      propagate_tags         = true
-    }
-  }
-
   tags = {
     Name = "${var.name}-transactions"
   }
+
+  # Its replicas are resources of their own (modules/table-replica), which carry deletion
+  # protection; a `replica` block here would fight them over the same replicas.
+  lifecycle {
+    ignore_changes = [replica]
+  }
+}
+
+# The writer record: the one region whose processor takes new payments (docs/failover.md). It
+# replicates with the payments, so every region reads the same answer, and a region that comes
+# back after `payinfra failover` (which rewrites it without Terraform) learns it was replaced.
+resource "aws_dynamodb_table_item" "writer" {
+  count = local.create_table ? 1 : 0
+
+  table_name = aws_dynamodb_table.transactions[0].name
+  hash_key   = aws_dynamodb_table.transactions[0].hash_key
+  item = jsonencode({
+    transactionId = { S = "#writer" }
+    writerRegion  = { S = var.table.writer_region }
+  })
 }

@@ -33,14 +33,16 @@ variable "replication_destinations" {
 }
 
 variable "table" {
-  description = "The transactions table, in its home region only (null elsewhere), with a replica in each other workload region keyed by region name."
+  description = "The transactions table, in its home region only (null elsewhere): its deletion protection and the region its writer record names (the YAML's primary). Its replicas are modules/table-replica."
   type = object({
     deletion_protection = bool
-    replicas = map(object({
-      kms_key_arn = string
-    }))
+    writer_region       = string
   })
   default = null
+  validation {
+    condition     = var.table == null || can(regex("^[a-z]{2}(-[a-z]+)+-[0-9]+$", var.table.writer_region))
+    error_message = "The writer region is an AWS region name, such as eu-west-1."
+  }
 }
 
 variable "emulator_compatible" {

@@ -1,0 +1,190 @@
+"""`payinfra failover`: with the primary's region dark on the emulator, the standby becomes the
+writer through calls to the standby's region only (the emulator counts them), takes new payments
+and answers replays of what was replicated before the outage; the old primary, back with its old
+configuration, refuses every new payment and fails its health check.
+
+Emulator limit (EMULATOR_GAPS): moto keeps no global-table replicas, so the test copies items
+between the two regions' tables where replication would.
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+
+import boto3
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from payinfra.cli import main
+from payinfra.emulator import CONTROL_PATH
+from tests.conftest import ENVIRONMENTS
+from tests.processor_harness import app, http_event
+
+A, B = "eu-west-1", "us-east-1"
+TABLE, DATABASE = "payment-local-transactions", "payment-local-db"
+PAYMENT = {"transactionId": "tx-before", "customerId": "c-1", "amount": "12.50", "currency": "EUR"}
+
+
+@pytest.fixture
+def standby_env(tmp_path, moto_server):
+    """local.yaml with A primary and B standby on the emulator, and what a step-1 apply leaves:
+    the table in both regions, A's database and its read replica in B."""
+    moto_server.reset()
+    folder = tmp_path / "environments"
+    folder.mkdir()
+    for path in ENVIRONMENTS.glob("*.yaml"):
+        (folder / path.name).write_text(path.read_text())
+    local = yaml.safe_load((folder / "local.yaml").read_text())
+    local["emulator"] = {"endpoint": moto_server.endpoint}
+    local["workload"] = {A: "primary", B: "standby"}
+    (folder / "local.yaml").write_text(yaml.safe_dump(local))
+    aws = {
+        "endpoint_url": moto_server.endpoint,
+        "aws_access_key_id": "emulator",
+        "aws_secret_access_key": "emulator",
+    }
+    for region in (A, B):
+        boto3.client("dynamodb", region_name=region, **aws).create_table(
+            TableName=TABLE,
+            KeySchema=[{"AttributeName": "transactionId", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "transactionId", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+    primary = boto3.client("rds", region_name=A, **aws).create_db_instance(
+        DBInstanceIdentifier=DATABASE,
+        Engine="postgres",
+        DBInstanceClass="db.t4g.micro",
+        MasterUsername="payments",
+        MasterUserPassword="not-a-real-secret-1",
+        AllocatedStorage=20,
+    )["DBInstance"]
+    boto3.client("rds", region_name=B, **aws).create_db_instance_read_replica(
+        DBInstanceIdentifier=DATABASE, SourceDBInstanceIdentifier=primary["DBInstanceArn"]
+    )
+    yield folder, aws
+    moto_server.reset()
+
+
+def control(endpoint: str, action: str = "") -> dict:
+    method = "POST" if action else "GET"
+    url = f"{endpoint}{CONTROL_PATH}{'/' + action if action else ''}"
+    with urllib.request.urlopen(urllib.request.Request(url, method=method), timeout=5) as answer:
+        return dict(json.loads(answer.read()))
+
+
+def processor(monkeypatch, endpoint: str, region: str, writer: str, event: dict) -> dict:
+    """The payment processor in `region`, configured with `writer` as WRITER_REGION."""
+    settings = {
+        "AWS_ENDPOINT_URL": endpoint,
+        "AWS_ACCESS_KEY_ID": "emulator",
+        "AWS_SECRET_ACCESS_KEY": "emulator",
+        "AWS_REGION": region,
+        "AWS_DEFAULT_REGION": region,
+        "WRITER_REGION": writer,
+        "TABLE_NAME": TABLE,
+        "ALLOWED_CURRENCIES": "EUR,USD",
+        "MAX_AMOUNT": "10000",
+    }
+    for name, value in settings.items():
+        monkeypatch.setenv(name, value)
+    app._transactions.cache_clear()
+    app._rules.cache_clear()
+    return app.handler(event, None)
+
+
+def copy_item(aws: dict, source: str, destination: str, key: str) -> None:
+    """What global-table replication does."""
+    item = boto3.client("dynamodb", region_name=source, **aws).get_item(
+        TableName=TABLE, Key={"transactionId": {"S": key}}, ConsistentRead=True
+    )["Item"]
+    boto3.client("dynamodb", region_name=destination, **aws).put_item(TableName=TABLE, Item=item)
+
+
+def failover(folder, *args: str):
+    return CliRunner().invoke(main, ["failover", "local", "--environments-dir", str(folder), *args])
+
+
+@pytest.mark.emulator
+def test_failover_from_a_dark_primary_calls_only_the_standby(standby_env, moto_server, monkeypatch):
+    folder, aws = standby_env
+    endpoint = moto_server.endpoint
+    before = processor(monkeypatch, endpoint, A, A, http_event("POST", "/payments", PAYMENT))
+    assert before["statusCode"] == 201
+    copy_item(aws, A, B, "tx-before")
+
+    control(endpoint, f"{A}/dark")
+    control(endpoint, "reset")
+    unconfirmed = failover(folder, "--to", B)
+    assert unconfirmed.exit_code == 3 and "needs its name typed" in unconfirmed.output
+    done = failover(folder, "--to", B, "--auto-approve")
+    assert done.exit_code == 0, done.output
+    assert control(endpoint)["calls"].get(A, 0) == 0, "not one call to the dark region"
+    assert "database: replica lag last seen" in done.output
+    assert f"writer: {B}, epoch 1 (was none" in done.output
+    assert f"database: promotion of {DATABASE} started" in done.output
+    (promoted,) = boto3.client("rds", region_name=B, **aws).describe_db_instances()["DBInstances"]
+    assert not promoted.get("ReadReplicaSourceDBInstanceIdentifier")
+
+    # status still reports, from B, with A unreachable.
+    report = CliRunner().invoke(
+        main, ["status", "local", "--environments-dir", str(folder), "--json"]
+    )
+    assert report.exit_code in (0, 2), report.output
+    facts = {(line["region"], line["what"]): line["state"] for line in json.loads(report.output)}
+    assert facts[(B, "database")].startswith("standalone")
+    assert facts[(A, "database")].startswith("unknown")
+
+    # The standby's processor still has its old configuration (WRITER_REGION = A).
+    new = {**PAYMENT, "transactionId": "tx-after"}
+    assert (
+        processor(monkeypatch, endpoint, B, A, http_event("POST", "/payments", new))["statusCode"]
+        == 201
+    )
+    replay = processor(monkeypatch, endpoint, B, A, http_event("POST", "/payments", PAYMENT))
+    assert (replay["statusCode"], replay["headers"]["Idempotent-Replayed"]) == (200, "true")
+
+    # A comes back, its configuration unchanged; replication brings it the writer record.
+    control(endpoint, f"{A}/light")
+    copy_item(aws, B, A, "#writer")
+    late = {**PAYMENT, "transactionId": "tx-late"}
+    refused = processor(monkeypatch, endpoint, A, A, http_event("POST", "/payments", late))
+    assert json.loads(refused["body"])["error"] == "not_writer_region"
+    assert processor(monkeypatch, endpoint, A, A, http_event("GET", "/health"))["statusCode"] == 503
+    stored = boto3.client("dynamodb", region_name=A, **aws).get_item(
+        TableName=TABLE, Key={"transactionId": {"S": "tx-late"}}
+    )
+    assert "Item" not in stored
+
+    # A second failover to B claims the next epoch; the database is already standalone.
+    again = failover(folder, "--to", B, "--auto-approve")
+    assert f"writer: {B}, epoch 2 (was {B}, epoch 1)" in again.output
+    assert f"{DATABASE} is already standalone" in again.output
+
+
+@pytest.mark.parametrize(
+    ("to", "expected"),
+    [(A, f"{A} is local's primary"), ("ap-south-1", "ap-south-1 is not in local's workload")],
+)
+def test_only_a_standby_can_take_over(tmp_path, to, expected):
+    folder = tmp_path / "environments"
+    folder.mkdir()
+    for path in ENVIRONMENTS.glob("*.yaml"):
+        (folder / path.name).write_text(path.read_text())
+    local = yaml.safe_load((folder / "local.yaml").read_text())
+    local["workload"] = {A: "primary", B: "standby"}
+    (folder / "local.yaml").write_text(yaml.safe_dump(local))
+    refused = failover(folder, "--to", to, "--auto-approve")
+    assert refused.exit_code == 3
+    assert expected in refused.output and "nothing was changed" in refused.output.lower()
+
+
+def test_the_writer_key_is_the_processors_and_terraforms():
+    from payinfra import assets
+    from payinfra import failover as payinfra_failover
+    from payment_processor import store
+
+    assert payinfra_failover.WRITER_KEY == store.WRITER_KEY == "#writer"
+    table = (assets.templates_dir() / "modules" / "data" / "dynamodb.tf").read_text()
+    assert 'transactionId = { S = "#writer" }' in table
