@@ -7,6 +7,8 @@ traceback. Exit codes: 1 failure, 2 invalid input, 3 refused by a safety rule (n
 
 from __future__ import annotations
 
+import re
+
 
 class PayinfraError(Exception):
     """Base class: the CLI prints the message and exits with `exit_code`."""
@@ -70,12 +72,27 @@ class TerraformNotFound(PayinfraError):
 
 
 class TerraformFailed(PayinfraError):
-    """terraform exited non-zero; payinfra exits with the same code."""
+    """terraform exited non-zero; payinfra exits with the same code. `detail` is terraform's
+    captured stderr (summarised to its first `Error:` line, never forty lines of boxes) or
+    payinfra's own advice; `rerun` is the command that shows terraform's full output."""
 
-    def __init__(self, command: str, exit_code: int, stderr: str = ""):
-        detail = f"\n{stderr.strip()}" if stderr.strip() else ""
-        super().__init__(f"terraform {command} exited with {exit_code}{detail}")
+    def __init__(self, command: str, exit_code: int, detail: str = "", rerun: str = ""):
+        super().__init__(f"terraform {command} exited with {exit_code}{_summary(detail, rerun)}")
         self.exit_code = exit_code
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def _summary(detail: str, rerun: str) -> str:
+    lines = [_ANSI.sub("", line).lstrip("│╷╵ ").strip() for line in detail.splitlines()]
+    errors = [line.removeprefix("Error: ") for line in lines if line.startswith("Error: ")]
+    if not errors:
+        text = "\n".join(line for line in lines if line)
+        return f"\n{text}" if text else ""
+    more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+    see = f"; `{rerun}` shows terraform's full output" if rerun else ""
+    return f": {errors[0]}{more}{see}"
 
 
 class PreflightFailed(Refused):

@@ -286,16 +286,19 @@ def find_drift(ws: Workspace, *, plugin_dir: Path | None) -> list[Drift]:
     resource with the attributes that differ from the state."""
     local = ws.env.backend.type == "local"
     if local:  # read from its file: no terraform init for an environment never applied
-        _require_applied(ws)
+        _require_applied(ws, "there is nothing to compare with AWS")
     ensure_initialised(ws, plugin_dir)
     if not local:
-        _require_applied(ws)
+        _require_applied(ws, "there is nothing to compare with AWS")
     try:
         completed = ws.terraform.run_unchecked(
             "plan", "-refresh-only", "-input=false", "-lock=false", f"-out={DRIFT_PLAN}"
         )
         if completed.returncode != 0:
-            raise TerraformFailed("plan -refresh-only", completed.returncode, completed.stderr)
+            rerun = f"terraform -chdir={ws.root} plan -refresh-only"
+            raise TerraformFailed(
+                "plan -refresh-only", completed.returncode, completed.stderr, rerun
+            )
         return drift(plan_json(ws.terraform.output_of("show", "-json", DRIFT_PLAN), DRIFT_PLAN))
     finally:
         (ws.root / DRIFT_PLAN).unlink(missing_ok=True)
@@ -305,7 +308,16 @@ def find_drift(ws: Workspace, *, plugin_dir: Path | None) -> list[Drift]:
 
 
 def outputs(ws: Workspace) -> dict[str, object]:
-    return {name: entry.get("value") for name, entry in sorted(_output_values(ws).items())}
+    """The state's outputs; one line, not terraform's diagnostics, where there is no state to
+    read (nothing applied, or a remote state this folder was never initialised for)."""
+    if ws.env.backend.type != "local" and not (ws.root / ".terraform").is_dir():
+        raise NothingApplied(
+            f"{ws.root} is not initialised for {ws.env.name}'s remote state; run "
+            f"`payinfra init {ws.env.name}` first"
+        )
+    _require_applied(ws, "there are no outputs to show")
+    values = _state_outputs(ws)
+    return {name: entry.get("value") for name, entry in sorted(values.items())}
 
 
 LOCAL_STATE = "terraform.tfstate"
@@ -342,11 +354,12 @@ def _state_outputs(ws: Workspace) -> dict:
     return outputs if isinstance(outputs, dict) else {}
 
 
-def _require_applied(ws: Workspace) -> None:
+def _require_applied(ws: Workspace, consequence: str) -> None:
     if _state_is_empty(ws):
         raise NothingApplied(
             f"nothing has been applied to {ws.env.name} yet (its state holds no resource), so "
-            f"there is nothing to compare with AWS; run `payinfra apply {ws.env.name}` first"
+            f"{consequence}; run `payinfra plan {ws.env.name}` and `payinfra apply "
+            f"{ws.env.name}` first"
         )
 
 

@@ -116,7 +116,8 @@ class Terraform:
         """Run and return stdout, raising on a non-zero exit (stderr goes into the error)."""
         completed = self.run_unchecked(*args)
         if completed.returncode != 0:
-            raise TerraformFailed(args[0], completed.returncode, completed.stderr)
+            rerun = " ".join(["terraform", f"-chdir={self.root}", *args])
+            raise TerraformFailed(args[0], completed.returncode, completed.stderr, rerun)
         return str(completed.stdout)
 
 

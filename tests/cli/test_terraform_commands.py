@@ -194,15 +194,17 @@ def test_protected_destroy_with_force_still_needs_the_name_typed(run, terminal):
 
 
 def test_output_prints_a_table_or_json(run):
-    run.fake.stdout(
-        "output",
-        json.dumps(
-            {
-                "api_endpoint": {"value": "https://api.example", "type": "string"},
-                "vpc_ids": {"value": {"eu-west-1": "vpc-1"}, "type": ["map", "string"]},
-            }
-        ),
-    )
+    """A local state's outputs are read from its file, as terraform would."""
+    run("render", "dev")
+    state = {
+        "version": 4,
+        "resources": [{"mode": "managed", "type": "aws_vpc"}],
+        "outputs": {
+            "api_endpoint": {"value": "https://api.example", "type": "string"},
+            "vpc_ids": {"value": {"eu-west-1": "vpc-1"}, "type": ["map", "string"]},
+        },
+    }
+    (run.out / "dev" / "terraform.tfstate").write_text(json.dumps(state))
     table = run("output", "dev")
     assert table.exit_code == 0, table.output
     assert "api_endpoint  https://api.example" in table.output
@@ -352,9 +354,45 @@ def test_drift_of_an_environment_never_applied_is_one_line(run):
     assert result.exit_code == 1, result.output
     assert result.output.strip().splitlines() == [
         "error: nothing has been applied to dev yet (its state holds no resource), so there is "
-        "nothing to compare with AWS; run `payinfra apply dev` first"
+        "nothing to compare with AWS; run `payinfra plan dev` and `payinfra apply dev` first"
     ]
     assert run.fake.commands() == [], "not even terraform init"
+
+
+@pytest.mark.parametrize(
+    "backend", [{}, {"type": "s3", "bucket": "acme-state", "region": "us-east-1"}]
+)
+def test_output_of_an_environment_never_applied_is_one_line(run, backend):
+    if backend:
+        run.env_dir.write("dev", {"backend": backend})
+    result = run("output", "dev")
+    assert result.exit_code == 1, result.output
+    (line,) = result.output.strip().splitlines()
+    assert line.startswith("error: ")
+    assert ("payinfra init dev" if backend else "nothing has been applied to dev yet") in line
+
+
+def test_terraforms_diagnostics_become_one_line_with_the_way_to_see_them_all():
+    from payinfra.errors import TerraformFailed
+
+    stderr = (
+        "\x1b[31m╷\x1b[0m\n\x1b[31m│\x1b[0m \x1b[1m\x1b[31mError: \x1b[0m\x1b[0m\x1b[1mBackend "
+        'initialization required, please run "terraform init"\x1b[0m\n│ \n│ Reason: Initial '
+        'configuration of the requested backend "local"\n╵\n╷\n│ Error: Another one\n╵\n'
+    )
+    failed = TerraformFailed("output", 1, stderr, "terraform -chdir=out/dev output -json")
+    assert str(failed).splitlines() == [
+        'terraform output exited with 1: Backend initialization required, please run "terraform '
+        "init\" (and 1 more); `terraform -chdir=out/dev output -json` shows terraform's full output"
+    ]
+    assert failed.exit_code == 1
+    advice = TerraformFailed(
+        "init", 1, "the provider mirror was not found\nset PAYINFRA_PLUGIN_DIR"
+    )
+    assert str(advice).splitlines()[1:] == [
+        "the provider mirror was not found",
+        "set PAYINFRA_PLUGIN_DIR",
+    ]
 
 
 def test_drift_of_an_applied_environment_runs_a_refresh_only_plan(run):
