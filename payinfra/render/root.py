@@ -18,6 +18,7 @@ from payinfra.render.calls import (
     observability,
     peering,
     per_region,
+    provider_alias,
     ref,
     replication_alarms,
     table_replica,
@@ -157,6 +158,16 @@ def root_context(env: Environment) -> dict:
         "moved": _upgrade_moves(env),
         "removed": [expression(address) for address in _retired_addresses(env)],
         "outputs": _outputs(env),
+        "invoke": {
+            "provider": provider_alias(env.primary),
+            "resources": expression(
+                "sort(concat("
+                + ", ".join(
+                    f"{ref(label('compute', r), 'invoke_resource_arns')}" for r in env.serving
+                )
+                + "))"
+            ),
+        },
     }
 
 
@@ -235,9 +246,9 @@ def _outputs(env: Environment) -> list[dict[str, Hcl]]:
         ),
         (
             "api_invoke_policy_json",
-            "IAM policy that lets a caller invoke exactly the payments "
-            "routes (attach it to the caller's role).",
-            ref(compute, "invoke_policy_json"),
+            "IAM policy that lets a caller invoke exactly the payments routes of every serving "
+            "region's API (attach it to the caller's role).",
+            expression("data.aws_iam_policy_document.api_invoke.json"),
         ),
         (
             "alarm_topic_arn",

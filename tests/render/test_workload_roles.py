@@ -248,3 +248,20 @@ def test_the_plan_names_the_step_the_yaml_describes(env_dir, step, said):
     if STEPS[step]:
         env_dir.write("dev", {"workload": STEPS[step]})
     assert load_environment(env_dir.path, "dev").move_step() == said
+
+
+def test_the_invoke_policy_names_every_serving_regions_api(parsed, env_dir):
+    """A caller keeps working whichever region serves api.domain (docs/processor.md)."""
+    outputs = parsed["prod"]["outputs.tf"]
+    (document,) = [b["aws_iam_policy_document"]["api_invoke"] for b in outputs["data"]]
+    (statement,) = document["statement"]
+    assert statement["actions"] == ["execute-api:Invoke"]
+    for region in (A, B):
+        assert f"module.compute_{alias(region)}.invoke_resource_arns" in statement["resources"]
+    (policy,) = [
+        o["api_invoke_policy_json"] for o in outputs["output"] if "api_invoke_policy_json" in o
+    ]
+    assert policy["value"] == "${data.aws_iam_policy_document.api_invoke.json}"
+    # A drained region serves nobody: its API is gone, and so is its grant.
+    files, _ = rendered(env_dir, STEPS["3 drain"])
+    assert f"compute_{alias(A)}" not in str(files["outputs.tf"])

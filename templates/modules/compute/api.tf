@@ -120,13 +120,17 @@ resource "aws_lambda_permission" "api" {
 
 # ---- What a caller needs: execute-api:Invoke on exactly these routes ----
 
+locals {
+  invoke_resource_arns = [
+    for route in values(local.routes) :
+    "${aws_apigatewayv2_api.this.execution_arn}/${aws_apigatewayv2_stage.this.name}/${route.arn_path}"
+  ]
+}
+
 data "aws_iam_policy_document" "invoke" {
   statement {
-    sid     = "InvokePaymentsApi"
-    actions = ["execute-api:Invoke"]
-    resources = [
-      for route in values(local.routes) :
-      "${aws_apigatewayv2_api.this.execution_arn}/${aws_apigatewayv2_stage.this.name}/${route.arn_path}"
-    ]
+    sid       = "InvokePaymentsApi"
+    actions   = ["execute-api:Invoke"]
+    resources = local.invoke_resource_arns
   }
 }

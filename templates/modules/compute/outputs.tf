@@ -38,6 +38,11 @@ output "invoke_policy_json" {
   value       = data.aws_iam_policy_document.invoke.json
 }
 
+output "invoke_resource_arns" {
+  description = "The execute-api ARNs of exactly the payments routes, for a policy that spans regions."
+  value       = local.invoke_resource_arns
+}
+
 output "certificate_validation_record" {
   description = "The DNS record that proves the domain to ACM (null without a custom domain). ACM asks the same record of every region's certificate for a domain in one account."
   value = one([
