@@ -11,9 +11,10 @@ from pathlib import Path
 from payinfra import leftovers, safety, writer
 from payinfra.config import load_environment
 from payinfra.errors import Refused, UsageError
-from payinfra.lifecycle import LOCAL_STATE, ensure_initialised, plan_json, read_local_state
+from payinfra.lifecycle import ensure_initialised, plan_json
 from payinfra.plansummary import PlanSummary, summarize
 from payinfra.render import render_bootstrap
+from payinfra.states import LOCAL_STATE, read_local_state
 from payinfra.terraform import Terraform, find_terraform
 from payinfra.workspace import Workspace, aws_target, child_env
 

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from payinfra import accounts, failover, preflight, safety, status
+from payinfra import accounts, failover, preflight, safety, states, status
 from payinfra.config import Environment, load_environment
 from payinfra.errors import (
     AccountUnknown,
@@ -121,7 +121,7 @@ def plan(
     _adopt_table_replicas(ws)
     _discard_plan(ws.root)
     # The state's own identity, read without starting a provider.
-    identity = state_identity(_state_outputs(ws))
+    identity = state_identity(states.outputs_of(ws))
     safety.guard_state_identity(ws.env, ws.root, identity)
     args = ["plan", "-input=false", "-json", f"-out={PLAN_FILE}"]
     if detailed_exitcode:
@@ -164,7 +164,7 @@ def _adopt_table_replicas(ws: Workspace) -> None:
     state, so only where the workload has replicas at all: no extra terraform run elsewhere)."""
     if not table_replica_regions(ws.env):
         return
-    adopted = replicas_to_adopt(ws.env, _state(ws))
+    adopted = replicas_to_adopt(ws.env, states.state_of(ws))
     if adopted:
         ws.adopt_replicas(adopted)
 
@@ -172,7 +172,7 @@ def _adopt_table_replicas(ws: Workspace) -> None:
 def _first_plan(ws: Workspace, identity: dict | None) -> bool:
     """Whether the state holds no resource yet. Every applied state carries the identity
     output, so only a state without one is looked into."""
-    return identity is None and _state_is_empty(ws)
+    return identity is None and states.is_empty(ws)
 
 
 def _whole_environment_verdict(ws: Workspace, extra: tuple[str, ...]) -> dict[str, list[str]]:
@@ -229,7 +229,7 @@ def apply(
         identity = prior_state_identity(shown)
         if identity is None and is_targeted(shown):
             # A targeted plan may leave the identity output out of its changes: ask the state.
-            identity = state_identity(_state_outputs(ws))
+            identity = state_identity(states.outputs_of(ws))
         safety.guard_state_identity(ws.env, ws.root, identity)
         safety.refuse_unapplicable(ws.env, summary, allow_destroy=allow_destroy)
         if ws.env.protected:
@@ -271,7 +271,7 @@ def destroy(
             ws.env.name, auto_approve=auto_approve, confirm=confirm, action="destroy"
         )
     ensure_initialised(ws, plugin_dir)
-    safety.guard_state_identity(ws.env, ws.root, state_identity(_state_outputs(ws)))
+    safety.guard_state_identity(ws.env, ws.root, state_identity(states.outputs_of(ws)))
     _discard_plan(ws.root)
     ws.terraform.run("destroy", "-input=false", "-auto-approve", *extra)
 
@@ -316,75 +316,17 @@ def outputs(ws: Workspace) -> dict[str, object]:
             f"`payinfra init {ws.env.name}` first"
         )
     _require_applied(ws, "there are no outputs to show")
-    values = _state_outputs(ws)
+    values = states.outputs_of(ws)
     return {name: entry.get("value") for name, entry in sorted(values.items())}
 
 
-LOCAL_STATE = "terraform.tfstate"
-
-
-def read_state(text: str) -> dict | None:
-    """A state as terraform reads it: no text is no state ({}: a terraform killed while writing
-    leaves an empty file, a remote state never written pulls as nothing); None when the text is
-    no state at all."""
-    try:
-        state = json.loads(text) if text.strip() else {}
-    except ValueError:
-        return None
-    return state if isinstance(state, dict) else None
-
-
-def read_local_state(path: Path) -> dict | None:
-    """The local state file at `path` ({} when there is none), None when it cannot be read."""
-    try:
-        return read_state(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return {}
-    except (OSError, UnicodeDecodeError):
-        return None
-
-
-def _state_outputs(ws: Workspace) -> dict:
-    """The state's outputs as `terraform output -json` shows them; a local state is read
-    straight from its file (what terraform would do, without starting terraform)."""
-    state = read_local_state(ws.root / LOCAL_STATE) if ws.env.backend.type == "local" else None
-    if state is None:
-        return _output_values(ws)  # remote, or let terraform report what is wrong with it
-    outputs = state.get("outputs")
-    return outputs if isinstance(outputs, dict) else {}
-
-
 def _require_applied(ws: Workspace, consequence: str) -> None:
-    if _state_is_empty(ws):
+    if states.is_empty(ws):
         raise NothingApplied(
             f"nothing has been applied to {ws.env.name} yet (its state holds no resource), so "
             f"{consequence}; run `payinfra plan {ws.env.name}` and `payinfra apply "
             f"{ws.env.name}` first"
         )
-
-
-def _state_is_empty(ws: Workspace) -> bool:
-    """Whether the state holds no resource."""
-    state = _state(ws)
-    # A state that cannot be read is not called empty: terraform reports what is wrong with it.
-    return state is not None and not state.get("resources")
-
-
-def _state(ws: Workspace) -> dict | None:
-    """The state: a local one read from its file, a remote one through `terraform state pull`,
-    which prints nothing where no state was ever written (where `state list` fails)."""
-    if ws.env.backend.type == "local":
-        return read_local_state(ws.root / LOCAL_STATE)
-    return read_state(ws.terraform.output_of("state", "pull"))
-
-
-def _output_values(ws: Workspace) -> dict:
-    text = ws.terraform.output_of("output", "-json").strip()
-    try:
-        values = json.loads(text) if text else {}
-    except ValueError:
-        raise TerraformOutputUnreadable("terraform output -json did not print JSON") from None
-    return values if isinstance(values, dict) else {}
 
 
 # ---- read-only reports: status and preflight ----

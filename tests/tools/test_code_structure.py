@@ -26,7 +26,7 @@ LAYERS = [
         "leftovers",
         "tablereplicas",
     },
-    {"safety", "workspace"},
+    {"safety", "workspace", "states"},
     {"lifecycle", "validate", "bootstrap"},
     {
         "cli",
