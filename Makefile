@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 ENV    ?= dev
 PORT   ?= 5000
-PYTEST_ARGS ?= -n 3 --dist loadfile --no-loadscope-reorder
+PYTEST_ARGS ?= -n 4 --dist loadfile --no-loadscope-reorder
 # checkov pins many libraries of its own, so it lives in a venv of its own.
 CHECKOV_VERSION := 3.3.30
 CHECKOV_VENV    := $(VENV)/checkov

@@ -65,7 +65,7 @@ class EnvironmentsFolder:
 
 
 # The three emulator runs take minutes each, mostly waiting on the AWS provider's waiters.
-# Collected first, and with `-n 3 --dist loadfile --no-loadscope-reorder` (the Makefile: xdist
+# Collected first, and with `-n 4 --dist loadfile --no-loadscope-reorder` (the Makefile: xdist
 # would otherwise queue files by test count, these last), each starts at once on a worker of
 # its own and the rest of the suite runs beside them.
 SLOWEST_FIRST = (
