@@ -11,6 +11,7 @@ import click
 
 from payinfra import lifecycle, safety
 from payinfra.cli_options import environments_option, typed_confirmation
+from payinfra.regions import AWS_REGIONS
 
 
 @click.command()
@@ -66,9 +67,22 @@ def preflight(env: str, environments_dir: Path, as_json: bool) -> None:
     raise SystemExit(0 if all(check.ok for check in checks) else 3)
 
 
+def _region(value: str) -> str:
+    if value not in AWS_REGIONS:
+        raise click.BadParameter(f"{value!r} is not an AWS region name")
+    return value
+
+
 @click.command()
 @click.argument("env")
-@click.option("--to", "to", required=True, metavar="REGION", help="The standby to make the writer.")
+@click.option(
+    "--to",
+    "to",
+    required=True,
+    metavar="REGION",
+    callback=lambda _ctx, _param, value: _region(value),
+    help="The standby to make the writer.",
+)
 @environments_option
 @click.option(
     "--auto-approve", is_flag=True, help="Skip typing the name (needed without a terminal)."

@@ -180,6 +180,13 @@ def test_only_a_standby_can_take_over(tmp_path, to, expected):
     assert expected in refused.output and "nothing was changed" in refused.output.lower()
 
 
+@pytest.mark.parametrize("to", ["", "mars-north-1", "US-EAST-1"])
+def test_the_target_must_be_an_aws_region_name(tmp_path, to):
+    refused = failover(tmp_path, "--to", to)
+    assert refused.exit_code == 2
+    assert f"'{to}' is not an AWS region name" in refused.output
+
+
 def test_the_writer_key_is_the_processors_and_terraforms():
     from payinfra import assets
     from payinfra import failover as payinfra_failover
