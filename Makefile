@@ -6,6 +6,9 @@ STAMP  := $(VENV)/.installed
 ENV    ?= dev
 PORT   ?= 5000
 PYTEST_ARGS ?= -n 4 --dist loadfile --no-loadscope-reorder
+# The provider mirror of this project's build machines (the registry is unreachable there); a
+# PAYINFRA_PLUGIN_DIR of your own wins, and elsewhere terraform uses the registry as usual.
+export PAYINFRA_PLUGIN_DIR ?= $(firstword $(wildcard /opt/tf-plugins))
 # checkov pins many libraries of its own, so it lives in a venv of its own.
 CHECKOV_VERSION := 3.3.30
 CHECKOV_VENV    := $(VENV)/checkov

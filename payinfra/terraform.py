@@ -16,7 +16,6 @@ PLUGIN_DIR_ENV = "PAYINFRA_PLUGIN_DIR"
 
 # Where Terraform's filesystem mirrors usually live; the first holding the AWS provider is used.
 MIRROR_CANDIDATES = (
-    "/opt/tf-plugins",
     "~/.terraform.d/plugins",
     "~/.local/share/terraform/plugins",
     "/usr/local/share/terraform/plugins",

@@ -7,6 +7,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,11 +31,24 @@ def validate(ws: Workspace, *, plugin_dir: Path | None) -> tuple[list[Finding], 
     ws.terraform.output_of(*init_args(find_plugin_dir(plugin_dir)), "-backend=false")
     findings += _validate_findings(ws)
     ran.append("terraform validate")
-    checkov = os.environ.get(CHECKOV_ENV) or shutil.which("checkov")
+    checkov = find_checkov()
     if checkov:
         findings += _checkov_findings(checkov, ws.root)
         ran.append("checkov")
     return findings, ran
+
+
+# Where `make test` installs checkov: a venv of its own inside payinfra's (`.venv/checkov`).
+BESIDE_PAYINFRA = Path(sys.prefix) / "checkov" / "bin" / "checkov"
+
+
+def find_checkov() -> str | None:
+    """PAYINFRA_CHECKOV, else checkov on PATH, else the one `make test` installs beside
+    payinfra's own venv."""
+    found = os.environ.get(CHECKOV_ENV) or shutil.which("checkov")
+    if found:
+        return found
+    return str(BESIDE_PAYINFRA) if BESIDE_PAYINFRA.is_file() else None
 
 
 def _fmt_findings(ws: Workspace) -> list[Finding]:

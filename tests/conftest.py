@@ -149,6 +149,8 @@ def run(env_dir, tmp_path, monkeypatch):
     monkeypatch.delenv("PAYINFRA_TERRAFORM", raising=False)
     monkeypatch.delenv("PAYINFRA_PLUGIN_DIR", raising=False)
     monkeypatch.delenv("PAYINFRA_CHECKOV", raising=False)
+    # No checkov for the fake terraform's commands, not even the one `make test` installs.
+    monkeypatch.setattr("payinfra.validate.BESIDE_PAYINFRA", tmp_path / "no-checkov")
     # These environments keep local state, which payinfra refuses on a CI runner.
     monkeypatch.delenv("CI", raising=False)
     out = tmp_path / "out"

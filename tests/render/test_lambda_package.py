@@ -125,3 +125,16 @@ def test_a_symlinked_processor_package_is_refused(tmp_path):
     (tmp_path / "lambda_src" / "payment_processor").symlink_to(real, target_is_directory=True)
     with pytest.raises(RenderError, match="must be a real folder"):
         build_zip(tmp_path / "lambda_src")
+
+
+def test_the_size_the_docs_give_is_the_packages():
+    """docs/processor.md says how big the deployed zip is; it stays true."""
+    import re
+
+    from payinfra import assets
+    from payinfra.package import build_zip
+    from tests.conftest import REPO
+
+    (stated,) = re.findall(r"about (\d+) KB", (REPO / "docs" / "processor.md").read_text())
+    size_kb = len(build_zip(assets.lambda_source_dir())) / 1024
+    assert abs(size_kb - int(stated)) <= 2, f"the zip is {size_kb:.1f} KB"

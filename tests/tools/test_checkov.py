@@ -68,3 +68,17 @@ def test_every_skip_is_inline_in_a_template_with_a_reason():
     for name, check, reason in skips:
         assert len(reason.split()) >= 6, f"{name}: {check} needs a reason a reviewer can judge"
     assert not list(REPO.glob(".checkov*")), "no repository-wide skip configuration"
+
+
+def test_validate_finds_the_checkov_make_test_installs(tmp_path, monkeypatch):
+    """Not on PATH, no PAYINFRA_CHECKOV: the venv beside payinfra's own is looked in."""
+    from payinfra import validate
+
+    monkeypatch.delenv("PAYINFRA_CHECKOV", raising=False)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    beside = tmp_path / "checkov" / "bin" / "checkov"
+    monkeypatch.setattr(validate, "BESIDE_PAYINFRA", beside)
+    assert validate.find_checkov() is None
+    beside.parent.mkdir(parents=True)
+    beside.write_text("#!/bin/sh\n")
+    assert validate.find_checkov() == str(beside)
