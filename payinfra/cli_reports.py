@@ -21,13 +21,14 @@ from payinfra.regions import AWS_REGIONS
 def status(env: str, environments_dir: Path, as_json: bool) -> None:
     """Show what AWS reports about each region of ENV's workload (read-only).
 
-    Per region: its role, the processor's writer region, the table's home or replica status,
+    Per region: its role, the processor's writer region, the writer record of its table copy,
+    the table's home or replica status,
     the database (standalone, or read replica with its lag), the primary bucket's replication
     backlog to it, and which regions DNS sends clients to. Run it before each step of a region
     move (docs/region-moves.md).
 
     Exit 1 when the credentials cannot be established, 2 when what is deployed contradicts the
-    YAML (a processor whose writer region is not the YAML's primary).
+    YAML (a processor's writer region, or a writer record, that is not the YAML's primary).
     """
     loaded, lines = lifecycle.workload_status(environments_dir, env)
     if as_json:

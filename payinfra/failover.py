@@ -11,23 +11,12 @@ clients to the regions whose /health answers (docs/failover.md).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from payinfra import awsnames, status
 from payinfra.config import Environment
 from payinfra.errors import FailoverRefused
-
-# The processor's key for the writer record (lambda_src/payment_processor/store.py, pinned equal
-# by a test): '#' is outside the transactionId alphabet, so it is never a payment's.
-WRITER_KEY = "#writer"
-
-
-@dataclass(frozen=True)
-class Writer:
-    region: str
-    epoch: int
+from payinfra.fencing import claim_writer, current_writer
 
 
 def refuse_unless_standby(env: Environment, to: str, source: str) -> None:
@@ -73,56 +62,6 @@ def fail_over(env: Environment, client: Any, to: str) -> list[str]:
         f"writer: {to}, epoch {claimed.epoch} (was {before}); {to} takes new payments now",
         _promote(client("rds", to), env),
     ]
-
-
-def current_writer(dynamodb: Any, table: str) -> Writer | None:
-    item = dynamodb.get_item(
-        TableName=table, Key={"transactionId": {"S": WRITER_KEY}}, ConsistentRead=True
-    ).get("Item")
-    if not item:
-        return None
-    # Terraform's own record has no epoch: no failover since the last apply.
-    return Writer(item["writerRegion"]["S"], int(item.get("epoch", {}).get("N", "0")))
-
-
-def claim_writer(dynamodb: Any, table: str, region: str, seen: Writer | None) -> Writer:
-    """Write the record with the next epoch, unless someone moved it since it was read (two
-    operators failing over at once): then DynamoDB refuses and so does this."""
-    from botocore.exceptions import ClientError
-
-    claimed = Writer(region, (seen.epoch if seen else 0) + 1)
-    condition: dict[str, Any] = {"ConditionExpression": "attribute_not_exists(transactionId)"}
-    if seen:  # the record still names the region it named when read, at the same epoch
-        condition = {
-            "ConditionExpression": "writerRegion = :region AND "
-            "(epoch = :epoch OR attribute_not_exists(epoch))"
-            if seen.epoch == 0
-            else "writerRegion = :region AND epoch = :epoch",
-            "ExpressionAttributeValues": {":region": {"S": seen.region}, ":epoch": _n(seen)},
-        }
-    try:
-        dynamodb.put_item(
-            TableName=table,
-            Item={
-                "transactionId": {"S": WRITER_KEY},
-                "writerRegion": {"S": region},
-                "epoch": _n(claimed),
-                "since": {"S": datetime.now(UTC).isoformat(timespec="seconds")},
-            },
-            **condition,
-        )
-    except ClientError as error:
-        if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
-            raise
-        raise FailoverRefused(
-            f"the writer record in {table} ({region}) changed while this failover read it "
-            "(another failover?); run `payinfra status` and try again if still needed"
-        ) from None
-    return claimed
-
-
-def _n(writer: Writer) -> dict:
-    return {"N": str(writer.epoch)}
 
 
 def _promote(rds: Any, env: Environment) -> str:

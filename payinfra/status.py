@@ -11,6 +11,7 @@ from typing import Any
 
 from payinfra import accounts, awsnames
 from payinfra.config import Environment
+from payinfra.fencing import current_writer
 
 # How far back CloudWatch metrics are read for the latest datapoint.
 METRIC_WINDOW = timedelta(minutes=15)
@@ -42,7 +43,7 @@ def workload_status(env: Environment, target: accounts.Target, account: str) -> 
         except BotoCoreError as error:
             return Line(region, what, f"unknown ({error})")
 
-    prefix, home = env.name_prefix, env.home.name
+    prefix, home, primary = env.name_prefix, env.home.name, env.primary.name
     serving = {region.name for region in env.serving}
 
     @cache
@@ -63,6 +64,14 @@ def workload_status(env: Environment, target: accounts.Target, account: str) -> 
                 )
             )
         lines.append(ask(region, "table", lambda r=region: _table(home_table(), r, home)))
+        if region in serving:
+            lines.append(
+                ask(
+                    region,
+                    "writer record",
+                    lambda r=region: _writer_record(client("dynamodb", r), r, prefix, primary),
+                )
+            )
         lines.append(
             ask(
                 region,
@@ -70,7 +79,6 @@ def workload_status(env: Environment, target: accounts.Target, account: str) -> 
                 lambda r=region: _database(client("rds", r), client("cloudwatch", r), prefix),
             )
         )
-    primary = env.primary.name
     for other in env.replica_regions:
         lines.append(
             ask(
@@ -98,6 +106,23 @@ def _writer(client: Any, prefix: str, region: str, primary: str) -> Line:
         "processor",
         f"deployed, writer region {writer}, but the YAML's primary is {primary} (an apply is "
         "pending, or the function was changed outside payinfra)",
+        attention=True,
+    )
+
+
+def _writer_record(dynamodb: Any, region: str, prefix: str, primary: str) -> Line:
+    """Which region this region's table copy says takes new payments (docs/failover.md)."""
+    writer = current_writer(dynamodb, awsnames.TABLE.name(prefix))
+    if writer is None:
+        return Line(region, "writer record", "none (the processors' WRITER_REGION decides)")
+    shown = f"{writer.region}" + (f", epoch {writer.epoch} (a failover)" if writer.epoch else "")
+    if writer.region == primary:
+        return Line(region, "writer record", shown)
+    return Line(
+        region,
+        "writer record",
+        f"{shown}, but the YAML's primary is {primary} (after a failover, update the YAML: "
+        "docs/failover.md; before one, an apply is pending)",
         attention=True,
     )
 

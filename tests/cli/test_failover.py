@@ -188,10 +188,9 @@ def test_the_target_must_be_an_aws_region_name(tmp_path, to):
 
 
 def test_the_writer_key_is_the_processors_and_terraforms():
-    from payinfra import assets
-    from payinfra import failover as payinfra_failover
+    from payinfra import assets, fencing
     from payment_processor import store
 
-    assert payinfra_failover.WRITER_KEY == store.WRITER_KEY == "#writer"
+    assert fencing.WRITER_KEY == store.WRITER_KEY == "#writer"
     table = (assets.templates_dir() / "modules" / "data" / "dynamodb.tf").read_text()
     assert 'transactionId = { S = "#writer" }' in table

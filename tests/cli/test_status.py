@@ -104,6 +104,34 @@ def test_status_reports_roles_writers_table_database_and_backlog(aws, env_dir):
     assert facts[(B, "database")].startswith("read replica of arn:aws:rds:eu-west-1:")
     assert facts[(B, "database")].endswith("lag 2 s")
     assert facts[(B, f"bucket copy from {A}")] == "no datapoint yet"
+    assert facts[(A, "writer record")] == "none (the processors' WRITER_REGION decides)"
+
+
+def test_status_reads_the_writer_record_each_region_holds(aws, env_dir):
+    """After `payinfra failover --to B`, with the YAML not yet updated: attention."""
+    env = standing_by(env_dir)
+    make_table()
+    boto3.client("dynamodb", region_name=B).create_table(
+        TableName=f"{PREFIX}-transactions",
+        KeySchema=[{"AttributeName": "transactionId", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "transactionId", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    for region, item in ((A, {"writerRegion": A}), (B, {"writerRegion": B, "epoch": 1})):
+        record = {"transactionId": {"S": "#writer"}, "writerRegion": {"S": item["writerRegion"]}}
+        if "epoch" in item:
+            record["epoch"] = {"N": str(item["epoch"])}
+        boto3.client("dynamodb", region_name=region).put_item(
+            TableName=f"{PREFIX}-transactions", Item=record
+        )
+    lines = {
+        (line.region, line.what): line for line in status.workload_status(env, target(), ACCOUNT)
+    }
+    assert lines[(A, "writer record")].state == A
+    assert not lines[(A, "writer record")].attention
+    fenced = lines[(B, "writer record")]
+    assert fenced.state.startswith(f"{B}, epoch 1 (a failover), but the YAML's primary is {A}")
+    assert fenced.attention
 
 
 def test_status_says_what_it_could_not_read_instead_of_failing(aws, env_dir):

@@ -23,6 +23,7 @@ LAYERS = [
         "status",
         "preflight",
         "failover",
+        "fencing",
         "leftovers",
         "tablereplicas",
     },
