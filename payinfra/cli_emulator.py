@@ -61,6 +61,16 @@ def emulator_light(region: str) -> None:
     click.echo(f"{region} answers again (dark now: {', '.join(state.dark) or 'none'})")
 
 
+@emulator_group.command("lag")
+@click.argument("seconds", type=click.FloatRange(0, 999))
+def emulator_lag(seconds: float) -> None:
+    """Set the table replication lag: how long a write to a table takes to reach the table of
+    the same name in the other regions (0.5 s when the emulator starts). Held while a region is
+    dark, as global tables hold it."""
+    emulator.set_replication_lag(seconds)
+    click.echo(f"table replication lag: {seconds:g} s")
+
+
 @emulator_group.command("regions")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON object.")
 @click.option("--reset", is_flag=True, help="Zero the call counts after reporting them.")

@@ -32,8 +32,8 @@ EMULATOR_GAPS = {
         "lock Terraform out of the state bucket"
     ),
     "dynamodb_global_table_replicas": (
-        "moto's DynamoDB has no UpdateTable ReplicaUpdates: a replica block would never become "
-        "ACTIVE (the one-writer replay across regions is tested in-process instead)"
+        "moto's DynamoDB has no UpdateTable ReplicaUpdates: a replica would never become ACTIVE "
+        "(the emulator server copies writes between same-named tables instead)"
     ),
     "rds_parameters": "moto's RDS returns no user parameters of a DB parameter group",
     "rds_performance_insights": "moto's RDS does not keep Performance Insights settings",
@@ -224,6 +224,15 @@ def set_dark(region: str, dark: bool, state_dir: Path = STATE_DIR) -> Regions:
     if region not in AWS_REGIONS:
         raise EmulatorError(f"unknown AWS region {region!r}")
     return _regions_request(f"{region}/{'dark' if dark else 'light'}", state_dir)
+
+
+def set_replication_lag(seconds: float, state_dir: Path = STATE_DIR) -> Regions:
+    """How long the emulator's table replication waits before it copies a write to the same
+    table in the other regions (docs/emulator.md)."""
+    if not 0 <= seconds < 1000:
+        raise EmulatorError(f"a replication lag is 0 to 999 seconds, not {seconds}")
+    shown = f"{seconds:.3f}".rstrip("0").rstrip(".")
+    return _regions_request(f"replication/lag/{shown}", state_dir)
 
 
 def regions(reset_calls: bool = False, state_dir: Path = STATE_DIR) -> Regions:

@@ -11,6 +11,12 @@ per region, dark or not, so a test can prove that an action made no call to a da
 Stage updates: moto has no UpdateStage for API Gateway v2 (a 500, which the AWS provider retries
 for many minutes); AWS updates a stage's settings in place, and so does this.
 
+Global tables: moto keeps no replicas, so a write to a table is copied, `lag` seconds later
+(0.5 s unless set: POST .../replication/lag/SECONDS), to the table of the same name in every
+other region of the account that has one, as DynamoDB global tables do: last writer wins (by
+write time), and a change to or from a dark region waits until the region is back. The copy is
+the emulator's own (no signed request, not counted), so what a failover loses is measured.
+
 Promotion: AWS stops reporting a promoted read replica's source
 (ReadReplicaSourceDBInstanceIdentifier) and drops it from the source's replica list; moto keeps
 both, so the AWS provider would see the promoted database as a replica again and re-promote it
@@ -24,12 +30,14 @@ import json
 import re
 import sys
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import unquote
 
 import moto.server
+from moto.dynamodb.models import DynamoDBBackend, dynamodb_backends
 from moto.rds.models import RDSBackend
 from moto.server import main
 
@@ -37,7 +45,8 @@ from payinfra.emulator import CONTROL_PATH
 
 _SIGNED_REGION = re.compile(r"Credential=[^/,\s]+/\d{8}/([a-z0-9-]+)/")
 _CONTROL = re.compile(
-    rf"^{CONTROL_PATH}(?:/(?P<region>[a-z0-9-]+)/(?P<action>dark|light)|/(?P<reset>reset))?$"
+    rf"^{CONTROL_PATH}(?:/(?P<region>[a-z0-9-]+)/(?P<action>dark|light)|/(?P<reset>reset)"
+    r"|/replication/lag/(?P<lag>[0-9]{1,3}(?:\.[0-9]{1,3})?))?$"
 )
 
 
@@ -105,6 +114,10 @@ class RegionOutages:
             self.calls[region] += 1
             return region not in self.dark
 
+    def is_dark(self, region: str) -> bool:
+        with self.lock:
+            return region in self.dark
+
     def set_dark(self, region: str, dark: bool) -> None:
         with self.lock:
             if dark:
@@ -121,6 +134,111 @@ class RegionOutages:
             return {"dark": sorted(self.dark), "calls": dict(sorted(self.calls.items()))}
 
 
+class TableReplication:
+    """Global tables, emulated: each write's key is copied to the same-named table of every
+    other region after `lag` seconds, newest write winning, held while either region is dark."""
+
+    RETRY_SECONDS = 0.25
+
+    def __init__(self, outages: RegionOutages, lag: float = 0.5) -> None:
+        self.outages, self.lag = outages, lag
+        self.lock = threading.Lock()
+        # (account, region, table, key) -> when that copy of the key was last written
+        self.written: dict[tuple[str, str, str, str], float] = {}
+        self.copying = threading.local()
+
+    def wrote(self, source: DynamoDBBackend, table_name: str, key: dict[str, Any]) -> None:
+        """A client wrote `key` in `source`: schedule its copy to every other region's table."""
+        if getattr(self.copying, "active", False):
+            return  # a copy being applied, not a client's write
+        when = time.time()
+        self._stamp(source, table_name, key, when)
+        for other in dynamodb_backends[source.account_id].values():
+            if other is not source and table_name in other.tables:
+                self._later(self.lag, source, other, table_name, key, when)
+
+    def _later(self, delay: float, *copy: Any) -> None:
+        timer = threading.Timer(delay, self._deliver, copy)
+        timer.daemon = True
+        timer.start()
+
+    def _deliver(
+        self,
+        source: DynamoDBBackend,
+        destination: DynamoDBBackend,
+        table_name: str,
+        key: dict[str, Any],
+        when: float,
+    ) -> None:
+        if any(self.outages.is_dark(b.region_name) for b in (source, destination)):
+            self._later(self.RETRY_SECONDS, source, destination, table_name, key, when)
+            return
+        with self.lock:
+            if self.written.get(self._id(destination, table_name, key), 0.0) > when:
+                return  # the destination holds a newer write of this key
+        if table_name not in source.tables or table_name not in destination.tables:
+            return
+        item = source.get_item(table_name, key)
+        self.copying.active = True
+        try:
+            if item is None:
+                destination.delete_item(table_name, key)
+            else:
+                destination.put_item(table_name, item.to_json()["Attributes"])
+        finally:
+            self.copying.active = False
+        self._stamp(destination, table_name, key, when)
+
+    def _stamp(self, backend: DynamoDBBackend, table_name: str, key: dict, when: float) -> None:
+        with self.lock:
+            self.written[self._id(backend, table_name, key)] = when
+
+    @staticmethod
+    def _id(backend: DynamoDBBackend, table_name: str, key: dict) -> tuple[str, str, str, str]:
+        return (
+            backend.account_id,
+            backend.region_name,
+            table_name,
+            json.dumps(key, sort_keys=True),
+        )
+
+
+def tables_replicate(replication: TableReplication) -> None:
+    """Every write path of moto's DynamoDB (transactions call these too) tells `replication`."""
+
+    def key_of(backend: DynamoDBBackend, table_name: str, item: dict[str, Any]) -> dict:
+        table = backend.get_table(table_name)
+        names = [table.hash_key_attr, table.range_key_attr]
+        return {name: item[name] for name in names if name and name in item}
+
+    put, update, delete = (
+        DynamoDBBackend.put_item,
+        DynamoDBBackend.update_item,
+        DynamoDBBackend.delete_item,
+    )
+
+    def put_item(
+        self: DynamoDBBackend, table_name: str, item_attrs: dict, *a: Any, **k: Any
+    ) -> Any:
+        result = put(self, table_name, item_attrs, *a, **k)
+        replication.wrote(self, table_name, key_of(self, table_name, item_attrs))
+        return result
+
+    def update_item(self: DynamoDBBackend, table_name: str, key: dict, *a: Any, **k: Any) -> Any:
+        result = update(self, table_name, key, *a, **k)
+        replication.wrote(self, table_name, key)
+        return result
+
+    def delete_item(self: DynamoDBBackend, table_name: str, key: dict, *a: Any, **k: Any) -> Any:
+        result = delete(self, table_name, key, *a, **k)
+        replication.wrote(self, table_name, key)
+        return result
+
+    DynamoDBBackend.put_item = put_item  # type: ignore[method-assign]
+    DynamoDBBackend.update_item = update_item  # type: ignore[method-assign]
+    DynamoDBBackend.delete_item = delete_item  # type: ignore[method-assign]
+
+
 Respond = Callable[..., Any]
 
 
@@ -135,12 +253,14 @@ def signed_region(environ: dict[str, Any]) -> str | None:
 
 
 def with_outages(
-    app: Callable[[dict[str, Any], Respond], Iterable[bytes]], outages: RegionOutages
+    app: Callable[[dict[str, Any], Respond], Iterable[bytes]],
+    outages: RegionOutages,
+    replication: TableReplication | None = None,
 ) -> Callable[[dict[str, Any], Respond], Iterable[bytes]]:
     def serve(environ: dict[str, Any], start_response: Respond) -> Iterable[bytes]:
         control = _CONTROL.match(environ.get("PATH_INFO", ""))
         if control:
-            return _control(environ, start_response, control, outages)
+            return _control(environ, start_response, control, outages, replication)
         region = signed_region(environ)
         if region is not None and not outages.admit(region):
             return _unavailable(environ, start_response, region)
@@ -167,27 +287,35 @@ def _unavailable(environ: dict[str, Any], start_response: Respond, region: str) 
 
 
 def _control(
-    environ: dict[str, Any], start_response: Respond, match: re.Match[str], outages: RegionOutages
+    environ: dict[str, Any],
+    start_response: Respond,
+    match: re.Match[str],
+    outages: RegionOutages,
+    replication: TableReplication | None,
 ) -> Iterable[bytes]:
-    """POST .../REGION/dark|light; POST .../reset zeroes the call counts once reported; any
-    method: the report."""
+    """POST .../REGION/dark|light; POST .../reset zeroes the call counts once reported; POST
+    .../replication/lag/SECONDS; any method: the report."""
     if environ.get("REQUEST_METHOD") == "POST" and match["region"]:
         outages.set_dark(match["region"], match["action"] == "dark")
+    if environ.get("REQUEST_METHOD") == "POST" and match["lag"] and replication:
+        replication.lag = float(match["lag"])
     report = outages.report()
+    if replication:
+        report["replication_lag"] = replication.lag
     if environ.get("REQUEST_METHOD") == "POST" and match["reset"]:
         outages.reset_calls()
     start_response("200 OK", [("Content-Type", "application/json")])
     return [json.dumps(report).encode()]
 
 
-def regions_can_go_dark(outages: RegionOutages) -> None:
+def regions_can_go_dark(outages: RegionOutages, replication: TableReplication) -> None:
     """moto.server.main builds its dispatcher by this name: the outages wrap each request."""
     dispatcher = moto.server.DomainDispatcherApplication
 
     class OutageAwareDispatcher(dispatcher):  # type: ignore[misc, valid-type]
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             super().__init__(*args, **kwargs)
-            self._serve = with_outages(super().__call__, outages)
+            self._serve = with_outages(super().__call__, outages, replication)
 
         def __call__(self, environ: dict[str, Any], start_response: Respond) -> Any:
             return self._serve(environ, start_response)
@@ -198,5 +326,8 @@ def regions_can_go_dark(outages: RegionOutages) -> None:
 if __name__ == "__main__":
     promoted_replicas_forget_their_source()
     stages_update_in_place()
-    regions_can_go_dark(RegionOutages())
+    outages = RegionOutages()
+    replication = TableReplication(outages)
+    tables_replicate(replication)
+    regions_can_go_dark(outages, replication)
     main(sys.argv[1:])

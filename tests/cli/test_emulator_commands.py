@@ -176,3 +176,18 @@ def test_the_emulator_updates_an_api_stage_in_place_as_aws_does(moto_server):
     assert updated["RouteSettings"] == throttle
     stage = api.get_stage(ApiId=api_id, StageName="$default")
     assert stage["RouteSettings"] == throttle and stage["AutoDeploy"] is True
+
+
+@pytest.mark.emulator
+def test_the_replication_lag_is_set_on_the_running_emulator(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    port = free_port()
+    assert invoke("start", "--port", str(port)).exit_code == 0
+    try:
+        assert invoke("lag", "2.5").output.strip() == "table replication lag: 2.5 s"
+        url = f"http://127.0.0.1:{port}/_payinfra/regions"
+        with urllib.request.urlopen(url, timeout=5) as answer:
+            assert json.loads(answer.read())["replication_lag"] == 2.5
+        assert invoke("lag", "-1").exit_code == 2
+    finally:
+        invoke("stop")
