@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from functools import cache
 from typing import Any
 
 from payinfra import accounts, awsnames
@@ -46,12 +45,6 @@ def workload_status(env: Environment, target: accounts.Target, account: str) -> 
     prefix, home, primary = env.name_prefix, env.home.name, env.primary.name
     serving = {region.name for region in env.serving}
 
-    @cache
-    def home_table() -> dict:
-        # One description serves every region: it lists the replicas and their status.
-        table = awsnames.TABLE.name(prefix)
-        return dict(client("dynamodb", home).describe_table(TableName=table)["Table"])
-
     lines = []
     for region, role in env.roles.items():
         lines.append(Line(region, "role", role))
@@ -63,7 +56,9 @@ def workload_status(env: Environment, target: accounts.Target, account: str) -> 
                     lambda r=region: _writer(client("lambda", r), prefix, r, env.primary.name),
                 )
             )
-        lines.append(ask(region, "table", lambda r=region: _table(home_table(), r, home)))
+        lines.append(
+            ask(region, "table", lambda r=region: _table(client("dynamodb", r), r, home, prefix))
+        )
         if region in serving:
             lines.append(
                 ask(
@@ -127,12 +122,18 @@ def _writer_record(dynamodb: Any, region: str, prefix: str, primary: str) -> Lin
     )
 
 
-def _table(description: dict, region: str, home: str) -> str:
-    if region == home:
-        return f"home table {description['TableStatus']}"
-    replicas = {r["RegionName"]: r for r in description.get("Replicas", [])}
-    replica = replicas.get(region)
-    return f"replica {replica['ReplicaStatus']}" if replica else "no replica yet"
+def _table(dynamodb: Any, region: str, home: str, prefix: str) -> str:
+    """The table copy as its own region describes it: a region's report needs no other region
+    (with the home region dark, each replica still reports itself)."""
+    from botocore.exceptions import ClientError
+
+    try:
+        table = dynamodb.describe_table(TableName=awsnames.TABLE.name(prefix))["Table"]
+    except ClientError as error:
+        if region == home or error.response["Error"].get("Code") != "ResourceNotFoundException":
+            raise
+        return "no replica yet"
+    return f"{'home table' if region == home else 'replica'} {table['TableStatus']}"
 
 
 def _database(rds: Any, cloudwatch: Any, prefix: str) -> str:

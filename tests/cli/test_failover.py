@@ -147,6 +147,8 @@ def test_failover_from_a_dark_primary_calls_only_the_standby(standby_env, moto_s
     facts = {(line["region"], line["what"]): line["state"] for line in json.loads(report.output)}
     assert facts[(B, "database")].startswith("standalone")
     assert facts[(A, "database")].startswith("unknown")
+    assert facts[(B, "table")] == "replica ACTIVE", "B's copy reports itself, A's is not asked"
+    assert facts[(A, "table")].startswith("unknown")
 
     # The standby's processor still has its old configuration (WRITER_REGION = A).
     new = {**PAYMENT, "transactionId": "tx-after"}
