@@ -230,22 +230,18 @@ def _store(event: dict, request_id: str) -> tuple[Payment, Stored]:
 def _stored_here(payment: Payment) -> Stored:
     """In the writer region: store the payment once. Elsewhere: answer a replay from this
     region's replica, and refuse a new payment, so that two regions never both take the same
-    transactionId as new (global tables resolve concurrent writes by last writer wins)."""
+    transactionId as new (global tables resolve concurrent writes by last writer wins). Which
+    region writes is the write's own condition (store.create): no read before it."""
     here = os.environ["AWS_REGION"]
-    if _writer_region() == here:
-        try:
-            return _transactions().create(payment, _now(), here)
-        except Fenced:  # the record moved between the read and the write
-            pass
-    record = _transactions().get(payment.transaction_id)
-    if record is None:
-        raise NotTheWriter
-    return Stored(record, created=False)
-
-
-def _writer_region() -> str:
-    """The table's writer record decides; the configuration only until a record exists."""
-    return _transactions().writer_region() or os.environ["WRITER_REGION"]
+    try:
+        return _transactions().create(
+            payment, _now(), here, configured_writer=os.environ["WRITER_REGION"] == here
+        )
+    except Fenced:
+        record = _transactions().get(payment.transaction_id)
+        if record is None:
+            raise NotTheWriter from None
+        return Stored(record, created=False)
 
 
 def _read(event: dict) -> dict:

@@ -38,11 +38,17 @@ class Transactions:
         self.table_name = table_name
         self.client = client or boto3.client("dynamodb", config=_CLIENT_CONFIG)
 
-    def create(self, payment: Payment, created_at: str, region: str) -> Stored:
+    def create(
+        self, payment: Payment, created_at: str, region: str, *, configured_writer: bool
+    ) -> Stored:
         """Store the payment unless its transactionId exists, in one transaction with the check
-        that the writer record (where there is one) still names `region`; then return what is
-        stored. Raises Fenced when the record names another region."""
+        that `region` writes: the writer record names it, or there is no record and the
+        configuration (`configured_writer`) does. Then return what is stored. Raises Fenced
+        when `region` does not write."""
         item = _to_item(payment, created_at)
+        writes = "writerRegion = :region"
+        if configured_writer:
+            writes += " OR attribute_not_exists(transactionId)"
         try:
             self.client.transact_write_items(
                 TransactItems=[
@@ -50,8 +56,7 @@ class Transactions:
                         "ConditionCheck": {
                             "TableName": self.table_name,
                             "Key": {"transactionId": {"S": WRITER_KEY}},
-                            "ConditionExpression": "attribute_not_exists(transactionId) "
-                            "OR writerRegion = :region",
+                            "ConditionExpression": writes,
                             "ExpressionAttributeValues": {":region": {"S": region}},
                         }
                     },

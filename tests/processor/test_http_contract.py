@@ -243,11 +243,14 @@ def test_unknown_route_is_404(dynamodb):
 
 
 def failing_client(exception):
-    class Failing:
-        def put_item(self, **_):
-            raise exception
+    """A DynamoDB client whose every call (reads, the write's transaction) raises."""
 
-        get_item = put_item
+    class Failing:
+        def __getattr__(self, _operation):
+            def call(**_):
+                raise exception
+
+            return call
 
     return Failing()
 
