@@ -68,7 +68,7 @@ def preflight(env: str, environments_dir: Path, as_json: bool) -> None:
     raise SystemExit(0 if all(check.ok for check in checks) else 3)
 
 
-def _region(value: str) -> str:
+def _region(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
     if value not in AWS_REGIONS:
         raise click.BadParameter(f"{value!r} is not an AWS region name")
     return value
@@ -81,7 +81,7 @@ def _region(value: str) -> str:
     "to",
     required=True,
     metavar="REGION",
-    callback=lambda _ctx, _param, value: _region(value),
+    callback=_region,
     help="The standby to make the writer.",
 )
 @environments_option

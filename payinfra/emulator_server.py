@@ -211,32 +211,21 @@ def tables_replicate(replication: TableReplication) -> None:
         names = [table.hash_key_attr, table.range_key_attr]
         return {name: item[name] for name in names if name and name in item}
 
-    put, update, delete = (
-        DynamoDBBackend.put_item,
-        DynamoDBBackend.update_item,
-        DynamoDBBackend.delete_item,
-    )
+    def reporting(write: Callable[..., Any], key: Callable[..., dict]) -> Callable[..., Any]:
+        """`write` (put, update or delete), then its key told to `replication`."""
 
-    def put_item(
-        self: DynamoDBBackend, table_name: str, item_attrs: dict, *a: Any, **k: Any
-    ) -> Any:
-        result = put(self, table_name, item_attrs, *a, **k)
-        replication.wrote(self, table_name, key_of(self, table_name, item_attrs))
-        return result
+        def written(self: DynamoDBBackend, table_name: str, first: dict, *a: Any, **k: Any) -> Any:
+            result = write(self, table_name, first, *a, **k)
+            replication.wrote(self, table_name, key(self, table_name, first))
+            return result
 
-    def update_item(self: DynamoDBBackend, table_name: str, key: dict, *a: Any, **k: Any) -> Any:
-        result = update(self, table_name, key, *a, **k)
-        replication.wrote(self, table_name, key)
-        return result
+        return written
 
-    def delete_item(self: DynamoDBBackend, table_name: str, key: dict, *a: Any, **k: Any) -> Any:
-        result = delete(self, table_name, key, *a, **k)
-        replication.wrote(self, table_name, key)
-        return result
+    def named_key(_backend: DynamoDBBackend, _table_name: str, key: dict) -> dict:
+        return key  # update and delete are given the key itself
 
-    DynamoDBBackend.put_item = put_item  # type: ignore[method-assign]
-    DynamoDBBackend.update_item = update_item  # type: ignore[method-assign]
-    DynamoDBBackend.delete_item = delete_item  # type: ignore[method-assign]
+    for name, key in (("put_item", key_of), ("update_item", named_key), ("delete_item", named_key)):
+        setattr(DynamoDBBackend, name, reporting(getattr(DynamoDBBackend, name), key))
 
 
 Respond = Callable[..., Any]

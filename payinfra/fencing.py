@@ -38,14 +38,17 @@ def claim_writer(dynamodb: Any, table: str, region: str, seen: Writer | None) ->
     from botocore.exceptions import ClientError
 
     claimed = Writer(region, (seen.epoch if seen else 0) + 1)
+    # Unless read as absent, the record must still name the region it named, at the epoch it
+    # had (Terraform's own record has none).
     condition: dict[str, Any] = {"ConditionExpression": "attribute_not_exists(transactionId)"}
-    if seen:  # the record still names the region it named when read, at the same epoch
+    if seen:
+        values = {":region": {"S": seen.region}}
+        same_epoch = "attribute_not_exists(epoch)"
+        if seen.epoch:
+            values[":epoch"], same_epoch = _n(seen), "epoch = :epoch"
         condition = {
-            "ConditionExpression": "writerRegion = :region AND "
-            "(epoch = :epoch OR attribute_not_exists(epoch))"
-            if seen.epoch == 0
-            else "writerRegion = :region AND epoch = :epoch",
-            "ExpressionAttributeValues": {":region": {"S": seen.region}, ":epoch": _n(seen)},
+            "ConditionExpression": f"writerRegion = :region AND {same_epoch}",
+            "ExpressionAttributeValues": values,
         }
     try:
         dynamodb.put_item(

@@ -6,6 +6,7 @@ import json
 import re
 from collections import Counter
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from payinfra.access_drift import unmanaged_access, without_instance_keys
 from payinfra.render import STATE_IDENTITY_OUTPUT
@@ -141,14 +142,8 @@ class PlanSummary:
         def union(key: str) -> list[str]:
             return sorted({*getattr(self, key), *whole[key]})
 
-        return replace(
-            self,
-            stateful_losses=union("stateful_losses"),
-            empty_databases=union("empty_databases"),
-            demoted_databases=union("demoted_databases"),
-            undone_failovers=union("undone_failovers"),
-            judged_on_whole_environment=True,
-        )
+        judged: dict[str, Any] = {key: union(key) for key in VERDICT_KEYS}
+        return replace(self, **judged, judged_on_whole_environment=True)
 
     def findings(self) -> list[Finding]:
         """Every verdict of the plan: what Terraform forgets, what it loses, what it cannot do."""

@@ -94,14 +94,11 @@ def workload_status(env: Environment, target: accounts.Target, account: str) -> 
 def _writer(client: Any, prefix: str, region: str, primary: str) -> Line:
     function = client.get_function_configuration(FunctionName=awsnames.FUNCTION.name(prefix))
     writer = function.get("Environment", {}).get("Variables", {}).get("WRITER_REGION")
-    if writer == primary:
-        return Line(region, "processor", f"deployed, writer region {writer}")
-    return Line(
-        region,
-        "processor",
-        f"deployed, writer region {writer}, but the YAML's primary is {primary} (an apply is "
-        "pending, or the function was changed outside payinfra)",
-        attention=True,
+    return _naming_the_primary(
+        Line(region, "processor", f"deployed, writer region {writer}"),
+        writer,
+        primary,
+        "an apply is pending, or the function was changed outside payinfra",
     )
 
 
@@ -111,15 +108,20 @@ def _writer_record(dynamodb: Any, region: str, prefix: str, primary: str) -> Lin
     if writer is None:
         return Line(region, "writer record", "none (the processors' WRITER_REGION decides)")
     shown = f"{writer.region}" + (f", epoch {writer.epoch} (a failover)" if writer.epoch else "")
-    if writer.region == primary:
-        return Line(region, "writer record", shown)
-    return Line(
-        region,
-        "writer record",
-        f"{shown}, but the YAML's primary is {primary} (after a failover, update the YAML: "
-        "docs/failover.md; before one, an apply is pending)",
-        attention=True,
+    return _naming_the_primary(
+        Line(region, "writer record", shown),
+        writer.region,
+        primary,
+        "after a failover, update the YAML: docs/failover.md; before one, an apply is pending",
     )
+
+
+def _naming_the_primary(line: Line, writer: str | None, primary: str, why: str) -> Line:
+    """`line` as it is when `writer` is the YAML's primary, else asking for attention."""
+    if writer == primary:
+        return line
+    state = f"{line.state}, but the YAML's primary is {primary} ({why})"
+    return Line(line.region, line.what, state, attention=True)
 
 
 def _table(dynamodb: Any, region: str, home: str, prefix: str) -> str:

@@ -233,3 +233,30 @@ def test_the_writer_key_is_the_processors_and_terraforms():
     assert fencing.WRITER_KEY == store.WRITER_KEY == "#writer"
     table = (assets.templates_dir() / "modules" / "data" / "dynamodb.tf").read_text()
     assert 'transactionId = { S = "#writer" }' in table
+
+
+def test_the_claim_follows_terraforms_record_and_refuses_one_moved_meanwhile(aws):
+    from payinfra import fencing
+    from payinfra.errors import FailoverRefused
+
+    dynamodb = boto3.client("dynamodb", region_name=B)
+    dynamodb.create_table(
+        TableName=TABLE,
+        KeySchema=[{"AttributeName": "transactionId", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "transactionId", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    terraforms = {"transactionId": {"S": "#writer"}, "writerRegion": {"S": A}}
+    dynamodb.put_item(TableName=TABLE, Item=terraforms)
+    seen = fencing.current_writer(dynamodb, TABLE)
+    assert seen == fencing.Writer(A, 0), "Terraform's record has no epoch"
+    assert fencing.claim_writer(dynamodb, TABLE, B, seen) == fencing.Writer(B, 1)
+    # Read at epoch 1, moved to epoch 2 by someone else before this claim: refused, unchanged.
+    stale = fencing.current_writer(dynamodb, TABLE)
+    fencing.claim_writer(dynamodb, TABLE, B, stale)
+    with pytest.raises(FailoverRefused, match="changed while this failover read it"):
+        fencing.claim_writer(dynamodb, TABLE, B, stale)
+    assert fencing.current_writer(dynamodb, TABLE) == fencing.Writer(B, 2)
+    # A record that appeared after it was read as absent: refused too.
+    with pytest.raises(FailoverRefused):
+        fencing.claim_writer(dynamodb, TABLE, B, None)
