@@ -5,8 +5,7 @@ them again (AWS would refuse: the replica exists). Pure: a state in, region name
 from __future__ import annotations
 
 from payinfra.config import Environment
-from payinfra.render.calls import label
-from payinfra.render.root import table_replica_regions
+from payinfra.render.root import table_replica_module, table_replica_regions
 
 __all__ = ["replicas_to_adopt", "table_replica_regions"]
 
@@ -29,6 +28,5 @@ def replicas_to_adopt(env: Environment, state: dict | None) -> list[str]:
     return sorted(
         region
         for region in as_blocks
-        if region in managed
-        and f"module.{label('table_replica', env.region(region))}" not in adopted
+        if region in managed and table_replica_module(env.region(region)) not in adopted
     )

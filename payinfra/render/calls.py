@@ -3,6 +3,7 @@ HCL (payinfra/hcl.py), every reference to another module's output by name."""
 
 from __future__ import annotations
 
+from payinfra import awsnames
 from payinfra.config import ALARM_DEFAULTS, Environment, Region
 from payinfra.hcl import Attributes, Hcl, body, expression, identifier, literal, quote
 from payinfra.render.constants import LAMBDA_HANDLER, LAMBDA_PACKAGE
@@ -94,7 +95,7 @@ def table_replica(env: Environment, region: Region) -> dict:
     """The table's copy in a workload region other than its home, encrypted with that region's
     key, protected from deletion like the table."""
     arguments = Attributes(
-        name=f"{env.name_prefix}-transactions",
+        name=awsnames.TABLE.name(env.name_prefix),
         global_table_arn=ref(label("data", env.home), "table_arn"),
         kms_key_arn=ref(label("data", region), "table_kms_key_arn"),
         deletion_protection=env.protected,

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
+from payinfra import awsnames
 from payinfra.config import Environment, Region
 from payinfra.hcl import Attributes, Hcl, body, expression, literal, quote
 from payinfra.render.calls import (
@@ -102,22 +103,27 @@ def _retired_addresses(env: Environment) -> list[str]:
         if region not in env.serving:
             found += [f"module.{label('compute', region)}.{r}" for r in RETAINED_COMPUTE_RESOURCES]
         if region not in env.workload_regions:
-            found += [f"module.{label(kind, region)}" for kind in ("database", "table_replica")]
+            found += [f"module.{label('database', region)}", table_replica_module(region)]
     return found
 
 
 def replica_imports(env: Environment, regions: Collection[str]) -> list[dict]:
     """An import block per region in `regions` that has a table-replica module call; its id is
     `table:home region`, as the provider imports a replica."""
-    table = f"{env.name_prefix}-transactions"
+    table = awsnames.TABLE.name(env.name_prefix)
     return [
         {
-            "to": expression(f"module.{label('table_replica', region)}.{TABLE_REPLICA}"),
+            "to": expression(f"{table_replica_module(region)}.{TABLE_REPLICA}"),
             "id": literal(f"{table}:{env.home.name}"),
         }
         for region in _table_replica_regions(env)
         if region.name in regions
     ]
+
+
+def table_replica_module(region: Region) -> str:
+    """The address of `region`'s table-replica module call."""
+    return f"module.{label('table_replica', region)}"
 
 
 def table_replica_regions(env: Environment) -> list[str]:
