@@ -315,18 +315,22 @@ def outputs(ws: Workspace) -> dict[str, object]:
             f"{ws.root} is not initialised for {ws.env.name}'s remote state; run "
             f"`payinfra init {ws.env.name}` first"
         )
-    _require_applied(ws, "there are no outputs to show")
-    values = states.outputs_of(ws)
+    state = _require_applied(ws, "there are no outputs to show")
+    values = states.outputs_in(state, ws)
     return {name: entry.get("value") for name, entry in sorted(values.items())}
 
 
-def _require_applied(ws: Workspace, consequence: str) -> None:
-    if states.is_empty(ws):
+def _require_applied(ws: Workspace, consequence: str) -> dict | None:
+    """The state, read once, unless it holds nothing (then NothingApplied, saying
+    `consequence`)."""
+    state = states.state_of(ws)
+    if states.holds_nothing(state):
         raise NothingApplied(
             f"nothing has been applied to {ws.env.name} yet (its state holds no resource), so "
             f"{consequence}; run `payinfra plan {ws.env.name}` and `payinfra apply "
             f"{ws.env.name}` first"
         )
+    return state
 
 
 # ---- read-only reports: status and preflight ----

@@ -37,15 +37,24 @@ def outputs_of(ws: Workspace) -> dict:
     """The state's outputs as `terraform output -json` shows them; a local state is read
     straight from its file (what terraform would do, without starting terraform)."""
     state = read_local_state(ws.root / LOCAL_STATE) if ws.env.backend.type == "local" else None
+    return outputs_in(state, ws)
+
+
+def outputs_in(state: dict | None, ws: Workspace) -> dict:
+    """The outputs a state read already holds; where it could not be read (None), terraform's
+    own `output -json`, which reports what is wrong with it."""
     if state is None:
-        return output_values(ws)  # remote, or let terraform report what is wrong with it
+        return output_values(ws)
     outputs = state.get("outputs")
     return outputs if isinstance(outputs, dict) else {}
 
 
 def is_empty(ws: Workspace) -> bool:
     """Whether the state holds no resource."""
-    state = state_of(ws)
+    return holds_nothing(state_of(ws))
+
+
+def holds_nothing(state: dict | None) -> bool:
     # A state that cannot be read is not called empty: terraform reports what is wrong with it.
     return state is not None and not state.get("resources")
 

@@ -372,6 +372,24 @@ def test_output_of_an_environment_never_applied_is_one_line(run, backend):
     assert ("payinfra init dev" if backend else "nothing has been applied to dev yet") in line
 
 
+def test_output_of_a_remote_state_is_read_from_one_state_pull(run):
+    run.env_dir.write(
+        "dev", {"backend": {"type": "s3", "bucket": "acme-state", "region": "us-east-1"}}
+    )
+    run("render", "dev")
+    (run.out / "dev" / ".terraform").mkdir()
+    state = {
+        "version": 4,
+        "resources": [{"mode": "managed", "type": "aws_vpc"}],
+        "outputs": {"api_endpoint": {"value": "https://api.example", "type": "string"}},
+    }
+    run.fake.stdout("state", json.dumps(state))
+    shown = run("output", "dev", "--json")
+    assert shown.exit_code == 0, shown.output
+    assert json.loads(shown.output) == {"api_endpoint": "https://api.example"}
+    assert [c[:2] for c in run.fake.commands()] == [["state", "pull"]], "no `terraform output`"
+
+
 def test_terraforms_diagnostics_become_one_line_with_the_way_to_see_them_all():
     from payinfra.errors import TerraformFailed
 
