@@ -73,7 +73,11 @@ def session(target: Target) -> Any:
     )
 
 
-def clients(target: Target) -> Callable[[str, str], Any]:
+# client(service, region): a bounded boto3 client acting as a Target.
+Clients = Callable[[str, str], Any]
+
+
+def clients(target: Target) -> Clients:
     """client(service, region) for the read-only reports, acting as `target`, each call bounded;
     one client per service and region (making one costs more than most calls)."""
     from botocore.config import Config

@@ -100,14 +100,14 @@ def failover(env: str, to: str, environments_dir: Path, auto_approve: bool) -> N
     Exit 3 when REGION is not a standby in the YAML or the failover is not confirmed; nothing is
     changed then. Afterwards, update the YAML (docs/failover.md).
     """
-    loaded, target, window = lifecycle.failover_window(environments_dir, env, to)
+    loaded, client, window = lifecycle.failover_window(environments_dir, env, to)
     click.echo(f"{env}: failover from {loaded.primary.name} to {to}; what may be lost:")
     for line in window:
         click.echo(f"  {line}")
     safety.confirm_by_name(
         env, auto_approve=auto_approve, confirm=typed_confirmation(env), action="fail over"
     )
-    for line in lifecycle.fail_over(loaded, target, to):
+    for line in lifecycle.fail_over(loaded, client, to):
         click.echo(f"  {line}")
     click.echo(
         f"next: set workload to {{{to}: primary, {loaded.primary.name}: former}} in "

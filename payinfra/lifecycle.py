@@ -368,18 +368,19 @@ def workload_status(environments_dir: Path, name: str) -> tuple[Environment, lis
 
 def failover_window(
     environments_dir: Path, name: str, to: str
-) -> tuple[Environment, accounts.Target, list[str]]:
+) -> tuple[Environment, accounts.Clients, list[str]]:
     """Whether `to` can take over (a standby in the YAML), and what may be lost if it does,
-    asked of `to` alone."""
+    asked of `to` alone; the clients (acting in `to`) then serve `fail_over`."""
     env = load_environment(environments_dir, name)
     failover.refuse_unless_standby(env, to, str(environments_dir / f"{name}.yaml"))
     target, _ = _proven_target(env, environments_dir, [to])
-    return env, target, failover.loss_window(env, accounts.clients(target), to)
+    client = accounts.clients(target)
+    return env, client, failover.loss_window(env, client, to)
 
 
-def fail_over(env: Environment, target: accounts.Target, to: str) -> list[str]:
+def fail_over(env: Environment, client: accounts.Clients, to: str) -> list[str]:
     """Make `to` the writer and promote its database, with calls to `to` only."""
-    return failover.fail_over(env, accounts.clients(target), to)
+    return failover.fail_over(env, client, to)
 
 
 def _proven_target(
