@@ -499,6 +499,7 @@ for command in (
     cli_reports.status,
     cli_reports.preflight,
     cli_reports.failover,
+    cli_reports.adopt,
     cli_emulator.emulator_group,
 ):
     main.add_command(command)

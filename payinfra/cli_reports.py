@@ -1,6 +1,6 @@
 """The commands that ask AWS directly (boto3), with no terraform and nothing rendered: the
-read-only reports `payinfra status` and `payinfra preflight`, and `payinfra failover`, which must
-work when a region and its Terraform state cannot be reached."""
+read-only reports `payinfra status`, `payinfra preflight` and `payinfra adopt`, and
+`payinfra failover`, which must work when a region and its Terraform state cannot be reached."""
 
 from __future__ import annotations
 
@@ -9,8 +9,9 @@ from pathlib import Path
 
 import click
 
-from payinfra import lifecycle, safety
+from payinfra import adoption, lifecycle, safety
 from payinfra.cli_options import environments_option, typed_confirmation
+from payinfra.errors import AdoptionRefused
 from payinfra.regions import AWS_REGIONS
 
 
@@ -114,3 +115,49 @@ def failover(env: str, to: str, environments_dir: Path, auto_approve: bool) -> N
         f"{environments_dir / (env + '.yaml')} and plan when {loaded.primary.name} answers again "
         "(docs/failover.md)"
     )
+
+
+@click.command()
+@click.argument("env")
+@environments_option
+@click.option(
+    "--from-state",
+    "source",
+    required=True,
+    metavar="SOURCE",
+    help="The reference stack's Terraform state: a file, or s3://BUCKET/KEY (read only).",
+)
+def adopt(env: str, environments_dir: Path, source: str) -> None:
+    """Report how payinfra takes over the running reference stack whose state is SOURCE.
+
+    Lists each of its resources with the payinfra address that imports it in place, or why it
+    stays in the old state (payinfra builds its own beside it), and every place where ENV's
+    YAML contradicts what runs (a CIDR, a name, the table's key schema, the database's name or
+    user): none of those can change in place. This release reports only: it writes nothing
+    (docs/adoption.md).
+
+    Exit 0 when every resource can be taken over as the YAML stands, 3 when the YAML or
+    payinfra contradicts the stack, 1 when SOURCE cannot be read, 2 for an invalid YAML.
+    """
+    found = adoption.survey(environments_dir, env, source)
+    stack, imported = found.stack, [row for row in found.rows if row.imported]
+    click.echo(
+        f"{source}: the reference stack (suffix {stack.suffix}, account {stack.account_id}, "
+        f"{' and '.join(stack.regions)}), {len(stack.resources)} resources"
+    )
+    click.echo(f"taken over in place ({len(imported)} imports):")
+    for row in imported:
+        click.echo(f"  {row.reference} -> {row.target}")
+    left = [row for row in found.rows if not row.imported]
+    click.echo(f"left to the old state ({len(left)}; payinfra builds its own):")
+    for row in left:
+        click.echo(f"  {row.reference}: {row.reason}")
+    if found.contradictions:
+        for problem in found.contradictions:
+            where = f"{found.env_file}: {problem.key}" if problem.key else "payinfra cannot keep"
+            click.secho(f"error: {where}: {problem.problem}", err=True, fg="red")
+        raise AdoptionRefused(
+            f"{len(found.contradictions)} contradictions between {found.env_file} and the "
+            "running stack: nothing can be taken over as it stands; nothing was written"
+        )
+    click.echo(f"{found.env_file} agrees with the running stack")

@@ -103,3 +103,12 @@ class PreflightFailed(Refused):
 class FailoverRefused(Refused):
     """A failover was asked for that cannot be done safely (the target is not a standby, or the
     writer moved while the failover read it). Nothing was changed."""
+
+
+class AdoptionSourceError(PayinfraError):
+    """The state given to `payinfra adopt --from-state` is missing, unreadable or not a state."""
+
+
+class AdoptionRefused(Refused):
+    """The state cannot be taken over as asked: it is not the reference stack, or it belongs to
+    another account or other regions, or the YAML contradicts it. Nothing was written."""

@@ -27,7 +27,7 @@ LAYERS = [
         "leftovers",
         "tablereplicas",
     },
-    {"safety", "workspace", "states"},
+    {"safety", "workspace", "states", "adoption"},
     {"lifecycle", "validate", "bootstrap"},
     {
         "cli",

@@ -1,0 +1,280 @@
+"""`payinfra adopt ENV --from-state SOURCE`: the reference stack's state read only, recognised,
+mapped onto payinfra's addresses and checked against the YAML; every bad source one line.
+
+The state is the reference stack (`../shared/reference/seed-stack/cdk.tf.json`) as terraform
+applied it on the emulator, trimmed to the attributes adoption reads and with the reference's
+hard-coded database password removed (tests/fixtures/reference.tfstate). STS answers from
+in-process moto, whose account is the state's (123456789012).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import json
+from pathlib import Path
+
+import boto3
+import pytest
+from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from payinfra.adoption.checks import contradictions
+from payinfra.adoption.mapping import mapping
+from payinfra.adoption.source import parse_state
+from payinfra.adoption.stack import reference_stack
+from payinfra.cli import main
+from payinfra.config import load_environment
+from payinfra.errors import AdoptionRefused, AdoptionSourceError
+from tests.conftest import REPO
+
+FIXTURE = Path(__file__).parent.parent / "fixtures" / "reference.tfstate"
+STATE = json.loads(FIXTURE.read_text(encoding="utf-8"))
+DEV = load_environment(REPO / "environments", "dev")
+STATEFUL = {
+    "aws_dynamodb_table.dynamodb-transactions": (
+        "module.data_eu_west_1.aws_dynamodb_table.transactions[0]"
+    ),
+    "aws_db_instance.rds-postgresql": "module.database_eu_west_1.aws_db_instance.this",
+    "aws_kms_key.kms-rds": "module.database_eu_west_1.module.key.aws_kms_key.this",
+    "aws_s3_bucket.s3-bucket-us": "module.data_us_east_1.aws_s3_bucket.this",
+    "aws_s3_bucket.s3-bucket-eu": "module.data_eu_west_1.aws_s3_bucket.this",
+}
+
+
+@pytest.fixture
+def adopt(aws, env_dir, tmp_path):
+    """Runs `payinfra adopt dev --from-state SOURCE` (a dict is written to a file first)."""
+
+    def invoke(source: dict | str, env: str = "dev"):
+        if isinstance(source, dict):
+            path = tmp_path / "source.tfstate"
+            path.write_text(json.dumps(source), encoding="utf-8")
+            source = str(path)
+        before = _tree(env_dir.path)
+        args = ["adopt", env, "--environments-dir", str(env_dir.path), "--from-state", source]
+        result = CliRunner().invoke(main, args)
+        assert _tree(env_dir.path) == before, "adopt wrote into the environments folder"
+        assert "Traceback" not in result.output
+        return result
+
+    return invoke
+
+
+def _tree(folder: Path) -> dict[str, bytes]:
+    return {str(p): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_reports_each_resource_once_with_its_new_address(adopt):
+    result = adopt(str(FIXTURE))
+    assert result.exit_code == 3, result.output
+    out = result.stdout
+    assert "the reference stack (suffix dev-001, account 123456789012" in out
+    assert "taken over in place (51 imports)" in out
+    assert "left to the old state (15; payinfra builds its own)" in out
+    for reference, target in STATEFUL.items():
+        assert f"  {reference} -> {target}\n" in out
+    assert "aws_security_group.sg-rds: a security group's name cannot change" in out
+
+
+def test_names_each_contradiction_by_file_and_key_and_writes_nothing(adopt, env_dir):
+    result = adopt(str(FIXTURE))
+    errors = result.stderr.splitlines()
+    dev = env_dir.path / "dev.yaml"
+    assert f"error: {dev}: database.name: payments, but the database's is paymentdb" in (
+        result.stderr
+    )
+    assert f"error: {dev}: database.master_username: payments_admin" in result.stderr
+    assert f"error: {dev}: database.engine_version: 17, but the database runs 14.7" in (
+        result.stderr
+    )
+    assert f"error: {dev}: regions[eu-west-1].private_subnets: " in result.stderr
+    assert "error: payinfra cannot keep: the table's key is transactionId + timestamp" in (
+        result.stderr
+    )
+    assert "payinfra names the table payment-dev-transactions; the reference's is " in (
+        result.stderr
+    )
+    assert errors[-1].endswith("nothing was written")
+
+
+def test_a_yaml_that_describes_the_stack_leaves_only_payinfras_own_gaps(adopt, env_dir):
+    regions = [
+        {
+            "name": name,
+            "role": role,
+            "cidr": f"10.{n}.0.0/16",
+            "azs": [f"{name}a", f"{name}b"],
+            "public_subnets": [f"10.{n}.1.0/24", f"10.{n}.2.0/24"],
+            "private_subnets": [f"10.{n}.11.0/24", f"10.{n}.12.0/24"],
+        }
+        for name, role, n in (("us-east-1", "source", 0), ("eu-west-1", "target", 1))
+    ]
+    env_dir.write(
+        "dev",
+        {
+            "regions": regions,
+            "database": {
+                "name": "paymentdb",
+                "master_username": "dbadmin",
+                "engine_version": "14.7",
+            },
+        },
+    )
+    result = adopt(str(FIXTURE))
+    assert result.exit_code == 3
+    problems = [line for line in result.stderr.splitlines() if line.startswith("error: ")][:-1]
+    assert problems and all(line.startswith("error: payinfra cannot keep: ") for line in problems)
+
+
+def test_mapping_imports_every_stateful_resource_and_covers_every_resource_once():
+    stack = reference_stack(STATE, "fixture")
+    rows = mapping(stack)
+    references = [row.reference for row in rows if " (route " not in row.reference]
+    assert sorted(references) == sorted(stack.resources)
+    targets = [row.target for row in rows if row.target]
+    assert len(targets) == len(set(targets)), "two resources imported to one address"
+    by_reference = {row.reference: row for row in rows}
+    for reference, target in STATEFUL.items():
+        assert by_reference[reference].target == target
+    # Import ids in the forms the provider's importers read.
+    public = by_reference["aws_route_table.rt-us-public (route 0.0.0.0/0)"]
+    assert public.import_id == f"{stack['aws_route_table.rt-us-public'].id}_0.0.0.0/0"
+    association = by_reference["aws_route_table_association.rta-eu-private-1b"]
+    subnet, table = (
+        stack[a].id for a in ("aws_subnet.subnet-eu-private-1b", "aws_route_table.rt-eu-private")
+    )
+    assert association.import_id == f"{subnet}/{table}"
+    api = stack["aws_apigatewayv2_api.api-gateway"].id
+    assert by_reference["aws_apigatewayv2_stage.api-stage"].import_id == f"{api}/prod"
+    assert by_reference["aws_db_instance.rds-postgresql"].import_id == "payment-db-dev-001"
+
+
+def _with(change) -> dict:
+    state = copy.deepcopy(STATE)
+    change(state)
+    return state
+
+
+def _drop(address: str):
+    kind, name = address.split(".")
+    return lambda state: state["resources"].remove(
+        next(r for r in state["resources"] if (r["type"], r["name"]) == (kind, name))
+    )
+
+
+def _arns_in(account: str):
+    def change(state):
+        for resource in state["resources"]:
+            attributes = resource["instances"][0]["attributes"]
+            if "arn" in attributes:
+                attributes["arn"] = attributes["arn"].replace("123456789012", account)
+
+    return change
+
+
+def _in_region(region: str):
+    def change(state):
+        state["resources"][0]["provider"] = (
+            f'provider["registry.terraform.io/hashicorp/aws"].{region.replace("-", "_")}'
+        )
+
+    return change
+
+
+@pytest.mark.parametrize(
+    ("make_source", "message"),
+    [
+        (lambda tmp: str(tmp / "missing.tfstate"), "missing.tfstate: no such file"),
+        (str, ": a folder, not a state file"),
+        (lambda tmp: _write(tmp, "{not json"), ": not a Terraform state (not JSON)"),
+        (lambda tmp: _write(tmp, '{"a": 1}'), ": not a Terraform state (no version and resources)"),
+        (lambda tmp: _write(tmp, b"\xff\xfe"), ": not a Terraform state (not text)"),
+        (lambda tmp: _state(tmp, lambda s: s.update(version=3)), ": state format 3; terraform 1.x"),
+        (
+            lambda tmp: _state(tmp, lambda s: s.update(resources=[])),
+            ": the state holds no resource",
+        ),
+        (
+            lambda tmp: _state(tmp, _drop("aws_db_instance.rds-postgresql")),
+            ": not the reference stack's state: it holds no aws_db_instance.rds-postgresql",
+        ),
+        (
+            lambda tmp: _state(tmp, _in_region("ap-south-1")),
+            ": resources in ap-south-1; the reference stack runs in us-east-1 and eu-west-1 only",
+        ),
+        (
+            lambda tmp: _state(tmp, _arns_in("111122223333")),
+            ": its resources are in account 111122223333; the credentials for dev act in "
+            "123456789012",
+        ),
+        (
+            lambda tmp: _state(tmp, lambda s: s["resources"][0].update(module="module.x")),
+            ": holds module.x: the reference stack has no modules",
+        ),
+        (lambda tmp: "s3://no-such-bucket/terraform.tfstate", ": cannot be read (NoSuchBucket)"),
+        (lambda tmp: "s3://only-a-bucket", ": an S3 source is s3://BUCKET/KEY"),
+    ],
+)
+def test_a_bad_source_is_one_line_and_nothing_is_written(adopt, tmp_path, make_source, message):
+    result = adopt(make_source(tmp_path))
+    assert result.exit_code in (1, 3)
+    assert result.stdout == ""
+    assert result.stderr.count("\n") == 1 and message in result.stderr, result.stderr
+
+
+def _write(folder: Path, content: str | bytes) -> str:
+    path = folder / "source.tfstate"
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    else:
+        path.write_text(content, encoding="utf-8")
+    return str(path)
+
+
+def _state(folder: Path, change) -> str:
+    return _write(folder, json.dumps(_with(change)))
+
+
+def test_reads_the_state_from_s3_without_writing_it(adopt):
+    s3 = boto3.client("s3", region_name="eu-west-1")
+    s3.create_bucket(
+        Bucket="tap-state", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"}
+    )
+    s3.put_object(Bucket="tap-state", Key="tap/terraform.tfstate", Body=FIXTURE.read_bytes())
+    result = adopt("s3://tap-state/tap/terraform.tfstate")
+    assert "taken over in place (51 imports)" in result.stdout
+    versions = s3.list_object_versions(Bucket="tap-state")
+    assert len(versions.get("Versions", [])) == 1
+
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=8),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
+
+
+@settings(max_examples=100, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+@given(
+    index=st.integers(min_value=0, max_value=len(STATE["resources"]) - 1),
+    key=st.sampled_from(["type", "name", "provider", "instances", "mode", "module"]),
+    value=JSON,
+)
+def test_a_mangled_state_is_refused_in_words_never_a_traceback(index, key, value):
+    state = _with(lambda s: s["resources"][index].__setitem__(key, value))
+    with contextlib.suppress(AdoptionRefused, AdoptionSourceError):
+        stack = reference_stack(parse_state(json.dumps(state), "fuzz"), "fuzz")
+        mapping(stack)
+        contradictions(DEV, stack)
+
+
+@settings(max_examples=100, deadline=None)
+@given(cut=st.integers(min_value=0, max_value=len(FIXTURE.read_text(encoding="utf-8"))))
+def test_a_truncated_state_is_refused_in_words(cut):
+    text = FIXTURE.read_text(encoding="utf-8")[:cut]
+    with contextlib.suppress(AdoptionRefused, AdoptionSourceError):
+        mapping(reference_stack(parse_state(text, "cut"), "cut"))
