@@ -13,10 +13,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from payinfra import awsnames, status
+from payinfra import status
 from payinfra.config import Environment
 from payinfra.errors import FailoverRefused
-from payinfra.fencing import claim_writer, current_writer
+from payinfra.fencing import claim_writer, current_writer, table_of
 
 
 def refuse_unless_standby(env: Environment, to: str, source: str) -> None:
@@ -36,7 +36,7 @@ def refuse_unless_standby(env: Environment, to: str, source: str) -> None:
 
 def loss_window(env: Environment, client: Any, to: str) -> list[str]:
     """What the old primary may have accepted that `to` does not hold, as far as `to` can tell."""
-    identifier = awsnames.DATABASE.name(env.name_prefix)
+    identifier = env.database_identifier
     lag = status.latest(
         client("cloudwatch", to), "AWS/RDS", "ReplicaLag", {"DBInstanceIdentifier": identifier}
     )
@@ -53,7 +53,7 @@ def loss_window(env: Environment, client: Any, to: str) -> list[str]:
 
 def fail_over(env: Environment, client: Any, to: str) -> list[str]:
     """Move the writer to `to`, then promote its database; one line per thing done."""
-    table = awsnames.TABLE.name(env.name_prefix)
+    table = table_of(env)
     dynamodb = client("dynamodb", to)
     seen = current_writer(dynamodb, table)
     claimed = claim_writer(dynamodb, table, to, seen)
@@ -65,7 +65,7 @@ def fail_over(env: Environment, client: Any, to: str) -> list[str]:
 
 
 def _promote(rds: Any, env: Environment) -> str:
-    identifier = awsnames.DATABASE.name(env.name_prefix)
+    identifier = env.database_identifier
     (instance,) = rds.describe_db_instances(DBInstanceIdentifier=identifier)["DBInstances"]
     source = instance.get("ReadReplicaSourceDBInstanceIdentifier")
     if not source:

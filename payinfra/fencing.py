@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from payinfra.config import Environment
 from payinfra.errors import FailoverRefused
 
 # The processor's key for the writer record (lambda_src/payment_processor/store.py, pinned equal
@@ -17,22 +18,41 @@ WRITER_KEY = "#writer"
 
 
 @dataclass(frozen=True)
+class Table:
+    """The transactions table as the writer record needs it: its name, and the sort key an
+    adopted table has (the record's sort key value is then 0, as the processor's)."""
+
+    name: str
+    sort_key: str | None = None
+
+    def writer_key(self) -> dict[str, Any]:
+        key: dict[str, Any] = {"transactionId": {"S": WRITER_KEY}}
+        if self.sort_key:
+            key[self.sort_key] = {"N": "0"}
+        return key
+
+
+def table_of(env: Environment) -> Table:
+    return Table(env.table_name, env.adopted.table_sort_key)
+
+
+@dataclass(frozen=True)
 class Writer:
     region: str
     epoch: int
 
 
-def current_writer(dynamodb: Any, table: str) -> Writer | None:
-    item = dynamodb.get_item(
-        TableName=table, Key={"transactionId": {"S": WRITER_KEY}}, ConsistentRead=True
-    ).get("Item")
+def current_writer(dynamodb: Any, table: Table) -> Writer | None:
+    item = dynamodb.get_item(TableName=table.name, Key=table.writer_key(), ConsistentRead=True).get(
+        "Item"
+    )
     if not item:
         return None
     # Terraform's own record has no epoch: no failover since the last apply.
     return Writer(item["writerRegion"]["S"], int(item.get("epoch", {}).get("N", "0")))
 
 
-def claim_writer(dynamodb: Any, table: str, region: str, seen: Writer | None) -> Writer:
+def claim_writer(dynamodb: Any, table: Table, region: str, seen: Writer | None) -> Writer:
     """Write the record with the next epoch, unless someone moved it since it was read (two
     operators failing over at once): then DynamoDB refuses and so does this."""
     from botocore.exceptions import ClientError
@@ -52,9 +72,9 @@ def claim_writer(dynamodb: Any, table: str, region: str, seen: Writer | None) ->
         }
     try:
         dynamodb.put_item(
-            TableName=table,
+            TableName=table.name,
             Item={
-                "transactionId": {"S": WRITER_KEY},
+                **table.writer_key(),
                 "writerRegion": {"S": region},
                 "epoch": _n(claimed),
                 "since": {"S": datetime.now(UTC).isoformat(timespec="seconds")},
@@ -65,7 +85,7 @@ def claim_writer(dynamodb: Any, table: str, region: str, seen: Writer | None) ->
         if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
             raise
         raise FailoverRefused(
-            f"the writer record in {table} ({region}) changed while this failover read it "
+            f"the writer record in {table.name} ({region}) changed while this failover read it "
             "(another failover?); run `payinfra status` and try again if still needed"
         ) from None
     return claimed

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
-from payinfra import accounts, awsnames
+from payinfra import accounts
 from payinfra.config import Environment, Region
 from payinfra.errors import AccountUnknown
 
@@ -216,7 +216,7 @@ def _lambda_concurrency(
     env: Environment, region: Region, client: Callable[[str, str], Any]
 ) -> Verdict:
     lam = client("lambda", region.name)
-    ours = awsnames.FUNCTION.name(env.name_prefix)
+    ours = env.function_name
     reserved_by_others = 0
     for page in lam.get_paginator("list_functions").paginate():
         for function in page["Functions"]:

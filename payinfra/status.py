@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from payinfra import accounts, awsnames
+from payinfra import accounts
 from payinfra.config import Environment
-from payinfra.fencing import current_writer
+from payinfra.fencing import current_writer, table_of
 
 # How far back CloudWatch metrics are read for the latest datapoint.
 METRIC_WINDOW = timedelta(minutes=15)
@@ -42,7 +42,7 @@ def workload_status(env: Environment, target: accounts.Target, account: str) -> 
         except BotoCoreError as error:
             return Line(region, what, f"unknown ({error})")
 
-    prefix, home, primary = env.name_prefix, env.home.name, env.primary.name
+    home, primary = env.home.name, env.primary.name
     serving = {region.name for region in env.serving}
 
     lines = []
@@ -53,25 +53,23 @@ def workload_status(env: Environment, target: accounts.Target, account: str) -> 
                 ask(
                     region,
                     "processor",
-                    lambda r=region: _writer(client("lambda", r), prefix, r, env.primary.name),
+                    lambda r=region: _writer(client("lambda", r), env, r),
                 )
             )
-        lines.append(
-            ask(region, "table", lambda r=region: _table(client("dynamodb", r), r, home, prefix))
-        )
+        lines.append(ask(region, "table", lambda r=region: _table(client("dynamodb", r), r, env)))
         if region in serving:
             lines.append(
                 ask(
                     region,
                     "writer record",
-                    lambda r=region: _writer_record(client("dynamodb", r), r, prefix, primary),
+                    lambda r=region: _writer_record(client("dynamodb", r), r, env),
                 )
             )
         lines.append(
             ask(
                 region,
                 "database",
-                lambda r=region: _database(client("rds", r), client("cloudwatch", r), prefix),
+                lambda r=region: _database(client("rds", r), client("cloudwatch", r), env),
             )
         )
     for other in env.replica_regions:
@@ -79,9 +77,7 @@ def workload_status(env: Environment, target: accounts.Target, account: str) -> 
             ask(
                 other.name,
                 f"bucket copy from {primary}",
-                lambda o=other.name: _backlog(
-                    client("cloudwatch", primary), prefix, primary, o, account
-                ),
+                lambda o=other.name: _backlog(client("cloudwatch", primary), env, o, account),
             )
         )
     if env.api.domain and env.api.hosted_zone_id:
@@ -91,8 +87,9 @@ def workload_status(env: Environment, target: accounts.Target, account: str) -> 
     return lines
 
 
-def _writer(client: Any, prefix: str, region: str, primary: str) -> Line:
-    function = client.get_function_configuration(FunctionName=awsnames.FUNCTION.name(prefix))
+def _writer(client: Any, env: Environment, region: str) -> Line:
+    primary = env.primary.name
+    function = client.get_function_configuration(FunctionName=env.function_name)
     writer = function.get("Environment", {}).get("Variables", {}).get("WRITER_REGION")
     return _naming_the_primary(
         Line(region, "processor", f"deployed, writer region {writer}"),
@@ -102,9 +99,10 @@ def _writer(client: Any, prefix: str, region: str, primary: str) -> Line:
     )
 
 
-def _writer_record(dynamodb: Any, region: str, prefix: str, primary: str) -> Line:
+def _writer_record(dynamodb: Any, region: str, env: Environment) -> Line:
     """Which region this region's table copy says takes new payments (docs/failover.md)."""
-    writer = current_writer(dynamodb, awsnames.TABLE.name(prefix))
+    primary = env.primary.name
+    writer = current_writer(dynamodb, table_of(env))
     if writer is None:
         return Line(region, "writer record", "none (the processors' WRITER_REGION decides)")
     shown = f"{writer.region}" + (f", epoch {writer.epoch} (a failover)" if writer.epoch else "")
@@ -124,22 +122,25 @@ def _naming_the_primary(line: Line, writer: str | None, primary: str, why: str) 
     return Line(line.region, line.what, state, attention=True)
 
 
-def _table(dynamodb: Any, region: str, home: str, prefix: str) -> str:
+def _table(dynamodb: Any, region: str, env: Environment) -> str:
     """The table copy as its own region describes it: a region's report needs no other region
     (with the home region dark, each replica still reports itself)."""
     from botocore.exceptions import ClientError
 
     try:
-        table = dynamodb.describe_table(TableName=awsnames.TABLE.name(prefix))["Table"]
+        table = dynamodb.describe_table(TableName=env.table_name)["Table"]
     except ClientError as error:
-        if region == home or error.response["Error"].get("Code") != "ResourceNotFoundException":
+        if (
+            region == env.home.name
+            or error.response["Error"].get("Code") != "ResourceNotFoundException"
+        ):
             raise
         return "no replica yet"
-    return f"{'home table' if region == home else 'replica'} {table['TableStatus']}"
+    return f"{'home table' if region == env.home.name else 'replica'} {table['TableStatus']}"
 
 
-def _database(rds: Any, cloudwatch: Any, prefix: str) -> str:
-    identifier = awsnames.DATABASE.name(prefix)
+def _database(rds: Any, cloudwatch: Any, env: Environment) -> str:
+    identifier = env.database_identifier
     (instance,) = rds.describe_db_instances(DBInstanceIdentifier=identifier)["DBInstances"]
     source = instance.get("ReadReplicaSourceDBInstanceIdentifier")
     if not source:
@@ -149,10 +150,10 @@ def _database(rds: Any, cloudwatch: Any, prefix: str) -> str:
     return f"read replica of {source}, {instance['DBInstanceStatus']}, lag {shown}"
 
 
-def _backlog(cloudwatch: Any, prefix: str, primary: str, region: str, account: str) -> str:
+def _backlog(cloudwatch: Any, env: Environment, region: str, account: str) -> str:
     dimensions = {
-        "SourceBucket": awsnames.DATA_BUCKET.name(prefix, primary, account),
-        "DestinationBucket": awsnames.DATA_BUCKET.name(prefix, region, account),
+        "SourceBucket": env.data_bucket(env.primary.name, account),
+        "DestinationBucket": env.data_bucket(region, account),
         "RuleId": f"to-{region}",
     }
     pending = latest(cloudwatch, "AWS/S3", "OperationsPendingReplication", dimensions)

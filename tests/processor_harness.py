@@ -25,23 +25,37 @@ sys.path.insert(0, str(REPO / "lambda_src"))
 from payment_processor import app
 
 
-def table_spec(parsed_tree: dict) -> dict:
-    """create_table arguments read from modules/data/dynamodb.tf."""
+def table_spec(parsed_tree: dict, sort_key: str | None = None) -> dict:
+    """create_table arguments read from modules/data/dynamodb.tf, for payinfra's own table or
+    (`sort_key`) one adopted from the reference stack. The module's key expressions are
+    resolved as its locals define them (data/main.tf); any other expression fails here."""
     document = parsed_tree["modules/data/dynamodb.tf"]
     (table,) = [
         b["aws_dynamodb_table"]["transactions"]
         for b in document["resource"]
         if "aws_dynamodb_table" in b
     ]
-    key_schema = [{"AttributeName": table["hash_key"], "KeyType": "HASH"}]
-    if "range_key" in table:
-        key_schema.append({"AttributeName": table["range_key"], "KeyType": "RANGE"})
+    resolved = {
+        "${local.sort_key}": sort_key,
+        "${local.index_sort_key}": sort_key or "createdAt",
+        '${local.sort_key == null ? "S" : "N"}': "N" if sort_key else "S",
+    }
+
+    def value(text: str) -> str | None:
+        if "${" not in text:
+            return text
+        assert text in resolved, f"the harness cannot resolve {text}"
+        return resolved[text]
+
+    key_schema = [{"AttributeName": value(table["hash_key"]), "KeyType": "HASH"}]
+    if value(table.get("range_key", "${local.sort_key}")):
+        key_schema.append({"AttributeName": value(table["range_key"]), "KeyType": "RANGE"})
     indexes = [
         {
             "IndexName": index["name"],
             "KeySchema": [
-                {"AttributeName": index["hash_key"], "KeyType": "HASH"},
-                {"AttributeName": index["range_key"], "KeyType": "RANGE"},
+                {"AttributeName": value(index["hash_key"]), "KeyType": "HASH"},
+                {"AttributeName": value(index["range_key"]), "KeyType": "RANGE"},
             ],
             "Projection": {"ProjectionType": index["projection_type"]},
         }
@@ -50,7 +64,7 @@ def table_spec(parsed_tree: dict) -> dict:
     return {
         "KeySchema": key_schema,
         "AttributeDefinitions": [
-            {"AttributeName": attribute["name"], "AttributeType": attribute["type"]}
+            {"AttributeName": value(attribute["name"]), "AttributeType": value(attribute["type"])}
             for attribute in table["attribute"]
         ],
         "GlobalSecondaryIndexes": indexes,
@@ -93,7 +107,8 @@ def emulated_table(parsed_tree: dict, table_name: str, **settings: str):
         for name, value in environment.items():
             patch.setenv(name, value)
         client = boto3.client("dynamodb", region_name="eu-west-1")
-        client.create_table(TableName=table_name, **table_spec(parsed_tree))
+        sort_key = settings.get("TABLE_SORT_KEY")
+        client.create_table(TableName=table_name, **table_spec(parsed_tree, sort_key))
         app._rules.cache_clear()
         app._transactions.cache_clear()
         try:

@@ -80,6 +80,8 @@ STANDBY_RETRY_AFTER_SECONDS = 5
 CURRENCY_CODE = re.compile(r"[A-Z]{3}")
 # An AWS region name (eu-west-1, us-gov-east-1, ap-southeast-4); anything else in WRITER_REGION
 # would make every region a non-writer, silently.
+# An adopted table's sort key (docs/adoption.md), as payinfra's YAML admits it.
+ATTRIBUTE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_.-]{0,254}")
 REGION_NAME = re.compile(r"[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[1-9][0-9]?")
 
 
@@ -100,7 +102,11 @@ def _rules() -> Rules:
 
 @cache
 def _transactions() -> Transactions:
-    return Transactions(os.environ["TABLE_NAME"])
+    return Transactions(
+        os.environ["TABLE_NAME"],
+        sort_key=os.environ.get("TABLE_SORT_KEY") or None,
+        default_currency=os.environ.get("DEFAULT_CURRENCY") or None,
+    )
 
 
 def check_settings() -> None:
@@ -113,6 +119,9 @@ def check_settings() -> None:
     for name in ("WRITER_REGION", "AWS_REGION"):
         if os.environ.get(name) and not REGION_NAME.fullmatch(os.environ[name]):
             problems.append(f"{name} is not an AWS region name")
+    sort_key = os.environ.get("TABLE_SORT_KEY")
+    if sort_key and not ATTRIBUTE_NAME.fullmatch(sort_key):
+        problems.append("TABLE_SORT_KEY is not a DynamoDB attribute name")
     default_currency = os.environ.get("DEFAULT_CURRENCY")
     if default_currency and default_currency not in currencies.split(","):
         problems.append("DEFAULT_CURRENCY is not one of ALLOWED_CURRENCIES")

@@ -18,6 +18,7 @@ from pydantic import (
     model_validator,
 )
 
+from payinfra import awsnames
 from payinfra.regions import (
     AWS_REGIONS,
     LOG_RETENTION_DAYS,
@@ -405,6 +406,30 @@ class Backend(_Model):
     role_arn: RoleArn | None = None
 
 
+# AWS's own limits on the names `adopted` keeps (each also fits the rules of awsnames.py).
+TableName = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]{3,255}$")]
+DbIdentifier = Annotated[str, Field(pattern=r"^[a-z]([a-z0-9]|-[a-z0-9]){0,62}$")]
+SubnetGroupName = Annotated[str, Field(pattern=r"^[a-z0-9 ._-]{1,255}$")]
+FunctionName = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
+BucketName = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")]
+StageName = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,128}$")]
+AttributeName = Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9_.-]{0,254}$")]
+
+
+class Adopted(_Model):
+    """What an environment took over from the reference stack (`payinfra adopt`) and keeps as
+    it is, because AWS cannot change it in place: names, and the table's sort key (a Number
+    attribute, as the reference's `timestamp`). Unset, payinfra derives its own."""
+
+    table: TableName | None = None
+    table_sort_key: AttributeName | None = None
+    database: DbIdentifier | None = None
+    database_subnet_group: SubnetGroupName | None = None
+    function: FunctionName | None = None
+    api_stage: StageName | None = None
+    data_buckets: dict[RegionName, BucketName] = {}
+
+
 class Environment(_Model):
     name: str
     project: NamePart
@@ -428,6 +453,24 @@ class Environment(_Model):
     aws: Aws = Aws()
     backend: Backend = Backend()
     emulator: Emulator | None = None
+    adopted: Adopted = Adopted()
+
+    @property
+    def table_name(self) -> str:
+        return self.adopted.table or awsnames.TABLE.name(self.name_prefix)
+
+    @property
+    def database_identifier(self) -> str:
+        return self.adopted.database or awsnames.DATABASE.name(self.name_prefix)
+
+    @property
+    def function_name(self) -> str:
+        return self.adopted.function or awsnames.FUNCTION.name(self.name_prefix)
+
+    def data_bucket(self, region: str, account_id: str) -> str:
+        return self.adopted.data_buckets.get(region) or awsnames.DATA_BUCKET.name(
+            self.name_prefix, region, account_id
+        )
 
     @property
     def session_name(self) -> str:

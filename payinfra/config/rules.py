@@ -52,6 +52,7 @@ def consistency_problems(env: Environment, *, regions_complete: bool) -> list[Pr
         problems += _api_domain_problems(env)
     problems += _partition_problems(env)
     problems += _name_problems(env)
+    problems += _adopted_problems(env)
     seen: dict[str, int] = {}
     for index, region in enumerate(env.regions):
         if region.name in seen:
@@ -135,6 +136,24 @@ def _backup_minutes(window: str) -> set[int]:
     start, end = daily_minutes(window)
     daily = range(start, end if end > start else end + _DAY)
     return {(day * _DAY + minute) % _WEEK for day in range(7) for minute in daily}
+
+
+def _adopted_problems(env: Environment) -> list[Problem]:
+    adopted, names = env.adopted, {region.name for region in env.regions}
+    problems = [
+        Problem(("adopted", "data_buckets", region), "not one of `regions`", bucket, True)
+        for region, bucket in adopted.data_buckets.items()
+        if region not in names
+    ]
+    if adopted.table_sort_key and not env.function.default_currency:
+        problems.append(
+            Problem(
+                ("lambda", "default_currency"),
+                "required with adopted.table_sort_key: the reference's payments carry no "
+                "currency, and its clients send none",
+            )
+        )
+    return problems
 
 
 def _setting_problems(env: Environment) -> list[Problem]:

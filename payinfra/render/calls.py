@@ -3,7 +3,6 @@ HCL (payinfra/hcl.py), every reference to another module's output by name."""
 
 from __future__ import annotations
 
-from payinfra import awsnames
 from payinfra.config import ALARM_DEFAULTS, Environment, Region
 from payinfra.hcl import Attributes, Hcl, body, expression, identifier, literal, quote
 from payinfra.render.constants import LAMBDA_HANDLER, LAMBDA_PACKAGE
@@ -73,6 +72,8 @@ def data(env: Environment, region: Region) -> dict:
         access_log_retention_days=env.storage.access_log_retention_days,
         access_logs_force_destroy=not env.protected,
     )
+    if region.name in env.adopted.data_buckets:
+        arguments["bucket_name"] = env.adopted.data_buckets[region.name]
     destinations = _replication_destinations(env, region)
     if destinations:
         arguments["replication_destinations"] = {
@@ -84,18 +85,25 @@ def data(env: Environment, region: Region) -> dict:
         }
     if region == env.home:
         arguments["table"] = Attributes(
-            deletion_protection=env.protected, writer_region=env.primary.name
+            deletion_protection=env.protected,
+            writer_region=env.primary.name,
+            **_adopted_table(env),
         )
     if env.emulator:
         arguments["emulator_compatible"] = True
     return module_call(label("data", region), "data", {"aws": provider_alias(region)}, arguments)
 
 
+def _adopted_table(env: Environment) -> dict[str, str]:
+    adopted = {"name": env.adopted.table, "sort_key": env.adopted.table_sort_key}
+    return {key: value for key, value in adopted.items() if value is not None}
+
+
 def table_replica(env: Environment, region: Region) -> dict:
     """The table's copy in a workload region other than its home, encrypted with that region's
     key, protected from deletion like the table."""
     arguments = Attributes(
-        name=awsnames.TABLE.name(env.name_prefix),
+        name=env.table_name,
         global_table_arn=ref(label("data", env.home), "table_arn"),
         kms_key_arn=ref(label("data", region), "table_kms_key_arn"),
         deletion_protection=env.protected,
@@ -142,6 +150,10 @@ def database(env: Environment, region: Region) -> dict:
         log_retention_days=env.logs.retention_days,
         logs_kms_key_arn=ref(network, "logs_kms_key_arn"),
     )
+    if env.adopted.database:
+        arguments["identifier"] = env.adopted.database
+    if env.adopted.database_subnet_group:
+        arguments["subnet_group_name"] = env.adopted.database_subnet_group
     if role == "standby":
         arguments["replicate_source_db"] = ref(label("database", env.primary), "db_instance_arn")
     for window in ("maintenance_window", "backup_window"):
@@ -193,10 +205,17 @@ def compute(env: Environment, region: Region) -> dict:
             LOG_LEVEL="INFO",
             WRITER_REGION=env.primary.name,
             **(
+                {"TABLE_SORT_KEY": env.adopted.table_sort_key} if env.adopted.table_sort_key else {}
+            ),
+            **(
                 {"DEFAULT_CURRENCY": function.default_currency} if function.default_currency else {}
             ),
         ),
     )
+    if env.adopted.function:
+        arguments["function_name"] = env.adopted.function
+    if env.adopted.api_stage:
+        arguments["stage_name"] = env.adopted.api_stage
     if region == env.primary:
         arguments["apply_after"] = [
             ref(label("compute", other), "function_arn")

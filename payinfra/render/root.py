@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
-from payinfra import awsnames
 from payinfra.config import Environment, Region
 from payinfra.hcl import Attributes, Hcl, body, expression, literal, quote
 from payinfra.render.calls import (
@@ -110,7 +109,7 @@ def _retired_addresses(env: Environment) -> list[str]:
 def replica_imports(env: Environment, regions: Collection[str]) -> list[dict]:
     """An import block per region in `regions` that has a table-replica module call; its id is
     `table:home region`, as the provider imports a replica."""
-    table = awsnames.TABLE.name(env.name_prefix)
+    table = env.table_name
     return [
         {
             "to": expression(f"{table_replica_module(region)}.{TABLE_REPLICA}"),

@@ -235,28 +235,34 @@ def test_the_writer_key_is_the_processors_and_terraforms():
     assert 'transactionId = { S = "#writer" }' in table
 
 
-def test_the_claim_follows_terraforms_record_and_refuses_one_moved_meanwhile(aws):
+@pytest.mark.parametrize("sort_key", [None, "timestamp"], ids=["payinfra's", "adopted"])
+def test_the_claim_follows_terraforms_record_and_refuses_one_moved_meanwhile(aws, sort_key):
+    """Over payinfra's table and over an adopted one keyed on transactionId + a number (the
+    record's sort key value is 0 there, as the processor's and Terraform's)."""
     from payinfra import fencing
     from payinfra.errors import FailoverRefused
 
     dynamodb = boto3.client("dynamodb", region_name=B)
+    keys = [("transactionId", "HASH", "S")] + ([(sort_key, "RANGE", "N")] if sort_key else [])
     dynamodb.create_table(
         TableName=TABLE,
-        KeySchema=[{"AttributeName": "transactionId", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "transactionId", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": name, "KeyType": kind} for name, kind, _ in keys],
+        AttributeDefinitions=[{"AttributeName": n, "AttributeType": t} for n, _, t in keys],
         BillingMode="PAY_PER_REQUEST",
     )
-    terraforms = {"transactionId": {"S": "#writer"}, "writerRegion": {"S": A}}
+    table = fencing.Table(TABLE, sort_key)
+    terraforms = {**table.writer_key(), "writerRegion": {"S": A}}
     dynamodb.put_item(TableName=TABLE, Item=terraforms)
-    seen = fencing.current_writer(dynamodb, TABLE)
+    seen = fencing.current_writer(dynamodb, table)
     assert seen == fencing.Writer(A, 0), "Terraform's record has no epoch"
-    assert fencing.claim_writer(dynamodb, TABLE, B, seen) == fencing.Writer(B, 1)
+    assert fencing.claim_writer(dynamodb, table, B, seen) == fencing.Writer(B, 1)
     # Read at epoch 1, moved to epoch 2 by someone else before this claim: refused, unchanged.
-    stale = fencing.current_writer(dynamodb, TABLE)
-    fencing.claim_writer(dynamodb, TABLE, B, stale)
+    stale = fencing.current_writer(dynamodb, table)
+    fencing.claim_writer(dynamodb, table, B, stale)
     with pytest.raises(FailoverRefused, match="changed while this failover read it"):
-        fencing.claim_writer(dynamodb, TABLE, B, stale)
-    assert fencing.current_writer(dynamodb, TABLE) == fencing.Writer(B, 2)
+        fencing.claim_writer(dynamodb, table, B, stale)
+    assert fencing.current_writer(dynamodb, table) == fencing.Writer(B, 2)
+    assert dynamodb.scan(TableName=TABLE)["Count"] == 1, "one record, never a second key"
     # A record that appeared after it was read as absent: refused too.
     with pytest.raises(FailoverRefused):
-        fencing.claim_writer(dynamodb, TABLE, B, None)
+        fencing.claim_writer(dynamodb, table, B, None)

@@ -8,6 +8,7 @@ import pytest
 
 from tests.conftest import REAL_ENVS
 from tests.hclparse import labelled, module_files
+from tests.processor_harness import table_spec
 from tests.stackfacts import blocks, calls, key_of, of_type, one
 
 SECRET_PATTERNS = [
@@ -103,18 +104,21 @@ def test_protection_follows_the_environment(parsed, env, protected, skip_final_s
 
 
 def test_transactions_table_is_keyed_for_idempotent_writes(parsed):
+    """transactionId alone in every shipped environment (no `adopted.table_sort_key`); the
+    module's key expressions resolved as Terraform would (tests/processor_harness.py)."""
     table = one(parsed["dev"], "aws_dynamodb_table", "transactions", "data")
-    assert table["hash_key"] == "transactionId"
-    assert "range_key" not in table
-    indexes = {index["name"]: index for index in table["global_secondary_index"]}
-    assert (indexes["CustomerIndex"]["hash_key"], indexes["CustomerIndex"]["range_key"]) == (
-        "customerId",
-        "createdAt",
-    )
-    assert (indexes["StatusIndex"]["hash_key"], indexes["StatusIndex"]["range_key"]) == (
-        "status",
-        "createdAt",
-    )
+    for env in REAL_ENVS:
+        home = labelled(parsed[env]["main.tf"], "module")["data_eu_west_1"]
+        assert "sort_key" not in home["table"] and "name" not in home["table"]
+    spec = table_spec(parsed["dev"])
+    assert spec["KeySchema"] == [{"AttributeName": "transactionId", "KeyType": "HASH"}]
+    indexes = {index["IndexName"]: index["KeySchema"] for index in spec["GlobalSecondaryIndexes"]}
+    assert [key["AttributeName"] for key in indexes["CustomerIndex"]] == ["customerId", "createdAt"]
+    assert [key["AttributeName"] for key in indexes["StatusIndex"]] == ["status", "createdAt"]
+    # An adopted table keeps the reference's key and indexes: transactionId + timestamp.
+    adopted = table_spec(parsed["dev"], sort_key="timestamp")
+    assert [key["AttributeName"] for key in adopted["KeySchema"]] == ["transactionId", "timestamp"]
+    assert {"AttributeName": "timestamp", "AttributeType": "N"} in adopted["AttributeDefinitions"]
     assert table["billing_mode"] == "PAY_PER_REQUEST"
     assert table["point_in_time_recovery"] == [{"enabled": True}]
     assert table["server_side_encryption"] == [

@@ -67,7 +67,7 @@ resource "aws_cloudwatch_log_group" "api_access" {
 
 resource "aws_apigatewayv2_stage" "this" {
   api_id      = aws_apigatewayv2_api.this.id
-  name        = "$default"
+  name        = var.stage_name
   auto_deploy = true
 
   default_route_settings {

@@ -1,6 +1,7 @@
 locals {
-  partition     = data.aws_partition.current.partition
-  function_name = "${var.name}-payment-processor"
+  partition = data.aws_partition.current.partition
+  # An adopted function keeps its name (a function cannot be renamed).
+  function_name = coalesce(var.function_name, "${var.name}-payment-processor")
 
   # The API's routes, and the execute-api ARN path each one is invoked through.
   routes = {

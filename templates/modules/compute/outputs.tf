@@ -68,6 +68,6 @@ output "health_check_target" {
   description = "Where Route 53 probes this region: the API's own execute-api host (TLS, no custom domain needed) and the unsigned health route's path."
   value = {
     fqdn          = trimprefix(aws_apigatewayv2_api.this.api_endpoint, "https://")
-    resource_path = "/health"
+    resource_path = var.stage_name == "$default" ? "/health" : "/${var.stage_name}/health"
   }
 }

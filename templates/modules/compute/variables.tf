@@ -123,3 +123,23 @@ variable "emulator_compatible" {
   type        = bool
   default     = false
 }
+
+variable "function_name" {
+  description = "The function's name when it was adopted (payinfra adopt) and must be kept; null: <name>-payment-processor."
+  type        = string
+  default     = null
+  validation {
+    condition     = var.function_name == null || can(regex("^[A-Za-z0-9_-]{1,64}$", var.function_name))
+    error_message = "A Lambda function name is 1-64 letters, digits, hyphens or underscores."
+  }
+}
+
+variable "stage_name" {
+  description = "The API stage: $default (no path in the URL), or an adopted stage that clients call by name (such as prod)."
+  type        = string
+  default     = "$default"
+  validation {
+    condition     = can(regex("^(\\$default|[A-Za-z0-9_-]{1,128})$", var.stage_name))
+    error_message = "A stage is $default or 1-128 letters, digits, hyphens or underscores."
+  }
+}

@@ -1,5 +1,7 @@
 # ---- Transactions table ----
-# The partition key is transactionId alone, so a conditional put on it makes writes idempotent.
+# The partition key is transactionId alone, so a conditional put on it makes writes idempotent
+# (an adopted table keeps its sort key; the processor then guards each id with an item of its
+# own: docs/adoption.md).
 # Defined in its home region for good: a global table cannot change its home without being
 # recreated, so a region move adds and removes replicas (modules/table-replica) and never moves
 # this resource.
@@ -7,9 +9,10 @@
 resource "aws_dynamodb_table" "transactions" {
   count = local.create_table ? 1 : 0
 
-  name         = "${var.name}-transactions"
+  name         = local.table_name
   billing_mode = "PAY_PER_REQUEST"
   hash_key     = "transactionId"
+  range_key    = local.sort_key
   # Global-table replication reads the stream.
   stream_enabled              = true
   stream_view_type            = "NEW_AND_OLD_IMAGES"
@@ -31,21 +34,21 @@ resource "aws_dynamodb_table" "transactions" {
   }
 
   attribute {
-    name = "createdAt"
-    type = "S"
+    name = local.index_sort_key
+    type = local.sort_key == null ? "S" : "N"
   }
 
   global_secondary_index {
     name            = "CustomerIndex"
     hash_key        = "customerId"
-    range_key       = "createdAt"
+    range_key       = local.index_sort_key
     projection_type = "ALL"
   }
 
   global_secondary_index {
     name            = "StatusIndex"
     hash_key        = "status"
-    range_key       = "createdAt"
+    range_key       = local.index_sort_key
     projection_type = "ALL"
   }
 
@@ -59,7 +62,7 @@ resource "aws_dynamodb_table" "transactions" {
   }
 
   tags = {
-    Name = "${var.name}-transactions"
+    Name = local.table_name
   }
 
   # Its replicas are resources of their own (modules/table-replica), which carry deletion
@@ -77,8 +80,13 @@ resource "aws_dynamodb_table_item" "writer" {
 
   table_name = aws_dynamodb_table.transactions[0].name
   hash_key   = aws_dynamodb_table.transactions[0].hash_key
-  item = jsonencode({
-    transactionId = { S = "#writer" }
-    writerRegion  = { S = var.table.writer_region }
-  })
+  range_key  = local.sort_key
+  # On an adopted table the record's sort key is 0, as the processor reads it.
+  item = jsonencode(merge(
+    {
+      transactionId = { S = "#writer" }
+      writerRegion  = { S = var.table.writer_region }
+    },
+    local.sort_key == null ? {} : { (local.sort_key) = { N = "0" } },
+  ))
 }

@@ -5,6 +5,10 @@ locals {
   # Where the data bucket's server access logs land inside the region's log bucket.
   access_log_prefix = "data/"
   create_table      = var.table != null
+  table_name        = local.create_table ? coalesce(var.table.name, "${var.name}-transactions") : null
+  # An adopted table's sort key (a Number); its indexes sort on it as the reference's do.
+  sort_key       = local.create_table ? var.table.sort_key : null
+  index_sort_key = coalesce(local.sort_key, "createdAt")
 }
 
 data "aws_caller_identity" "current" {}

@@ -1,7 +1,7 @@
 # ---- Data bucket ----
 
 resource "aws_s3_bucket" "this" {
-  bucket = "${local.regional_name}-data-${local.account_id}"
+  bucket = coalesce(var.bucket_name, "${local.regional_name}-data-${local.account_id}")
 
   tags = {
     Name = "${local.regional_name}-data"

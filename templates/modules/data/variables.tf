@@ -37,6 +37,9 @@ variable "table" {
   type = object({
     deletion_protection = bool
     writer_region       = string
+    # An adopted table keeps its name and key schema: a sort key (a Number) beside transactionId.
+    name     = optional(string)
+    sort_key = optional(string)
   })
   default = null
   validation {
@@ -49,4 +52,10 @@ variable "emulator_compatible" {
   description = "Leave out the settings the local AWS emulator cannot store (payinfra's EMULATOR_GAPS). Never true for a real environment."
   type        = bool
   default     = false
+}
+
+variable "bucket_name" {
+  description = "The data bucket's name when it was adopted (payinfra adopt) and must be kept; null: <name>-<region>-data-<account>."
+  type        = string
+  default     = null
 }

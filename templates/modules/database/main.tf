@@ -1,7 +1,8 @@
 locals {
-  account_id    = data.aws_caller_identity.current.account_id
-  partition     = data.aws_partition.current.partition
-  db_identifier = "${var.name}-db"
+  account_id = data.aws_caller_identity.current.account_id
+  partition  = data.aws_partition.current.partition
+  # An adopted database keeps its identifier and subnet group (neither can be renamed in place).
+  db_identifier = coalesce(var.identifier, "${var.name}-db")
   # A read replica takes its engine, database, user and secret from its source; promoting it
   # (replicate_source_db set to null) makes it standalone in place, with these settings.
   is_replica = var.replicate_source_db != null
@@ -29,7 +30,7 @@ module "key" {
 # ---- Network placement ----
 
 resource "aws_db_subnet_group" "this" {
-  name       = "${var.name}-db"
+  name       = coalesce(var.subnet_group_name, local.db_identifier)
   subnet_ids = var.subnet_ids
 
   tags = {

@@ -126,3 +126,19 @@ variable "emulator_compatible" {
   type        = bool
   default     = false
 }
+
+variable "identifier" {
+  description = "The instance identifier when the database was adopted (payinfra adopt) and must be kept; null: <name>-db."
+  type        = string
+  default     = null
+  validation {
+    condition     = var.identifier == null || can(regex("^[a-z]([a-z0-9]|-[a-z0-9]){0,62}$", var.identifier))
+    error_message = "An RDS identifier starts with a letter; letters, digits and single hyphens, at most 63."
+  }
+}
+
+variable "subnet_group_name" {
+  description = "The DB subnet group's name when it was adopted and must be kept; null: the instance identifier."
+  type        = string
+  default     = null
+}
