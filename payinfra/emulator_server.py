@@ -11,6 +11,21 @@ per region, dark or not, so a test can prove that an action made no call to a da
 Stage updates: moto has no UpdateStage for API Gateway v2 (a 500, which the AWS provider retries
 for many minutes); AWS updates a stage's settings in place, and so does this.
 
+Stage tags: moto routes no tagging request for a stage's ARN (a 404) and keeps a stage's tags as
+they were at its creation; AWS tags a stage like any resource, which adopting the reference's
+`prod` stage needs, and so does this.
+
+Function updates: moto's UpdateFunctionConfiguration drops KMSKeyArn and TracingConfig, and its
+UpdateFunctionCode drops Architectures; AWS applies them to the function (adopting the
+reference's function changes all three), and so does this.
+
+Table encryption: moto's UpdateTable drops SSESpecification, so a table created with AWS-owned
+encryption keeps it; AWS moves the table to the customer-managed key given, and so does this.
+
+Log group keys: moto has no AssociateKmsKey / DisassociateKmsKey (a 500, retried by the AWS
+provider for many minutes), which adopting a log group created without a key needs; AWS keeps the
+key on the group, and so does this.
+
 Global tables: moto keeps no replicas, so a write to a table is copied, `lag` seconds later
 (0.5 s unless set: POST .../replication/lag/SECONDS), to the table of the same name in every
 other region of the account that has one, as DynamoDB global tables do: last writer wins (by
@@ -97,6 +112,99 @@ def stages_update_in_place() -> None:
         return 200, {}, json.dumps(stage.to_json())
 
     ApiGatewayV2Response.update_stage = update_stage  # type: ignore[attr-defined]
+
+
+_STAGE_ARN = re.compile(r"/apis/(?P<api_id>[^/]+)/stages/(?P<stage>[^/]+)$")
+
+
+def stages_take_tags() -> None:
+    from moto.apigatewayv2 import urls
+    from moto.apigatewayv2.responses import ApiGatewayV2Response
+
+    stage_tags = r"{0}/v2/tags/(?P<arn>[^/]+)/apis/(?P<api>[^/]+)/stages/(?P<stage>[^/]+)$"
+    urls.url_paths[stage_tags] = ApiGatewayV2Response.dispatch
+    tag, untag = ApiGatewayV2Response.tag_resource, ApiGatewayV2Response.untag_resource
+
+    def stage_of(self: ApiGatewayV2Response) -> Any:
+        found = _STAGE_ARN.search(unquote(self.path.split("/tags/")[1]))
+        if not found:
+            return None
+        return self.apigatewayv2_backend.get_stage(found["api_id"], unquote(found["stage"]))
+
+    def tag_stage(self: ApiGatewayV2Response) -> Any:
+        answer = tag(self)
+        stage = stage_of(self)
+        if stage is not None:
+            stage.tags = {**(stage.tags or {}), **json.loads(self.body).get("tags", {})}
+        return answer
+
+    def untag_stage(self: ApiGatewayV2Response) -> Any:
+        answer = untag(self)
+        stage = stage_of(self)
+        if stage is not None:
+            keys = set(self.querystring.get("tagKeys") or [])
+            stage.tags = {k: v for k, v in (stage.tags or {}).items() if k not in keys}
+        return answer
+
+    ApiGatewayV2Response.tag_resource = tag_stage  # type: ignore[method-assign]
+    ApiGatewayV2Response.untag_resource = untag_stage  # type: ignore[method-assign]
+
+
+def tables_change_encryption() -> None:
+    from moto.dynamodb.responses import DynamoHandler
+
+    update = DynamoHandler.update_table
+
+    def update_table(self: DynamoHandler) -> Any:
+        sse = self.body.get("SSESpecification")
+        if sse:
+            table = self.dynamodb_backend.get_table(self.body["TableName"])
+            table.sse_specification = dict(sse) if sse.get("Enabled") else None
+        return update(self)
+
+    DynamoHandler.update_table = update_table  # type: ignore[method-assign]
+
+
+# UpdateFunctionConfiguration's keys that moto ignores, and the attributes it keeps them in.
+_FUNCTION_SETTINGS = {"KMSKeyArn": "kms_key_arn", "TracingConfig": "tracing_config"}
+
+
+def functions_update_fully() -> None:
+    from moto.awslambda.models import LambdaFunction
+
+    configure, recode = LambdaFunction.update_configuration, LambdaFunction.update_function_code
+
+    def update_configuration(
+        self: LambdaFunction, config_updates: dict[str, Any]
+    ) -> dict[str, Any]:
+        for key, attribute in _FUNCTION_SETTINGS.items():
+            if key in config_updates:
+                setattr(self, attribute, config_updates[key])
+        return configure(self, config_updates)
+
+    def update_function_code(self: LambdaFunction, updated_spec: dict[str, Any]) -> dict[str, Any]:
+        if updated_spec.get("Architectures"):
+            self.architectures = list(updated_spec["Architectures"])
+        return recode(self, updated_spec)
+
+    LambdaFunction.update_configuration = update_configuration  # type: ignore[method-assign]
+    LambdaFunction.update_function_code = update_function_code  # type: ignore[method-assign]
+
+
+def log_groups_take_keys() -> None:
+    from moto.logs.responses import LogsResponse
+
+    def keyed(key_of: Callable[[LogsResponse], str | None]) -> Callable[[LogsResponse], str]:
+        def change_key(self: LogsResponse) -> str:
+            name = self._get_param("logGroupName")
+            group = self.logs_backend._find_log_group(log_group_name=name)
+            group.kms_key_id = key_of(self)
+            return ""
+
+        return change_key
+
+    LogsResponse.associate_kms_key = keyed(lambda r: r._get_param("kmsKeyId"))  # type: ignore[attr-defined]
+    LogsResponse.disassociate_kms_key = keyed(lambda _: None)  # type: ignore[attr-defined]
 
 
 class RegionOutages:
@@ -315,6 +423,10 @@ def regions_can_go_dark(outages: RegionOutages, replication: TableReplication) -
 if __name__ == "__main__":
     promoted_replicas_forget_their_source()
     stages_update_in_place()
+    log_groups_take_keys()
+    stages_take_tags()
+    functions_update_fully()
+    tables_change_encryption()
     outages = RegionOutages()
     replication = TableReplication(outages)
     tables_replicate(replication)

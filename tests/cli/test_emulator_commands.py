@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import io
 import json
 import subprocess
 import urllib.request
+import zipfile
 
 import pytest
 from click.testing import CliRunner
@@ -176,6 +178,76 @@ def test_the_emulator_updates_an_api_stage_in_place_as_aws_does(moto_server):
     assert updated["RouteSettings"] == throttle
     stage = api.get_stage(ApiId=api_id, StageName="$default")
     assert stage["RouteSettings"] == throttle and stage["AutoDeploy"] is True
+
+
+@pytest.mark.emulator
+def test_the_emulator_updates_a_functions_key_tracing_and_architecture_as_aws_does(moto_server):
+    """Adopting the reference's function changes all three (moto 5.2 dropped them)."""
+    role = client(moto_server.endpoint, "iam", "us-east-1").create_role(
+        RoleName="adopted-fn", AssumeRolePolicyDocument="{}"
+    )["Role"]["Arn"]
+    functions = client(moto_server.endpoint, "lambda", "eu-west-1")
+    package = io.BytesIO()
+    with zipfile.ZipFile(package, "w") as archive:
+        archive.writestr("index.py", "def handler(event, context): pass\n")
+    functions.create_function(
+        FunctionName="adopted-fn", Runtime="python3.11", Role=role, Handler="index.handler",
+        Code={"ZipFile": package.getvalue()},
+    )  # fmt: skip
+    key = "arn:aws:kms:eu-west-1:123456789012:key/0b6a4c2e-0000-4000-8000-000000000000"
+    functions.update_function_configuration(
+        FunctionName="adopted-fn", KMSKeyArn=key, TracingConfig={"Mode": "Active"}
+    )
+    functions.update_function_code(
+        FunctionName="adopted-fn", ZipFile=package.getvalue(), Architectures=["arm64"]
+    )
+    settings = functions.get_function_configuration(FunctionName="adopted-fn")
+    assert settings["KMSKeyArn"] == key and settings["TracingConfig"] == {"Mode": "Active"}
+    assert settings["Architectures"] == ["arm64"]
+
+
+@pytest.mark.emulator
+def test_the_emulator_moves_a_table_to_a_customer_managed_key_as_aws_does(moto_server):
+    """Adopting the reference's table (AWS-owned encryption) sets payinfra's key."""
+    dynamodb = client(moto_server.endpoint, "dynamodb", "eu-west-1")
+    dynamodb.create_table(
+        TableName="adopted-table", BillingMode="PAY_PER_REQUEST",
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+    )  # fmt: skip
+    key = "arn:aws:kms:eu-west-1:123456789012:key/0b6a4c2e-0000-4000-8000-000000000000"
+    dynamodb.update_table(
+        TableName="adopted-table",
+        SSESpecification={"Enabled": True, "SSEType": "KMS", "KMSMasterKeyId": key},
+    )
+    described = dynamodb.describe_table(TableName="adopted-table")["Table"]
+    assert described["SSEDescription"]["KMSMasterKeyArn"] == key
+
+
+@pytest.mark.emulator
+def test_the_emulator_tags_a_stage_by_its_arn_as_aws_does(moto_server):
+    """Adopting the reference's `prod` stage retags it (moto 5.2: a 404, tags never change)."""
+    api = client(moto_server.endpoint, "apigatewayv2", "eu-west-1")
+    api_id = api.create_api(Name="stage-tags", ProtocolType="HTTP")["ApiId"]
+    api.create_stage(ApiId=api_id, StageName="prod", Tags={"ManagedBy": "CDKTF", "Old": "1"})
+    arn = f"arn:aws:apigateway:eu-west-1::/apis/{api_id}/stages/prod"
+    api.tag_resource(ResourceArn=arn, Tags={"ManagedBy": "payinfra"})
+    api.untag_resource(ResourceArn=arn, TagKeys=["Old"])
+    assert api.get_stage(ApiId=api_id, StageName="prod")["Tags"] == {"ManagedBy": "payinfra"}
+
+
+@pytest.mark.emulator
+def test_the_emulator_keeps_a_key_associated_with_a_log_group_as_aws_does(moto_server):
+    """Adopting a log group made without a key associates payinfra's (moto 5.2: a 500)."""
+    logs = client(moto_server.endpoint, "logs", "eu-west-1")
+    logs.create_log_group(logGroupName="/aws/lambda/adopted")
+    key = "arn:aws:kms:eu-west-1:123456789012:key/0b6a4c2e-0000-4000-8000-000000000000"
+    logs.associate_kms_key(logGroupName="/aws/lambda/adopted", kmsKeyId=key)
+    (group,) = logs.describe_log_groups(logGroupNamePrefix="/aws/lambda/adopted")["logGroups"]
+    assert group["kmsKeyId"] == key
+    logs.disassociate_kms_key(logGroupName="/aws/lambda/adopted")
+    (group,) = logs.describe_log_groups(logGroupNamePrefix="/aws/lambda/adopted")["logGroups"]
+    assert "kmsKeyId" not in group
 
 
 @pytest.mark.emulator
