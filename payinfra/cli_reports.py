@@ -10,7 +10,12 @@ from pathlib import Path
 import click
 
 from payinfra import adoption, lifecycle, safety
-from payinfra.cli_options import environments_option, typed_confirmation
+from payinfra.cli_options import (
+    environments_option,
+    out_option,
+    terraform_option,
+    typed_confirmation,
+)
 from payinfra.errors import AdoptionRefused
 from payinfra.regions import AWS_REGIONS
 
@@ -120,25 +125,69 @@ def failover(env: str, to: str, environments_dir: Path, auto_approve: bool) -> N
 @click.command()
 @click.argument("env")
 @environments_option
+@out_option
+@terraform_option
 @click.option(
     "--from-state",
     "source",
-    required=True,
     metavar="SOURCE",
     help="The reference stack's Terraform state: a file, or s3://BUCKET/KEY (read only).",
 )
-def adopt(env: str, environments_dir: Path, source: str) -> None:
-    """Report how payinfra takes over the running reference stack whose state is SOURCE.
+@click.option(
+    "--release-old-state",
+    is_flag=True,
+    help="After `payinfra apply`: remove what payinfra adopted from the old state (backup kept).",
+)
+def adopt(
+    env: str,
+    environments_dir: Path,
+    out_dir: Path,
+    terraform_binary: str | None,
+    source: str | None,
+    release_old_state: bool,
+) -> None:
+    """Take over the running reference stack whose Terraform state is SOURCE, in place.
 
-    Lists each of its resources with the payinfra address that imports it in place, or why it
-    stays in the old state (payinfra builds its own beside it), and every place where ENV's
-    YAML contradicts what runs (a CIDR, a name, the table's key schema, the database's name or
-    user): none of those can change in place. This release reports only: it writes nothing
-    (docs/adoption.md).
+    SOURCE is only read. Without environments/ENV.yaml, writes it from the state (what cannot
+    change in place pinned) and stops for review. With it, lists each resource with the
+    payinfra address that imports it, or why it stays in the old state, and every place where
+    the YAML contradicts what runs (each by key; nothing is written then); when none, writes
+    the import blocks into out/ENV/adoption.tf: `payinfra plan ENV` shows the takeover,
+    `payinfra apply ENV` performs it (docs/adoption.md).
 
-    Exit 0 when every resource can be taken over as the YAML stands, 3 when the YAML or
-    payinfra contradicts the stack, 1 when SOURCE cannot be read, 2 for an invalid YAML.
+    With --release-old-state (after `payinfra apply`), removes the adopted resources from the
+    old state, keeping a backup beside it (`.payinfra-backup`), once payinfra's state holds every
+    one of them; a protected environment's name must be typed. What is left in the old state is
+    what payinfra replaced: destroy it with the old tool when nothing uses it.
+
+    Exit 0 when the YAML or the import blocks were written or the old state released, 3 when
+    the state is not the reference stack's, contradicts the YAML, or payinfra's state does not
+    hold the adopted resources yet, 1 when SOURCE cannot be read, 2 for an invalid YAML.
     """
+    if release_old_state:
+        if source is not None:
+            raise click.UsageError(
+                "--release-old-state releases the state the adoption recorded: no --from-state"
+            )
+        released_from, released = adoption.release_old_state(
+            environments_dir, env, out_dir, terraform_binary, typed_confirmation(env)
+        )
+        click.echo(
+            f"removed {len(released.removed)} adopted resources from {released_from} (backup: "
+            f"{released.backup}); it still holds {len(released.kept)} that payinfra replaced"
+        )
+        for address in released.kept:
+            click.echo(f"  {address}")
+        return
+    if source is None:
+        raise click.UsageError("--from-state SOURCE is required (or --release-old-state)")
+    if not adoption.has_environment(environments_dir, env):
+        path, count = adoption.write_environment(environments_dir, env, source)
+        click.echo(
+            f"wrote {path} from {source} ({count} resources): set lambda.default_currency, "
+            f"review it, then run `payinfra adopt {env} --from-state {source}` again"
+        )
+        return
     found = adoption.survey(environments_dir, env, source)
     stack, imported = found.stack, [row for row in found.rows if row.imported]
     click.echo(
@@ -152,12 +201,17 @@ def adopt(env: str, environments_dir: Path, source: str) -> None:
     click.echo(f"left to the old state ({len(left)}; payinfra builds its own):")
     for row in left:
         click.echo(f"  {row.reference}: {row.reason}")
+    for problem in found.contradictions:
+        click.secho(
+            f"error: {found.env_file}: {problem.key}: {problem.problem}", err=True, fg="red"
+        )
     if found.contradictions:
-        for problem in found.contradictions:
-            where = f"{found.env_file}: {problem.key}" if problem.key else "payinfra cannot keep"
-            click.secho(f"error: {where}: {problem.problem}", err=True, fg="red")
         raise AdoptionRefused(
             f"{len(found.contradictions)} contradictions between {found.env_file} and the "
             "running stack: nothing can be taken over as it stands; nothing was written"
         )
-    click.echo(f"{found.env_file} agrees with the running stack")
+    root = adoption.record(found, out_dir)
+    click.echo(
+        f"wrote {len(imported)} import blocks into {root / 'adoption.tf'}; next: "
+        f"`payinfra plan {env}` (nothing is imported before `payinfra apply {env}`)"
+    )

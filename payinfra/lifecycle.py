@@ -142,11 +142,13 @@ def plan(
     )
     result = summary.result()
     targeted = any(argument.startswith("-target=") for argument in extra)
-    if targeted or (summary.needs_the_plan_file and not _first_plan(ws, identity)):
+    if targeted or (
+        summary.needs_the_plan_file and (summary.imports or not _first_plan(ws, identity))
+    ):
         # Rare (a region joining or switching, a -target): ask the plan whether a new database
         # starts empty beside one in the (whole) state, a standalone one would be made a
         # replica, or a failover's writer record is pointed elsewhere; the summary is then
-        # exactly the one apply derives. Over an empty state
+        # exactly the one apply derives. Over an empty state that imports nothing
         # neither can be (every database is new, none has a past), so the stream's summary
         # already is that one, without a `terraform show` that starts every provider again.
         result = summarize(plan_json(ws.terraform.output_of("show", "-json", PLAN_FILE), PLAN_FILE))

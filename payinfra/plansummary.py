@@ -385,11 +385,15 @@ class StreamSummary:
         # `terraform show` can tell whether a database starts empty or would be turned into a
         # replica, and whether a record a failover wrote is pointed elsewhere.
         self.needs_the_plan_file = False
+        # Whether the plan imports (an adoption, a replica): a state empty before the plan then
+        # still has databases with a past.
+        self.imports = False
 
     def add(self, message: dict) -> None:
         if message.get("type") != "planned_change":
             return
         change = message.get("change") or {}
+        self.imports |= bool(change.get("importing")) or change.get("action") == "import"
         resource = change.get("resource") or {}
         kind = _STREAM_ACTIONS.get(change.get("action", ""))
         address = str(resource.get("addr", ""))

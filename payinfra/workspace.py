@@ -14,9 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from payinfra import accounts, emulator, safety, writer
+from payinfra.adoption_record import ADOPTION_RECORD, read_record
 from payinfra.config import Environment, load_environment
 from payinfra.errors import EmulatorError, Refused
-from payinfra.render import render_environment
+from payinfra.render import Files, render_environment
 from payinfra.terraform import Terraform, find_terraform
 
 EMULATOR_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "emulator", "AWS_SECRET_ACCESS_KEY": "emulator"}
@@ -39,7 +40,7 @@ class Workspace:
                 "payinfra now manages as resources of their own; plan without --no-render so "
                 "that the root adopts them (docs/region-moves.md: Table replicas)"
             )
-        writer.write_tree(render_environment(self.env, regions), self.root)
+        writer.write_tree(rendered(self.env, self.root, regions), self.root)
         writer.verify(self.root)
 
 
@@ -60,7 +61,17 @@ def render(environments_dir: Path, name: str, out_dir: Path) -> Rendered:
 
 def render_locked(env: Environment, root: Path) -> writer.WriteResult:
     safety.guard_protection(env, root)
-    return writer.write_tree(render_environment(env), root)
+    return writer.write_tree(rendered(env, root), root)
+
+
+def rendered(env: Environment, root: Path, adopted_replicas: list[str] | None = None) -> Files:
+    """The environment's files, with the import blocks of an adoption in progress (its record
+    beside the root) and of the table replicas to adopt."""
+    record = root / ADOPTION_RECORD
+    adoption = read_record(record.read_text(encoding="utf-8"))[1] if record.is_file() else []
+    return render_environment(
+        env, adopted_replicas or (), [(item.to, item.id) for item in adoption]
+    )
 
 
 @contextlib.contextmanager

@@ -177,6 +177,31 @@ def write_tree(files: Files, target: Path) -> WriteResult:
         return WriteResult(changed, unchanged, stale)
 
 
+def replace_file(path: Path, text: str) -> None:
+    """Replace a file that is not payinfra's (another tool's state) in one step: a crash
+    leaves the old content or the new, never a part."""
+    _write_atomically(path, text)
+    _fsync_folder(path.parent)
+
+
+def write_record(target: Path, name: str, text: str) -> None:
+    """Write one of payinfra's own records beside the generated files (a `.payinfra*` name, so
+    no render ever replaces it) in one step; the folder's lock must be held."""
+    if not fnmatch(name, ".payinfra*") or "/" in name:
+        raise RenderError(f"{name!r} is not a payinfra record name")
+    _require_lock(target)
+    _write_atomically(target / name, text)
+    _fsync_folder(target)
+
+
+def remove_record(target: Path, name: str) -> None:
+    if not fnmatch(name, ".payinfra*") or "/" in name:
+        raise RenderError(f"{name!r} is not a payinfra record name")
+    _require_lock(target)
+    (target / name).unlink(missing_ok=True)
+    _fsync_folder(target)
+
+
 def check_generated_path(relative: str) -> None:
     """A generated file lives inside the folder and is never state, a plan or bookkeeping."""
     path = PurePosixPath(relative)

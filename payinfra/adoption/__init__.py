@@ -1,24 +1,39 @@
 """Taking over a running reference stack (the CDKTF app payinfra replaces) in place: its state
-read only (source), recognised (stack), mapped onto payinfra's addresses (mapping), and
-checked against the environment's YAML (checks). `survey` does all four for the CLI.
-
-This release reports; it writes nothing (docs/adoption.md says what is built and what is not).
+read only (source), recognised (stack), mapped onto payinfra's addresses (mapping), checked
+against the environment's YAML (checks), which is written from it when there is none
+(environment). `survey` reads and checks; `write_environment` and `record` are the two writes
+(docs/adoption.md).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from payinfra import accounts, workspace
+from payinfra import accounts, states, workspace, writer
 from payinfra.adoption.checks import Contradiction, contradictions
+from payinfra.adoption.environment import environment_yaml
 from payinfra.adoption.mapping import Row, mapping
-from payinfra.adoption.source import S3_SCHEME, read_source
+from payinfra.adoption.release import Released, release, write_old
+from payinfra.adoption.source import S3_SCHEME, read_source, read_text
 from payinfra.adoption.stack import TARGET_REGION, ReferenceStack, reference_stack
+from payinfra.adoption_record import ADOPTION_RECORD, Import, read_record, record_text
 from payinfra.config import Environment, load_environment
-from payinfra.errors import AdoptionRefused
+from payinfra.config.loading import ENV_NAME
+from payinfra.errors import AdoptionRefused, ConfigError, Refused
 
-__all__ = ["Contradiction", "Row", "Survey", "survey"]
+__all__ = [
+    "Contradiction",
+    "Released",
+    "Row",
+    "Survey",
+    "has_environment",
+    "record",
+    "release_old_state",
+    "survey",
+    "write_environment",
+]
 
 
 @dataclass(frozen=True)
@@ -50,3 +65,67 @@ def survey(environments_dir: Path, name: str, source: str) -> Survey:
         rows=mapping(stack),
         contradictions=contradictions(env, stack),
     )
+
+
+def has_environment(environments_dir: Path, name: str) -> bool:
+    return (environments_dir / f"{name}.yaml").is_file()
+
+
+def write_environment(environments_dir: Path, name: str, source: str) -> tuple[Path, int]:
+    """Write `environments/<name>.yaml` from the state at `source` (never over an existing
+    file); (the file, how many resources the state holds)."""
+    if not ENV_NAME.fullmatch(name):
+        raise ConfigError([f"{name!r} is not an environment name"])
+    path = environments_dir / f"{name}.yaml"
+    s3 = None
+    if source.startswith(S3_SCHEME):
+        s3 = accounts.clients(accounts.Target(region=TARGET_REGION))("s3", TARGET_REGION)
+    stack = reference_stack(read_source(source, s3), source)
+    mapping(stack)  # a state that cannot be mapped is refused before anything is written
+    try:
+        with path.open("x", encoding="utf-8") as handle:
+            handle.write(environment_yaml(stack, name))
+    except FileExistsError:
+        raise AdoptionRefused(f"{path} appeared meanwhile; run `payinfra adopt` again") from None
+    return path, len(stack.resources)
+
+
+def record(found: Survey, out_dir: Path) -> Path:
+    """Record the import blocks beside the environment's root and render it with them
+    (`adoption.tf`), under the root's lock; the rendered root's folder."""
+    root = out_dir / found.env.name
+    imports = [Import(row.target, row.import_id or "") for row in found.rows if row.target]
+    with writer.locked(root):
+        writer.write_record(root, ADOPTION_RECORD, record_text(found.stack.source, imports))
+        workspace.render_locked(found.env, root)
+    return root
+
+
+def release_old_state(
+    environments_dir: Path,
+    name: str,
+    out_dir: Path,
+    terraform: str | None,
+    confirm: Callable[[str], bool] | None,
+) -> tuple[str, Released]:
+    """Remove what payinfra adopted from the reference stack's state (backup kept), once
+    payinfra's state holds all of it; the adoption then ends (`adoption.tf` is no longer
+    rendered). A protected environment's name must be typed (`confirm`). (source, outcome)."""
+    with workspace.workspace(
+        environments_dir, name, out_dir, render_first=False, terraform=terraform
+    ) as ws:
+        record_file = ws.root / ADOPTION_RECORD
+        if not record_file.is_file():
+            raise AdoptionRefused(f"{name} has no adoption in progress ({record_file} is absent)")
+        source, imports = read_record(record_file.read_text(encoding="utf-8"))
+        s3 = None
+        if source.startswith(S3_SCHEME):
+            s3 = accounts.clients(workspace.aws_target(ws.env))("s3", TARGET_REGION)
+        old = read_text(source, s3)
+        new, released = release(source, old, imports, states.state_of(ws))
+        if ws.env.protected and not (confirm and confirm(f"Type {name} to release {source}")):
+            raise Refused(f"{name} is protected: its name must be typed; {source} was not changed")
+        write_old(source, old, new, s3)
+        writer.remove_record(ws.root, ADOPTION_RECORD)
+        workspace.render_locked(ws.env, ws.root)
+    return source, released

@@ -8,7 +8,6 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
-from payinfra import awsnames
 from payinfra.adoption.stack import REGION_CODES, SOURCE_REGION, TARGET_REGION, ReferenceStack
 from payinfra.config import Environment
 
@@ -18,10 +17,9 @@ PAYINFRA_STAGE = "$default"
 
 @dataclass(frozen=True)
 class Contradiction:
-    """`key` is the YAML key that differs; None where no YAML key can say what runs (a name or
-    key schema payinfra cannot keep yet): a gap of payinfra's, not of the YAML."""
+    """The YAML key that differs, and how."""
 
-    key: str | None
+    key: str
     problem: str
 
 
@@ -118,52 +116,50 @@ def _database(env: Environment, stack: ReferenceStack) -> Iterator[Contradiction
 
 
 def _table(env: Environment, stack: ReferenceStack) -> Iterator[Contradiction]:
-    table = stack["aws_dynamodb_table.dynamodb-transactions"]
-    if table.get("range_key"):
+    theirs = stack["aws_dynamodb_table.dynamodb-transactions"].get("range_key") or None
+    if env.adopted.table_sort_key != theirs:
         yield Contradiction(
-            None,
-            f"the table's key is transactionId + {table.get('range_key')}; payinfra's is "
-            "transactionId alone, and a table's key schema never changes in place",
+            "adopted.table_sort_key",
+            f"{env.adopted.table_sort_key or 'unset'}, but the table's key is transactionId + "
+            f"{theirs} (a table's key schema never changes in place)",
         )
 
 
 def _names(env: Environment, stack: ReferenceStack) -> Iterator[Contradiction]:
-    """The names AWS cannot change in place, payinfra's against the reference's."""
-    prefix = env.name_prefix
+    """The names AWS cannot change in place, the YAML's (or payinfra's own) against what runs."""
+    database = env.database_identifier
     pairs = [
-        ("table", awsnames.TABLE.name(prefix), "aws_dynamodb_table.dynamodb-transactions", "name"),
+        ("adopted.table", env.table_name, "aws_dynamodb_table.dynamodb-transactions", "name"),
+        ("adopted.database", database, "aws_db_instance.rds-postgresql", "identifier"),
         (
-            "database",
-            awsnames.DATABASE.name(prefix),
-            "aws_db_instance.rds-postgresql",
-            "identifier",
-        ),
-        (
-            "database subnet group",
-            awsnames.DATABASE.name(prefix),
+            "adopted.database_subnet_group",
+            env.adopted.database_subnet_group or database,
             "aws_db_subnet_group.db-subnet-group",
             "name",
         ),
         (
-            "function",
-            awsnames.FUNCTION.name(prefix),
+            "adopted.function",
+            env.function_name,
             "aws_lambda_function.lambda-payment-processor",
             "function_name",
         ),
-        ("API stage", PAYINFRA_STAGE, "aws_apigatewayv2_stage.api-stage", "name"),
+        (
+            "adopted.api_stage",
+            env.adopted.api_stage or PAYINFRA_STAGE,
+            "aws_apigatewayv2_stage.api-stage",
+            "name",
+        ),
     ]
     pairs += [
         (
-            f"bucket in {name}",
-            awsnames.DATA_BUCKET.name(prefix, name, stack.account_id),
+            f"adopted.data_buckets.{name}",
+            env.data_bucket(name, stack.account_id),
             f"aws_s3_bucket.s3-bucket-{code}",
             "bucket",
         )
         for code, name in REGION_CODES.items()
     ]
-    for what, ours, address, attribute in pairs:
-        theirs = stack[address].get(attribute) if address in stack else None
-        if theirs is not None and ours != theirs:
-            yield Contradiction(
-                None, f"payinfra names the {what} {ours}; the reference's is {theirs}"
-            )
+    for key, ours, address, attribute in pairs:
+        theirs = stack[address].get(attribute)
+        if ours != theirs:
+            yield Contradiction(key, f"{ours}, but the running one is {theirs}")

@@ -19,8 +19,12 @@ STATE_FORMAT = 4
 
 def read_source(source: str, s3_client: Any = None) -> dict:
     """The state at `source` as a dict, checked to be a Terraform state of format 4."""
-    text = _read_s3(source, s3_client) if source.startswith(S3_SCHEME) else _read_file(source)
-    return parse_state(text, source)
+    return parse_state(read_text(source, s3_client), source)
+
+
+def read_text(source: str, s3_client: Any = None) -> str:
+    """The state's text as stored (a backup keeps it byte for byte)."""
+    return _read_s3(source, s3_client) if source.startswith(S3_SCHEME) else _read_file(source)
 
 
 def parse_state(text: str, source: str) -> dict:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 
 import jinja2
@@ -31,10 +31,16 @@ from payinfra.render.root import provider_context, replica_imports, root_context
 __all__ = ["STATE_IDENTITY_OUTPUT", "Files", "render_bootstrap", "render_environment"]
 
 
-def render_environment(env: Environment, adopted_replicas: Collection[str] = ()) -> Files:
+def render_environment(
+    env: Environment,
+    adopted_replicas: Collection[str] = (),
+    adoption: Sequence[tuple[str, str]] = (),
+) -> Files:
     """Every generated file of `out/<env>/`, keyed by relative path, in sorted order.
     `adopted_replicas`: regions whose table replica exists as a `replica` block of the table in
-    the state (an earlier payinfra's): `imports.tf` adopts each into its table-replica module."""
+    the state (an earlier payinfra's): `imports.tf` adopts each into its table-replica module.
+    `adoption`: (address, id) of each reference-stack resource `payinfra adopt` takes over:
+    `adoption.tf` imports them."""
     context = root_context(env)
     jinja = _jinja(assets.templates_dir() / "root")
     files: Files = {
@@ -43,6 +49,10 @@ def render_environment(env: Environment, adopted_replicas: Collection[str] = ())
     if adopted_replicas:
         files["imports.tf"] = jinja.get_template("imports.tf.j2").render(
             imports=replica_imports(env, adopted_replicas)
+        )
+    if adoption:
+        files["adoption.tf"] = jinja.get_template("adoption.tf.j2").render(
+            imports=[{"to": expression(to), "id": literal(id_)} for to, id_ in adoption]
         )
     for module in (*MODULES, *SHARED_MODULES):
         files.update(_module_files(module))

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import boto3
 import pytest
+import yaml
 from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -28,10 +29,12 @@ from payinfra.cli import main
 from payinfra.config import load_environment
 from payinfra.errors import AdoptionRefused, AdoptionSourceError
 from tests.conftest import REPO
+from tests.hclparse import parse as parse_hcl
 
 FIXTURE = Path(__file__).parent.parent / "fixtures" / "reference.tfstate"
 STATE = json.loads(FIXTURE.read_text(encoding="utf-8"))
 DEV = load_environment(REPO / "environments", "dev")
+IMPORTS_WRITTEN = 51
 STATEFUL = {
     "aws_dynamodb_table.dynamodb-transactions": (
         "module.data_eu_west_1.aws_dynamodb_table.transactions[0]"
@@ -52,10 +55,8 @@ def adopt(aws, env_dir, tmp_path):
             path = tmp_path / "source.tfstate"
             path.write_text(json.dumps(source), encoding="utf-8")
             source = str(path)
-        before = _tree(env_dir.path)
         args = ["adopt", env, "--environments-dir", str(env_dir.path), "--from-state", source]
-        result = CliRunner().invoke(main, args)
-        assert _tree(env_dir.path) == before, "adopt wrote into the environments folder"
+        result = CliRunner().invoke(main, [*args, "--out", str(tmp_path / "out")])
         assert "Traceback" not in result.output
         return result
 
@@ -66,8 +67,10 @@ def _tree(folder: Path) -> dict[str, bytes]:
     return {str(p): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
-def test_reports_each_resource_once_with_its_new_address(adopt):
+def test_reports_each_resource_once_with_its_new_address(adopt, env_dir, tmp_path):
+    before = _tree(env_dir.path)
     result = adopt(str(FIXTURE))
+    assert _tree(env_dir.path) == before and not (tmp_path / "out").exists(), "wrote something"
     assert result.exit_code == 3, result.output
     out = result.stdout
     assert "the reference stack (suffix dev-001, account 123456789012" in out
@@ -82,50 +85,74 @@ def test_names_each_contradiction_by_file_and_key_and_writes_nothing(adopt, env_
     result = adopt(str(FIXTURE))
     errors = result.stderr.splitlines()
     dev = env_dir.path / "dev.yaml"
-    assert f"error: {dev}: database.name: payments, but the database's is paymentdb" in (
-        result.stderr
-    )
-    assert f"error: {dev}: database.master_username: payments_admin" in result.stderr
-    assert f"error: {dev}: database.engine_version: 17, but the database runs 14.7" in (
-        result.stderr
-    )
-    assert f"error: {dev}: regions[eu-west-1].private_subnets: " in result.stderr
-    assert "error: payinfra cannot keep: the table's key is transactionId + timestamp" in (
-        result.stderr
-    )
-    assert "payinfra names the table payment-dev-transactions; the reference's is " in (
-        result.stderr
-    )
+    for expected in (
+        "database.name: payments, but the database's is paymentdb",
+        "database.master_username: payments_admin",
+        "database.engine_version: 17, but the database runs 14.7",
+        "regions[eu-west-1].private_subnets: ",
+        "adopted.table_sort_key: unset, but the table's key is transactionId + timestamp",
+        "adopted.table: payment-dev-transactions, but the running one is "
+        "payment-transactions-dev-001",
+        "adopted.api_stage: $default, but the running one is prod",
+        "adopted.data_buckets.us-east-1: payment-dev-us-east-1-data-123456789012, but the "
+        "running one is payment-data-us-east-1-dev-001",
+    ):
+        assert f"error: {dev}: {expected}" in result.stderr
     assert errors[-1].endswith("nothing was written")
 
 
-def test_a_yaml_that_describes_the_stack_leaves_only_payinfras_own_gaps(adopt, env_dir):
-    regions = [
-        {
-            "name": name,
-            "role": role,
-            "cidr": f"10.{n}.0.0/16",
-            "azs": [f"{name}a", f"{name}b"],
-            "public_subnets": [f"10.{n}.1.0/24", f"10.{n}.2.0/24"],
-            "private_subnets": [f"10.{n}.11.0/24", f"10.{n}.12.0/24"],
-        }
-        for name, role, n in (("us-east-1", "source", 0), ("eu-west-1", "target", 1))
-    ]
-    env_dir.write(
-        "dev",
-        {
-            "regions": regions,
-            "database": {
-                "name": "paymentdb",
-                "master_username": "dbadmin",
-                "engine_version": "14.7",
-            },
-        },
+def test_without_a_yaml_writes_one_from_the_state_and_never_over_one(adopt, env_dir, tmp_path):
+    result = adopt(str(FIXTURE), env="tap")
+    assert result.exit_code == 0, result.output
+    written = env_dir.path / "tap.yaml"
+    assert f"wrote {written} from {FIXTURE} (62 resources): set lambda.default_currency" in (
+        result.stdout
     )
-    result = adopt(str(FIXTURE))
-    assert result.exit_code == 3
-    problems = [line for line in result.stderr.splitlines() if line.startswith("error: ")][:-1]
-    assert problems and all(line.startswith("error: payinfra cannot keep: ") for line in problems)
+    settings = yaml.safe_load(written.read_text(encoding="utf-8"))
+    assert settings["adopted"] == {
+        "table": "payment-transactions-dev-001",
+        "table_sort_key": "timestamp",
+        "database": "payment-db-dev-001",
+        "database_subnet_group": "payment-db-subnet-dev-001",
+        "function": "payment-processor-dev-001",
+        "api_stage": "prod",
+        "data_buckets": {
+            "us-east-1": "payment-data-us-east-1-dev-001",
+            "eu-west-1": "payment-data-eu-west-1-dev-001",
+        },
+    }
+    eu = settings["regions"][1]
+    assert (eu["cidr"], eu["private_subnets"]) == ("10.1.0.0/16", ["10.1.11.0/24", "10.1.12.0/24"])
+    assert settings["database"]["engine_version"] == "14.7"
+    # Without the currency the state cannot tell, the YAML is not valid yet: the run says so.
+    again = adopt(str(FIXTURE), env="tap")
+    assert again.exit_code == 2
+    assert "lambda.default_currency: required with adopted.table_sort_key" in again.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_yaml_that_describes_the_stack_gets_the_import_blocks(adopt, env_dir, tmp_path):
+    adopt(str(FIXTURE), env="tap")
+    path = env_dir.path / "tap.yaml"
+    settings = yaml.safe_load(path.read_text(encoding="utf-8"))
+    settings["lambda"]["default_currency"] = "USD"
+    env_dir.write("tap", settings)
+    result = adopt(str(FIXTURE), env="tap")
+    assert result.exit_code == 0, result.output
+    root = tmp_path / "out" / "tap"
+    assert f"wrote 51 import blocks into {root / 'adoption.tf'}" in result.stdout
+    blocks = parse_hcl((root / "adoption.tf").read_text(encoding="utf-8"))["import"]
+    assert len(blocks) == 51
+    by_target = {block["to"]: block["id"] for block in blocks}
+    assert by_target["${module.data_eu_west_1.aws_dynamodb_table.transactions[0]}"] == (
+        "payment-transactions-dev-001"
+    )
+    # Every later render keeps them while the adoption is in progress.
+    CliRunner().invoke(
+        main,
+        ["render", "tap", "--environments-dir", str(env_dir.path), "--out", str(tmp_path / "out")],
+    )
+    assert len(parse_hcl((root / "adoption.tf").read_text(encoding="utf-8"))["import"]) == 51
 
 
 def test_mapping_imports_every_stateful_resource_and_covers_every_resource_once():
@@ -278,3 +305,129 @@ def test_a_truncated_state_is_refused_in_words(cut):
     text = FIXTURE.read_text(encoding="utf-8")[:cut]
     with contextlib.suppress(AdoptionRefused, AdoptionSourceError):
         mapping(reference_stack(parse_state(text, "cut"), "cut"))
+
+
+# ---- The adoption record, and releasing the old state ----
+
+
+def _adopted(adopt, env_dir, tmp_path) -> Path:
+    """The fixture's state copied where the release may rewrite it, adopted as `tap` up to the
+    import blocks; the copy's path."""
+    source = tmp_path / "terraform.tap.tfstate"
+    source.write_bytes(FIXTURE.read_bytes())
+    adopt(str(source), env="tap")
+    settings = yaml.safe_load((env_dir.path / "tap.yaml").read_text(encoding="utf-8"))
+    settings["lambda"]["default_currency"] = "USD"
+    env_dir.write("tap", settings)
+    assert adopt(str(source), env="tap").exit_code == 0
+    return source
+
+
+def _release(env_dir, tmp_path, *extra: str):
+    args = ["adopt", "tap", "--environments-dir", str(env_dir.path), "--out", str(tmp_path / "out")]
+    return CliRunner().invoke(main, [*args, *extra])
+
+
+def _payinfra_state_holding(root: Path, addresses: list[str]) -> None:
+    """A local payinfra state that holds `addresses` (what an apply of the adoption leaves)."""
+    resources = []
+    for address in addresses:
+        base, _, key = address.partition("[")
+        *module, kind, name = base.split(".")
+        index = json.loads(key[:-1]) if key else None
+        resources.append(
+            {"mode": "managed", "module": ".".join(module), "type": kind, "name": name,
+             "instances": [{"index_key": index, "attributes": {}}] if key else [{"attributes": {}}]}
+        )  # fmt: skip
+    (root / "terraform.tfstate").write_text(
+        json.dumps({"version": 4, "serial": 3, "lineage": "l", "resources": resources})
+    )
+
+
+def test_the_old_state_is_released_only_once_payinfra_holds_every_import(adopt, env_dir, tmp_path):
+    source = _adopted(adopt, env_dir, tmp_path)
+    original = source.read_bytes()
+    root = tmp_path / "out" / "tap"
+    record = json.loads((root / ".payinfra-adoption.json").read_text())
+    targets = [item["to"] for item in record["imports"]]
+
+    _payinfra_state_holding(root, targets[:-1])
+    refused = _release(env_dir, tmp_path, "--release-old-state")
+    assert refused.exit_code == 3
+    assert f"payinfra's state does not hold {targets[-1]}" in refused.stderr
+    assert source.read_bytes() == original, "the old state was changed before the apply"
+
+    _payinfra_state_holding(root, targets)
+    released = _release(env_dir, tmp_path, "--release-old-state")
+    assert released.exit_code == 0, released.output
+    assert "removed 47 adopted resources" in released.stdout
+    old = json.loads(source.read_text())
+    assert len(old["resources"]) == 15 and old["serial"] == STATE["serial"] + 1
+    assert old["lineage"] == STATE["lineage"]
+    kept = {f"{r['type']}.{r['name']}" for r in old["resources"]}
+    assert "aws_security_group.sg-rds" in kept and "aws_db_instance.rds-postgresql" not in kept
+    assert Path(f"{source}.payinfra-backup").read_bytes() == original
+    assert not (root / ".payinfra-adoption.json").exists() and not (root / "adoption.tf").exists()
+    again = _release(env_dir, tmp_path, "--release-old-state")
+    assert again.exit_code == 3 and "no adoption in progress" in again.stderr
+
+
+@pytest.mark.parametrize(
+    "args",
+    [[], ["--release-old-state", "--from-state", "x.tfstate"]],
+    ids=["neither", "both"],
+)
+def test_adopt_needs_a_source_or_the_release(env_dir, tmp_path, args):
+    result = _release(env_dir, tmp_path, *args)
+    assert result.exit_code == 2 and "--from-state" in result.output
+
+
+@pytest.mark.parametrize(
+    "to",
+    [
+        'module.data_eu_west_1.aws_s3_bucket.this\nresource "aws_iam_user" "x" {}',
+        "aws_s3_bucket.this",
+        'module.data_eu_west_1.aws_s3_bucket.this["${file(\\"/etc/passwd\\")}"]',
+    ],
+)
+def test_a_tampered_record_is_refused_before_any_hcl_is_written(adopt, env_dir, tmp_path, to):
+    _adopted(adopt, env_dir, tmp_path)
+    root = tmp_path / "out" / "tap"
+    record = json.loads((root / ".payinfra-adoption.json").read_text())
+    record["imports"][0]["to"] = to
+    (root / ".payinfra-adoption.json").write_text(json.dumps(record))
+    before = (root / "adoption.tf").read_bytes()
+    result = CliRunner().invoke(
+        main,
+        ["render", "tap", "--environments-dir", str(env_dir.path), "--out", str(tmp_path / "out")],
+    )
+    assert result.exit_code == 1 and "is not an address payinfra imports" in result.stderr
+    assert (root / "adoption.tf").read_bytes() == before
+
+
+def test_an_import_id_from_the_state_is_encoded_never_pasted(adopt, env_dir, tmp_path):
+    source = tmp_path / "evil.tfstate"
+    state = _with(lambda s: None)
+    vpc = next(r for r in state["resources"] if r["name"] == "vpc-us-east-1")
+    vpc["instances"][0]["attributes"]["id"] = (
+        'vpc-1"\n}\nresource "aws_iam_user" "x" {\n  name = "${x}'
+    )
+    source.write_text(json.dumps(state))
+    adopt(str(source), env="tap")
+    settings = yaml.safe_load((env_dir.path / "tap.yaml").read_text(encoding="utf-8"))
+    settings["lambda"]["default_currency"] = "USD"
+    env_dir.write("tap", settings)
+    assert adopt(str(source), env="tap").exit_code == 0
+    text = (tmp_path / "out" / "tap" / "adoption.tf").read_text()
+    blocks = parse_hcl(text)
+    assert list(blocks) == ["import"] and len(blocks["import"]) == IMPORTS_WRITTEN
+    assert 'vpc-1\\"\\n}\\nresource' in text and "$${x}" in text
+
+
+@pytest.mark.parametrize("name", ["tap", "../escape", "Tap"])
+def test_without_a_yaml_a_bad_source_or_name_writes_no_yaml(adopt, env_dir, tmp_path, name):
+    before = _tree(env_dir.path)
+    bad = _state(tmp_path, _drop("aws_db_instance.rds-postgresql"))
+    result = adopt(bad if name == "tap" else str(FIXTURE), env=name)
+    assert result.exit_code in (2, 3) and result.stderr.count("\n") == 1, result.output
+    assert _tree(env_dir.path) == before and not (tmp_path.parent / "escape.yaml").exists()

@@ -149,6 +149,30 @@ def test_data_source_reads_are_not_changes():
     assert not streamed.result().has_changes
 
 
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"action": "update", "importing": {"id": "payment-db-dev-001"}},
+        {"action": "import", "importing": {"id": "vpc-1"}},
+    ],
+    ids=["imported and updated", "imported as it is"],
+)
+def test_a_plan_that_imports_is_known_to_import(change):
+    """An adoption's first plan runs over an empty state with databases that have a past:
+    `payinfra plan` then asks the plan file instead of trusting the empty state."""
+    streamed = StreamSummary()
+    resource = {
+        "addr": "module.database_eu_west_1.aws_db_instance.this",
+        "module": "m",
+        "resource": "aws_db_instance.this",
+        "resource_type": "aws_db_instance",
+    }
+    streamed.add({"type": "planned_change", "change": {"action": "create", "resource": resource}})
+    assert not streamed.imports
+    streamed.add({"type": "planned_change", "change": {**change, "resource": resource}})
+    assert streamed.imports
+
+
 # ---- Drift ----
 
 

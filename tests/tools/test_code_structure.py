@@ -26,6 +26,7 @@ LAYERS = [
         "fencing",
         "leftovers",
         "tablereplicas",
+        "adoption_record",
     },
     {"safety", "workspace", "states", "adoption"},
     {"lifecycle", "validate", "bootstrap"},

@@ -1,0 +1,90 @@
+"""Ending an adoption: the resources payinfra took over leave the reference stack's state, so
+that one state owns each (two owners is how a `cdktf destroy` deletes a live database).
+
+Refused until payinfra's state holds every address the adoption imported. The old state is
+rewritten without them (its serial one higher, its lineage kept, so terraform accepts it as the
+next version), after a backup of it as it was: beside a file, or beside the object in S3.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from payinfra import writer
+from payinfra.adoption.mapping import mapping
+from payinfra.adoption.source import S3_SCHEME, parse_state
+from payinfra.adoption.stack import reference_stack
+from payinfra.adoption_record import Import
+from payinfra.errors import AdoptionRefused, AdoptionSourceError
+
+BACKUP_SUFFIX = ".payinfra-backup"
+
+
+@dataclass(frozen=True)
+class Released:
+    removed: list[str]
+    kept: list[str]
+    backup: str
+
+
+def addresses_in(state: dict | None) -> set[str]:
+    """Every resource instance address a Terraform state holds."""
+    found: set[str] = set()
+    for resource in (state or {}).get("resources") or []:
+        if resource.get("mode") != "managed":
+            continue
+        base = ".".join(
+            part for part in (resource.get("module"), resource["type"], resource["name"]) if part
+        )
+        for instance in resource.get("instances") or []:
+            key = instance.get("index_key")
+            found.add(base + ("" if key is None else f"[{json.dumps(key)}]"))
+    return found
+
+
+def release(
+    source: str, text: str, imports: list[Import], payinfra_state: dict | None
+) -> tuple[str, Released]:
+    """The old state's new text without the adopted resources, and what was done; refused
+    while payinfra's state lacks any imported address."""
+    held = addresses_in(payinfra_state)
+    missing = [item.to for item in imports if item.to not in held]
+    if missing:
+        raise AdoptionRefused(
+            f"payinfra's state does not hold {missing[0]}"
+            + (f" (and {len(missing) - 1} more)" if len(missing) > 1 else "")
+            + ": apply the adoption first (`payinfra apply`); the old state was not changed"
+        )
+    state = parse_state(text, source)
+    adopted = {row.reference for row in mapping(reference_stack(state, source)) if row.target}
+    kept = [r for r in state["resources"] if f"{r.get('type')}.{r.get('name')}" not in adopted]
+    removed = sorted(adopted & {f"{r.get('type')}.{r.get('name')}" for r in state["resources"]})
+    state = {**state, "resources": kept, "serial": int(state.get("serial", 0)) + 1}
+    names = sorted(f"{r.get('type')}.{r.get('name')}" for r in kept)
+    return json.dumps(state, indent=2) + "\n", Released(removed, names, _backup_name(source))
+
+
+def _backup_name(source: str) -> str:
+    return source + BACKUP_SUFFIX
+
+
+def write_old(source: str, old_text: str, new_text: str, s3: Any) -> None:
+    """The backup first, then the new state in one step: a crash leaves the old state, or the
+    new one with its backup beside it."""
+    if source.startswith(S3_SCHEME):
+        bucket, key = _bucket_key(source)
+        s3.put_object(Bucket=bucket, Key=key + BACKUP_SUFFIX, Body=old_text.encode("utf-8"))
+        s3.put_object(Bucket=bucket, Key=key, Body=new_text.encode("utf-8"))
+        return
+    writer.replace_file(Path(_backup_name(source)), old_text)
+    writer.replace_file(Path(source), new_text)
+
+
+def _bucket_key(source: str) -> tuple[str, str]:
+    bucket, _, key = source.removeprefix(S3_SCHEME).partition("/")
+    if not bucket or not key:
+        raise AdoptionSourceError(f"{source}: an S3 source is s3://BUCKET/KEY")
+    return bucket, key
