@@ -431,3 +431,40 @@ def test_without_a_yaml_a_bad_source_or_name_writes_no_yaml(adopt, env_dir, tmp_
     result = adopt(bad if name == "tap" else str(FIXTURE), env=name)
     assert result.exit_code in (2, 3) and result.stderr.count("\n") == 1, result.output
     assert _tree(env_dir.path) == before and not (tmp_path.parent / "escape.yaml").exists()
+
+
+def test_a_protected_environment_releases_only_when_its_name_is_typed(
+    adopt, env_dir, tmp_path, monkeypatch
+):
+    source = _adopted(adopt, env_dir, tmp_path)
+    settings = yaml.safe_load((env_dir.path / "tap.yaml").read_text(encoding="utf-8"))
+    year = 365
+    settings.update(protected=True, logs={"retention_days": year})
+    settings["network"]["flow_log_retention_days"] = year
+    settings["storage"] = {"access_log_retention_days": year}
+    settings["alarms"] = {"emails": ["oncall@example.com"]}
+    env_dir.write("tap", settings)
+    root = tmp_path / "out" / "tap"
+    record = json.loads((root / ".payinfra-adoption.json").read_text())
+    _payinfra_state_holding(root, [item["to"] for item in record["imports"]])
+    original = source.read_bytes()
+    # No terminal: no one typed the name.
+    refused = _release(env_dir, tmp_path, "--release-old-state")
+    assert refused.exit_code == 3 and "its name must be typed" in refused.stderr
+    assert source.read_bytes() == original
+    monkeypatch.setattr("payinfra.cli_options.stdin_is_terminal", lambda: True)
+    wrong = CliRunner().invoke(
+        main,
+        ["adopt", "tap", "--environments-dir", str(env_dir.path), "--out", str(tmp_path / "out"),
+         "--release-old-state"],
+        input="prod\n",
+    )  # fmt: skip
+    assert wrong.exit_code == 3 and source.read_bytes() == original
+    typed = CliRunner().invoke(
+        main,
+        ["adopt", "tap", "--environments-dir", str(env_dir.path), "--out", str(tmp_path / "out"),
+         "--release-old-state"],
+        input="tap\n",
+    )  # fmt: skip
+    assert typed.exit_code == 0, typed.output
+    assert len(json.loads(source.read_text())["resources"]) == 15
