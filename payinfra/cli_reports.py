@@ -156,9 +156,9 @@ def adopt(
     `payinfra apply ENV` performs it (docs/adoption.md).
 
     With --release-old-state (after `payinfra apply`), removes the adopted resources from the
-    old state, keeping a backup beside it (`.payinfra-backup`), once payinfra's state holds every
-    one of them; a protected environment's name must be typed. What is left in the old state is
-    what payinfra replaced: destroy it with the old tool when nothing uses it.
+    old state, keeping a backup beside it (`.payinfra-backup-SERIAL`), once payinfra's state
+    holds every one of them; a protected environment's name must be typed. What is left in the
+    old state is what payinfra replaced: destroy it with the old tool when nothing uses it.
 
     Exit 0 when the YAML or the import blocks were written or the old state released, 3 when
     the state is not the reference stack's, contradicts the YAML, or payinfra's state does not
@@ -172,10 +172,13 @@ def adopt(
         released_from, released = adoption.release_old_state(
             environments_dir, env, out_dir, terraform_binary, typed_confirmation(env)
         )
-        click.echo(
+        done = (
             f"removed {len(released.removed)} adopted resources from {released_from} (backup: "
-            f"{released.backup}); it still holds {len(released.kept)} that payinfra replaced"
+            f"{released.backup})"
+            if released.removed
+            else f"{released_from} held none of the adopted resources any more (released before)"
         )
+        click.echo(f"{done}; it still holds {len(released.kept)} that payinfra replaced")
         for address in released.kept:
             click.echo(f"  {address}")
         return

@@ -94,7 +94,11 @@ def record(found: Survey, out_dir: Path) -> Path:
     """Record the import blocks beside the environment's root and render it with them
     (`adoption.tf`), under the root's lock; the rendered root's folder."""
     root = out_dir / found.env.name
-    imports = [Import(row.target, row.import_id or "") for row in found.rows if row.target]
+    imports = [
+        Import(row.target, row.import_id or "", row.reference if row.resource else "")
+        for row in found.rows
+        if row.target
+    ]
     with writer.locked(root):
         writer.write_record(root, ADOPTION_RECORD, record_text(found.stack.source, imports))
         workspace.render_locked(found.env, root)
@@ -123,9 +127,12 @@ def release_old_state(
             s3 = accounts.clients(workspace.aws_target(ws.env))("s3", TARGET_REGION)
         old = read_text(source, s3)
         new, released = release(source, old, imports, states.state_of(ws))
-        if ws.env.protected and not (confirm and confirm(f"Type {name} to release {source}")):
-            raise Refused(f"{name} is protected: its name must be typed; {source} was not changed")
-        write_old(source, old, new, s3)
+        if new is not None:
+            if ws.env.protected and not (confirm and confirm(f"Type {name} to release {source}")):
+                raise Refused(
+                    f"{name} is protected: its name must be typed; {source} was not changed"
+                )
+            write_old(released, source, old, new, s3)
         writer.remove_record(ws.root, ADOPTION_RECORD)
         workspace.render_locked(ws.env, ws.root)
     return source, released

@@ -32,6 +32,11 @@ class Row:
     def imported(self) -> bool:
         return self.target is not None
 
+    @property
+    def resource(self) -> bool:
+        """A resource of the old state (not a route the reference keeps inline in a table)."""
+        return " " not in self.reference
+
 
 def _module(kind: str, region: str) -> str:
     return f"module.{kind}_{region.replace('-', '_')}"

@@ -2,8 +2,10 @@
 that one state owns each (two owners is how a `cdktf destroy` deletes a live database).
 
 Refused until payinfra's state holds every address the adoption imported. The old state is
-rewritten without them (its serial one higher, its lineage kept, so terraform accepts it as the
-next version), after a backup of it as it was: beside a file, or beside the object in S3.
+rewritten without the resources the adoption recorded (its serial one higher, its lineage kept,
+so terraform accepts it as the next version), after a backup of it as it was, named by its
+serial: beside a file, or beside the object in S3. A rerun after a run interrupted between the
+two finds nothing left to remove and only ends the adoption.
 """
 
 from __future__ import annotations
@@ -14,9 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from payinfra import writer
-from payinfra.adoption.mapping import mapping
 from payinfra.adoption.source import S3_SCHEME, parse_state
-from payinfra.adoption.stack import reference_stack
 from payinfra.adoption_record import Import
 from payinfra.errors import AdoptionRefused, AdoptionSourceError
 
@@ -47,9 +47,10 @@ def addresses_in(state: dict | None) -> set[str]:
 
 def release(
     source: str, text: str, imports: list[Import], payinfra_state: dict | None
-) -> tuple[str, Released]:
-    """The old state's new text without the adopted resources, and what was done; refused
-    while payinfra's state lacks any imported address."""
+) -> tuple[str | None, Released]:
+    """The old state's new text without the adopted resources (None when it holds none of them
+    any more: released already, by a run interrupted before it ended the adoption), and what
+    was done; refused while payinfra's state lacks any imported address."""
     held = addresses_in(payinfra_state)
     missing = [item.to for item in imports if item.to not in held]
     if missing:
@@ -59,27 +60,29 @@ def release(
             + ": apply the adoption first (`payinfra apply`); the old state was not changed"
         )
     state = parse_state(text, source)
-    adopted = {row.reference for row in mapping(reference_stack(state, source)) if row.target}
+    adopted = {item.reference for item in imports if item.reference}
+    present = {f"{r.get('type')}.{r.get('name')}" for r in state["resources"]}
     kept = [r for r in state["resources"] if f"{r.get('type')}.{r.get('name')}" not in adopted]
-    removed = sorted(adopted & {f"{r.get('type')}.{r.get('name')}" for r in state["resources"]})
-    state = {**state, "resources": kept, "serial": int(state.get("serial", 0)) + 1}
     names = sorted(f"{r.get('type')}.{r.get('name')}" for r in kept)
-    return json.dumps(state, indent=2) + "\n", Released(removed, names, _backup_name(source))
+    serial = int(state.get("serial", 0))
+    backup = f"{source}{BACKUP_SUFFIX}-{serial}"
+    if not adopted & present:
+        return None, Released([], names, backup)
+    new = {**state, "resources": kept, "serial": serial + 1}
+    return json.dumps(new, indent=2) + "\n", Released(sorted(adopted & present), names, backup)
 
 
-def _backup_name(source: str) -> str:
-    return source + BACKUP_SUFFIX
-
-
-def write_old(source: str, old_text: str, new_text: str, s3: Any) -> None:
-    """The backup first, then the new state in one step: a crash leaves the old state, or the
-    new one with its backup beside it."""
+def write_old(released: Released, source: str, old_text: str, new_text: str, s3: Any) -> None:
+    """The backup first (named by the serial it holds, so a later release never overwrites
+    it), then the new state in one step: a crash leaves the old state, or the new one with its
+    backup beside it."""
     if source.startswith(S3_SCHEME):
         bucket, key = _bucket_key(source)
-        s3.put_object(Bucket=bucket, Key=key + BACKUP_SUFFIX, Body=old_text.encode("utf-8"))
+        backup_key = _bucket_key(released.backup)[1]
+        s3.put_object(Bucket=bucket, Key=backup_key, Body=old_text.encode("utf-8"))
         s3.put_object(Bucket=bucket, Key=key, Body=new_text.encode("utf-8"))
         return
-    writer.replace_file(Path(_backup_name(source)), old_text)
+    writer.replace_file(Path(released.backup), old_text)
     writer.replace_file(Path(source), new_text)
 
 

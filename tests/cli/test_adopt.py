@@ -366,10 +366,38 @@ def test_the_old_state_is_released_only_once_payinfra_holds_every_import(adopt, 
     assert old["lineage"] == STATE["lineage"]
     kept = {f"{r['type']}.{r['name']}" for r in old["resources"]}
     assert "aws_security_group.sg-rds" in kept and "aws_db_instance.rds-postgresql" not in kept
-    assert Path(f"{source}.payinfra-backup").read_bytes() == original
+    assert Path(f"{source}.payinfra-backup-{STATE['serial']}").read_bytes() == original
     assert not (root / ".payinfra-adoption.json").exists() and not (root / "adoption.tf").exists()
     again = _release(env_dir, tmp_path, "--release-old-state")
     assert again.exit_code == 3 and "no adoption in progress" in again.stderr
+
+
+def test_a_release_interrupted_before_it_ended_the_adoption_ends_it_when_run_again(
+    adopt, env_dir, tmp_path
+):
+    """Killed after the old state was rewritten, before the record went: the rerun finds
+    nothing left to remove, keeps the first backup as it was, and ends the adoption."""
+    source = _adopted(adopt, env_dir, tmp_path)
+    root = tmp_path / "out" / "tap"
+    record = (root / ".payinfra-adoption.json").read_text()
+    _payinfra_state_holding(root, [item["to"] for item in json.loads(record)["imports"]])
+    assert _release(env_dir, tmp_path, "--release-old-state").exit_code == 0
+    (root / ".payinfra-adoption.json").write_text(record)  # as if killed before removing it
+    released, backup = source.read_bytes(), Path(f"{source}.payinfra-backup-{STATE['serial']}")
+    original = backup.read_bytes()
+    again = _release(env_dir, tmp_path, "--release-old-state")
+    assert again.exit_code == 0, again.output
+    assert "held none of the adopted resources any more" in again.stdout
+    assert source.read_bytes() == released and backup.read_bytes() == original
+    assert not (root / ".payinfra-adoption.json").exists()
+
+
+def test_the_record_names_each_imports_address_in_the_old_state(adopt, env_dir, tmp_path):
+    _adopted(adopt, env_dir, tmp_path)
+    record = json.loads((tmp_path / "out" / "tap" / ".payinfra-adoption.json").read_text())
+    references = {item["reference"] for item in record["imports"]}
+    assert "aws_db_instance.rds-postgresql" in references and "" in references  # inline routes
+    assert len(references - {""}) == 47
 
 
 @pytest.mark.parametrize(
