@@ -323,9 +323,9 @@ def _adopted(adopt, env_dir, tmp_path) -> Path:
     return source
 
 
-def _release(env_dir, tmp_path, *extra: str):
+def _release(env_dir, tmp_path, *extra: str, typed: str | None = None):
     args = ["adopt", "tap", "--environments-dir", str(env_dir.path), "--out", str(tmp_path / "out")]
-    return CliRunner().invoke(main, [*args, *extra])
+    return CliRunner().invoke(main, [*args, *extra], input=None if typed is None else f"{typed}\n")
 
 
 def _payinfra_state_holding(root: Path, addresses: list[str]) -> None:
@@ -481,18 +481,8 @@ def test_a_protected_environment_releases_only_when_its_name_is_typed(
     assert refused.exit_code == 3 and "its name must be typed" in refused.stderr
     assert source.read_bytes() == original
     monkeypatch.setattr("payinfra.cli_options.stdin_is_terminal", lambda: True)
-    wrong = CliRunner().invoke(
-        main,
-        ["adopt", "tap", "--environments-dir", str(env_dir.path), "--out", str(tmp_path / "out"),
-         "--release-old-state"],
-        input="prod\n",
-    )  # fmt: skip
+    wrong = _release(env_dir, tmp_path, "--release-old-state", typed="prod")
     assert wrong.exit_code == 3 and source.read_bytes() == original
-    typed = CliRunner().invoke(
-        main,
-        ["adopt", "tap", "--environments-dir", str(env_dir.path), "--out", str(tmp_path / "out"),
-         "--release-old-state"],
-        input="tap\n",
-    )  # fmt: skip
+    typed = _release(env_dir, tmp_path, "--release-old-state", typed="tap")
     assert typed.exit_code == 0, typed.output
     assert len(json.loads(source.read_text())["resources"]) == 15
