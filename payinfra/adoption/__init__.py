@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from payinfra import accounts, states, workspace, writer
 from payinfra.adoption.checks import Contradiction, contradictions
@@ -50,8 +51,7 @@ def survey(environments_dir: Path, name: str, source: str) -> Survey:
     another account than the one ENV's credentials act in, and map and check it."""
     env = load_environment(environments_dir, name)
     target = workspace.aws_target(env)
-    s3 = accounts.clients(target)("s3", TARGET_REGION) if source.startswith(S3_SCHEME) else None
-    stack = reference_stack(read_source(source, s3), source)
+    stack = reference_stack(read_source(source, _s3_client(source, target)), source)
     acting = accounts.caller_account(target)
     if acting != stack.account_id:
         raise AdoptionRefused(
@@ -77,9 +77,8 @@ def write_environment(environments_dir: Path, name: str, source: str) -> tuple[P
     if not ENV_NAME.fullmatch(name):
         raise ConfigError([f"{name!r} is not an environment name"])
     path = environments_dir / f"{name}.yaml"
-    s3 = None
-    if source.startswith(S3_SCHEME):
-        s3 = accounts.clients(accounts.Target(region=TARGET_REGION))("s3", TARGET_REGION)
+    # No environment yet: the default credentials, as the state's own tool used them.
+    s3 = _s3_client(source, accounts.Target(region=TARGET_REGION))
     stack = reference_stack(read_source(source, s3), source)
     mapping(stack)  # a state that cannot be mapped is refused before anything is written
     try:
@@ -122,9 +121,7 @@ def release_old_state(
         if not record_file.is_file():
             raise AdoptionRefused(f"{name} has no adoption in progress ({record_file} is absent)")
         source, imports = read_record(record_file.read_text(encoding="utf-8"))
-        s3 = None
-        if source.startswith(S3_SCHEME):
-            s3 = accounts.clients(workspace.aws_target(ws.env))("s3", TARGET_REGION)
+        s3 = _s3_client(source, workspace.aws_target(ws.env))
         old = read_text(source, s3)
         new, released = release(source, old, imports, states.state_of(ws))
         if new is not None:
@@ -136,3 +133,11 @@ def release_old_state(
         writer.remove_record(ws.root, ADOPTION_RECORD)
         workspace.render_locked(ws.env, ws.root)
     return source, released
+
+
+def _s3_client(source: str, target: accounts.Target) -> Any:
+    """The S3 client an `s3://` source is read (and released) with, acting as `target`;
+    None for a file."""
+    if not source.startswith(S3_SCHEME):
+        return None
+    return accounts.clients(target)("s3", TARGET_REGION)

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from payinfra import writer
-from payinfra.adoption.source import S3_SCHEME, parse_state
+from payinfra.adoption.source import S3_SCHEME, parse_state, reason, s3_location
 from payinfra.adoption_record import Import
 from payinfra.errors import AdoptionRefused, AdoptionSourceError
 
@@ -77,17 +77,12 @@ def write_old(released: Released, source: str, old_text: str, new_text: str, s3:
     it), then the new state in one step: a crash leaves the old state, or the new one with its
     backup beside it."""
     if source.startswith(S3_SCHEME):
-        bucket, key = _bucket_key(source)
-        backup_key = _bucket_key(released.backup)[1]
-        s3.put_object(Bucket=bucket, Key=backup_key, Body=old_text.encode("utf-8"))
-        s3.put_object(Bucket=bucket, Key=key, Body=new_text.encode("utf-8"))
+        for target, text in ((released.backup, old_text), (source, new_text)):
+            bucket, key = s3_location(target)
+            try:
+                s3.put_object(Bucket=bucket, Key=key, Body=text.encode("utf-8"))
+            except Exception as err:  # botocore's errors: one line, never a traceback
+                raise AdoptionSourceError(f"{target}: cannot be written ({reason(err)})") from None
         return
     writer.replace_file(Path(released.backup), old_text)
     writer.replace_file(Path(source), new_text)
-
-
-def _bucket_key(source: str) -> tuple[str, str]:
-    bucket, _, key = source.removeprefix(S3_SCHEME).partition("/")
-    if not bucket or not key:
-        raise AdoptionSourceError(f"{source}: an S3 source is s3://BUCKET/KEY")
-    return bucket, key

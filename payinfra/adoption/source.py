@@ -55,13 +55,19 @@ def _read_file(source: str) -> str:
     except UnicodeDecodeError:
         raise AdoptionSourceError(f"{source}: not a Terraform state (not text)") from None
     except OSError as err:
-        raise AdoptionSourceError(f"{source}: cannot be read ({_reason(err)})") from None
+        raise AdoptionSourceError(f"{source}: cannot be read ({reason(err)})") from None
 
 
-def _read_s3(source: str, s3_client: Any) -> str:
+def s3_location(source: str) -> tuple[str, str]:
+    """(bucket, key) of an `s3://BUCKET/KEY` source."""
     bucket, _, key = source.removeprefix(S3_SCHEME).partition("/")
     if not bucket or not key:
         raise AdoptionSourceError(f"{source}: an S3 source is s3://BUCKET/KEY")
+    return bucket, key
+
+
+def _read_s3(source: str, s3_client: Any) -> str:
+    bucket, key = s3_location(source)
     if s3_client is None:
         raise AdoptionSourceError(f"{source}: no S3 client to read it with")
     try:
@@ -70,10 +76,11 @@ def _read_s3(source: str, s3_client: Any) -> str:
     except UnicodeDecodeError:
         raise AdoptionSourceError(f"{source}: not a Terraform state (not text)") from None
     except Exception as err:  # botocore's errors: one line naming the source, never a traceback
-        raise AdoptionSourceError(f"{source}: cannot be read ({_reason(err)})") from None
+        raise AdoptionSourceError(f"{source}: cannot be read ({reason(err)})") from None
 
 
-def _reason(err: BaseException) -> str:
+def reason(err: BaseException) -> str:
+    """An error's code (AWS's) or its OS reason, for one line."""
     response = getattr(err, "response", None)
     if isinstance(response, dict):
         code = response.get("Error", {}).get("Code")

@@ -486,3 +486,26 @@ def test_a_protected_environment_releases_only_when_its_name_is_typed(
     typed = _release(env_dir, tmp_path, "--release-old-state", typed="tap")
     assert typed.exit_code == 0, typed.output
     assert len(json.loads(source.read_text())["resources"]) == 15
+
+
+def test_an_s3_state_is_adopted_and_released_in_its_bucket(adopt, env_dir, tmp_path):
+    s3 = boto3.client("s3", region_name="eu-west-1")
+    s3.create_bucket(
+        Bucket="tap-state", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"}
+    )
+    s3.put_object(Bucket="tap-state", Key="tap.tfstate", Body=FIXTURE.read_bytes())
+    source = "s3://tap-state/tap.tfstate"
+    assert adopt(source, env="tap").exit_code == 0
+    settings = yaml.safe_load((env_dir.path / "tap.yaml").read_text(encoding="utf-8"))
+    settings["lambda"]["default_currency"] = "USD"
+    env_dir.write("tap", settings)
+    assert adopt(source, env="tap").exit_code == 0
+    root = tmp_path / "out" / "tap"
+    record = json.loads((root / ".payinfra-adoption.json").read_text())
+    _payinfra_state_holding(root, [item["to"] for item in record["imports"]])
+    released = _release(env_dir, tmp_path, "--release-old-state")
+    assert released.exit_code == 0, released.output
+    state = json.loads(s3.get_object(Bucket="tap-state", Key="tap.tfstate")["Body"].read())
+    assert len(state["resources"]) == 15
+    backup = s3.get_object(Bucket="tap-state", Key=f"tap.tfstate.payinfra-backup-{STATE['serial']}")
+    assert backup["Body"].read() == FIXTURE.read_bytes()
