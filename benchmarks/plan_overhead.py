@@ -1,7 +1,7 @@
 """What `payinfra plan` costs over `terraform plan` on the same root (goal: at most 1.1x).
 
 Run: .venv/bin/python benchmarks/plan_overhead.py   (needs terraform; uses the provider mirror
-when there is one). It renders the `local` environment against a moto server of its own, inits
+when there is one). It renders the `local` environment against an emulator of its own, inits
 once, then alternates `terraform plan -out` and `payinfra plan --no-render` REPEATS times each
 and prints the medians and their ratio, twice: for a first plan (it creates every database)
 and, after an apply (a few minutes of provider waiting), for a plan with no change. payinfra
@@ -19,8 +19,10 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
+
+from payinfra import emulator
+from payinfra.errors import EmulatorError
 
 REPO = Path(__file__).resolve().parent.parent
 REPEATS = 5
@@ -34,22 +36,14 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def start_moto(port: int) -> subprocess.Popen:
-    moto = Path(sys.executable).with_name("moto_server")
-    process = subprocess.Popen(
-        [str(moto), "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env={**os.environ, "MOTO_IAM_LOAD_MANAGED_POLICIES": "true"},
-    )
-    for _ in range(150):
+def start_emulator(state_dir: Path) -> str:
+    """payinfra's emulator on a free port (retried when another process takes the port first)."""
+    for _attempt in range(3):
         try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/moto-api/", timeout=1).close()
-            return process
-        except OSError:
-            time.sleep(0.2)
-    process.kill()
-    raise RuntimeError("moto_server did not start")
+            return emulator.start(free_port(), state_dir).endpoint
+        except EmulatorError:
+            continue
+    raise RuntimeError("the emulator lost three free ports before it bound one")
 
 
 def timed(command: list[str], cwd: Path, env: dict[str, str]) -> float:
@@ -70,20 +64,17 @@ def compare(label: str, terraform: list[str], payinfra: list[str], folder: Path,
 
 
 def main() -> None:
-    port = free_port()
-    moto = start_moto(port)
     folder = Path(tempfile.mkdtemp(prefix="payinfra-plan-bench-"))
+    endpoint = start_emulator(folder / ".payinfra")
     try:
         shutil.copytree(REPO / "environments", folder / "environments")
         local = folder / "environments" / "local.yaml"
         local.write_text(
-            local.read_text().replace(
-                "emulator: {}", f"emulator: {{endpoint: http://127.0.0.1:{port}}}"
-            )
+            local.read_text().replace("emulator: {}", f"emulator: {{endpoint: {endpoint}}}")
         )
         env = {
             **os.environ,
-            "AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}",
+            "AWS_ENDPOINT_URL": endpoint,
             "AWS_ACCESS_KEY_ID": "emulator",
             "AWS_SECRET_ACCESS_KEY": "emulator",
             "CHECKPOINT_DISABLE": "1",
@@ -103,8 +94,7 @@ def main() -> None:
             )  # fmt: skip
             compare("no change", terraform, payinfra, folder, env)
     finally:
-        moto.kill()
-        moto.wait()
+        emulator.stop(folder / ".payinfra")
         shutil.rmtree(folder, ignore_errors=True)
 
 

@@ -107,7 +107,7 @@ def start(port: int, state_dir: Path = STATE_DIR) -> EmulatorStatus:
             raise EmulatorError(
                 f"the emulator exited with {process.returncode}; see {state_dir / 'emulator.log'}"
             )
-        if _healthy(endpoint) and process.poll() is None:
+        if is_serving(endpoint, process.pid):
             return EmulatorStatus(True, True, process.pid, endpoint)
         time.sleep(0.2)
     stop(state_dir)
@@ -141,7 +141,7 @@ def status(state_dir: Path = STATE_DIR) -> EmulatorStatus:
         return EmulatorStatus(False, False, None, "")
     pid, endpoint, recorded = state
     running = recorded is not None and _identity(pid) == recorded and _is_running(pid)
-    return EmulatorStatus(running, running and _healthy(endpoint), pid, endpoint)
+    return EmulatorStatus(running, running and is_serving(endpoint, pid), pid, endpoint)
 
 
 def _read_state(path: Path) -> tuple[int, str, str | None] | None:
@@ -257,13 +257,16 @@ def _regions_request(action: str | None, state_dir: Path) -> Regions:
     return Regions(answer["dark"], answer["calls"])
 
 
-def _healthy(endpoint: str) -> bool:
+def is_serving(endpoint: str, pid: int) -> bool:
+    """The server at `endpoint` answers and is process `pid`. Another folder's emulator can
+    hold the port a moment after ours was found free (ours then fails to bind and exits): an
+    answer alone would hand this folder the other one's emulator."""
     import urllib.error  # here, not at the top: every command imports this module, few ask
     import urllib.request
 
     try:
         # Generous: a machine busy with terraform runs can take a second to answer.
-        with urllib.request.urlopen(f"{endpoint}/moto-api/", timeout=3):
-            return True
-    except (urllib.error.URLError, OSError):
+        with urllib.request.urlopen(f"{endpoint}{CONTROL_PATH}", timeout=3) as response:
+            return bool(json.loads(response.read()).get("pid") == pid)
+    except (urllib.error.URLError, OSError, ValueError, AttributeError):
         return False

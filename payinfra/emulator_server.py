@@ -42,6 +42,7 @@ replica.
 from __future__ import annotations
 
 import json
+import os
 import re
 import sys
 import threading
@@ -396,7 +397,8 @@ def _control(
         outages.set_dark(match["region"], match["action"] == "dark")
     if environ.get("REQUEST_METHOD") == "POST" and match["lag"] and replication:
         replication.lag = float(match["lag"])
-    report = outages.report()
+    # The pid tells `payinfra emulator` that the server answering is the process it started.
+    report = {**outages.report(), "pid": os.getpid()}
     if replication:
         report["replication_lag"] = replication.lag
     if environ.get("REQUEST_METHOD") == "POST" and match["reset"]:

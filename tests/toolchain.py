@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from payinfra.emulator import server_command
+from payinfra.emulator import is_serving, server_command
 from payinfra.terraform import find_plugin_dir, terraform_env
 
 
@@ -92,17 +92,22 @@ class MotoServer:
     """A moto server on a free loopback port, for the AWS provider to talk to."""
 
     def __init__(self, account_id: str | None = None):
-        self.port = free_port()
-        self.endpoint = f"http://127.0.0.1:{self.port}"
         # MOTO_ACCOUNT_ID: the account plain credentials act in (default 123456789012).
         account = {"MOTO_ACCOUNT_ID": account_id} if account_id else {}
-        self.process = subprocess.Popen(
-            server_command(self.port),
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            env={**os.environ, "MOTO_IAM_LOAD_MANAGED_POLICIES": "true", **account},
-        )
-        self._wait_until_healthy()
+        # Another worker can take a free port before our server binds it: ours then exits, and
+        # is started again on another port.
+        for _attempt in range(3):
+            self.port = free_port()
+            self.endpoint = f"http://127.0.0.1:{self.port}"
+            self.process = subprocess.Popen(
+                server_command(self.port),
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                env={**os.environ, "MOTO_IAM_LOAD_MANAGED_POLICIES": "true", **account},
+            )
+            if self._wait_until_serving():
+                return
+        raise RuntimeError("moto_server lost its port three times")
 
     def aws_env(self) -> dict[str, str]:
         return {
@@ -120,16 +125,15 @@ class MotoServer:
         self.process.terminate()
         self.process.wait(timeout=10)
 
-    def _wait_until_healthy(self) -> None:
+    def _wait_until_serving(self) -> bool:
+        """True once this very process answers; False if it exited (its port was taken)."""
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"moto_server exited with {self.process.returncode}")
-            try:
-                urllib.request.urlopen(f"{self.endpoint}/moto-api/", timeout=1).close()
-                return
-            except OSError:
-                time.sleep(0.2)
+                return False
+            if is_serving(self.endpoint, self.process.pid):
+                return True
+            time.sleep(0.2)
         self.stop()
         raise RuntimeError("moto_server did not answer within 30 s")
 

@@ -19,19 +19,29 @@ def invoke(*args):
     return CliRunner().invoke(main, ["emulator", *args])
 
 
+def start_on_a_free_port() -> int:
+    """`emulator start` on a free port; another test worker may take the port before moto binds
+    it (start then fails, as tested below), so a lost race is retried on another port."""
+    for _attempt in range(3):
+        port = free_port()
+        started = invoke("start", "--port", str(port))
+        if started.exit_code == 0:
+            return port
+        assert "the emulator exited with" in started.output, started.output
+    raise AssertionError("three free ports were taken before the emulator bound them")
+
+
 @pytest.mark.emulator
 def test_start_status_stop(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    port = free_port()
+    port = start_on_a_free_port()
     started = invoke("start", "--port", str(port))
     try:
-        assert started.exit_code == 0, started.output
+        assert started.exit_code == 0, "starting twice on the same port is a no-op"
         assert f"http://127.0.0.1:{port}" in started.output
         urllib.request.urlopen(f"http://127.0.0.1:{port}/moto-api/", timeout=5).close()
         status = invoke("status")
         assert (status.exit_code, "healthy" in status.output) == (0, True)
-        again = invoke("start", "--port", str(port))
-        assert again.exit_code == 0, "starting twice on the same port is a no-op"
         other = invoke("start", "--port", str(port + 1))
         assert other.exit_code == 1 and "already running" in other.output
     finally:
@@ -48,14 +58,33 @@ def test_start_on_a_port_another_emulator_holds_is_an_error(tmp_path, monkeypatc
     must not take the other server's answer for its own."""
     first, second = tmp_path / "first", tmp_path / "second"
     first.mkdir(), second.mkdir()
-    port = free_port()
     monkeypatch.chdir(first)
-    assert invoke("start", "--port", str(port)).exit_code == 0
+    port = start_on_a_free_port()
     try:
         monkeypatch.chdir(second)
         again = invoke("start", "--port", str(port))
         assert again.exit_code == 1, again.output
         assert f"port {port} on 127.0.0.1 is already in use by another process" in again.output
+        assert not (second / ".payinfra" / "emulator.json").exists()
+    finally:
+        monkeypatch.chdir(first)
+        invoke("stop")
+
+
+@pytest.mark.emulator
+def test_a_port_taken_after_it_was_found_free_is_not_mistaken_for_ours(tmp_path, monkeypatch):
+    """Two folders (or two test workers) starting at once can both find a port free: the one
+    that loses the bind must fail, not report the winner's emulator as its own."""
+    first, second = tmp_path / "first", tmp_path / "second"
+    first.mkdir(), second.mkdir()
+    monkeypatch.chdir(first)
+    port = start_on_a_free_port()
+    try:
+        monkeypatch.chdir(second)
+        monkeypatch.setattr("payinfra.emulator._port_is_free", lambda _port: True)
+        late = invoke("start", "--port", str(port))
+        assert late.exit_code == 1, late.output
+        assert "the emulator exited with" in late.output
         assert not (second / ".payinfra" / "emulator.json").exists()
     finally:
         monkeypatch.chdir(first)
@@ -119,8 +148,7 @@ def test_a_dark_region_fails_every_call_until_it_comes_back(tmp_path, monkeypatc
     from botocore.exceptions import ClientError
 
     monkeypatch.chdir(tmp_path)
-    port = free_port()
-    assert invoke("start", "--port", str(port)).exit_code == 0
+    port = start_on_a_free_port()
     endpoint = f"http://127.0.0.1:{port}"
     try:
         west, east = client(endpoint, "ec2", "eu-west-1"), client(endpoint, "ec2", "us-east-1")
@@ -253,8 +281,7 @@ def test_the_emulator_keeps_a_key_associated_with_a_log_group_as_aws_does(moto_s
 @pytest.mark.emulator
 def test_the_replication_lag_is_set_on_the_running_emulator(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    port = free_port()
-    assert invoke("start", "--port", str(port)).exit_code == 0
+    port = start_on_a_free_port()
     try:
         assert invoke("lag", "2.5").output.strip() == "table replication lag: 2.5 s"
         url = f"http://127.0.0.1:{port}/_payinfra/regions"
