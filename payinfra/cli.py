@@ -476,23 +476,26 @@ def validate(root: RootOptions, output_format: str) -> None:
 
     Needs no AWS credentials: no backend and no provider is configured."""
     with root.workspace(reads_state=False) as ws:
-        findings, ran = validate_root(ws, plugin_dir=root.plugin_dir)
+        report = validate_root(ws, plugin_dir=root.plugin_dir)
     if output_format == "json":
         click.echo(
             json.dumps(
                 {
                     "environment": root.env,
-                    "checks": ran,
-                    "findings": [f.__dict__ for f in findings],
+                    "checks": report.ran,
+                    "skipped_checks": report.skipped,
+                    "findings": [f.__dict__ for f in report.findings],
                 },
                 indent=2,
             )
         )
     else:
-        for finding in findings:
+        for check, reason in sorted(report.skipped.items()):
+            click.echo(f"checkov: {check} skipped: {reason}")
+        for finding in report.findings:
             click.echo(f"{finding.tool}: {finding.location}: {finding.message}")
-        click.echo(f"{root.env}: {len(findings)} finding(s) from {', '.join(ran)}")
-    raise SystemExit(1 if findings else 0)
+        click.echo(f"{root.env}: {len(report.findings)} finding(s) from {', '.join(report.ran)}")
+    raise SystemExit(1 if report.findings else 0)
 
 
 for command in (

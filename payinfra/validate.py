@@ -8,9 +8,11 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from payinfra.config import PROTECTED_MIN_RETENTION_DAYS, Environment
 from payinfra.terraform import find_plugin_dir, init_args
 from payinfra.workspace import Workspace
 
@@ -24,18 +26,43 @@ class Finding:
     message: str
 
 
-def validate(ws: Workspace, *, plugin_dir: Path | None) -> tuple[list[Finding], list[str]]:
-    """fmt, init -backend=false + validate, and checkov when installed. Returns findings and
-    the names of the checks that ran."""
+@dataclass(frozen=True)
+class Report:
+    findings: list[Finding]
+    ran: list[str]  # the names of the checks that ran
+    skipped: dict[str, str]  # checkov check id -> the YAML key that chose otherwise
+
+
+def validate(ws: Workspace, *, plugin_dir: Path | None) -> Report:
+    """fmt, init -backend=false + validate, and checkov when installed."""
     findings, ran = _fmt_findings(ws), ["terraform fmt"]
     ws.terraform.output_of(*init_args(find_plugin_dir(plugin_dir)), "-backend=false")
     findings += _validate_findings(ws)
     ran.append("terraform validate")
-    checkov = find_checkov()
+    checkov, skipped = find_checkov(), checks_the_yaml_relaxes(ws.env)
     if checkov:
-        findings += _checkov_findings(checkov, ws.root)
+        findings += _checkov_findings(checkov, ws.root, skipped)
         ran.append("checkov")
-    return findings, ran
+    return Report(findings, ran, skipped if checkov else {})
+
+
+def checks_the_yaml_relaxes(env: Environment) -> dict[str, str]:
+    """checkov checks whose verdict the YAML chooses per environment, each with the key that
+    chose: checkov enforces them wherever the YAML chose the strict side (every protected
+    environment must: config rules), and skips them by name, said in the report, elsewhere.
+    Skips true of every environment are inline in the module templates instead."""
+    relaxed = {}
+    retention = min(env.logs.retention_days, env.network.flow_log_retention_days)
+    if retention < PROTECTED_MIN_RETENTION_DAYS:
+        relaxed["CKV_AWS_338"] = (
+            f"logs.retention_days / network.flow_log_retention_days: log groups keep {retention} "
+            f"days, under the year protected environments must keep"
+        )
+    if not env.protected:
+        relaxed["CKV_AWS_293"] = "protected: false, and deletion protection follows it"
+    if not env.database.multi_az:
+        relaxed["CKV_AWS_157"] = "database.multi_az: false (no standby instance in the region)"
+    return relaxed
 
 
 # Where `make test` installs checkov: a venv of its own inside payinfra's (`.venv/checkov`).
@@ -78,19 +105,24 @@ def _diagnostic_location(diagnostic: dict) -> str:
     return f"{where.get('filename', '')}:{where.get('start', {}).get('line', '')}"
 
 
-def checkov_command(checkov: str, root: Path, *, failed_only: bool = True) -> list[str]:
-    """checkov on a rendered root, offline, one JSON report (`--quiet`: failed checks only)."""
+def checkov_command(
+    checkov: str, root: Path, *, skip: Iterable[str] = (), failed_only: bool = True
+) -> list[str]:
+    """checkov on a rendered root, offline, one JSON report (`--quiet`: failed checks only),
+    without the checks in `skip`."""
+    skipped = ",".join(sorted(skip))
     return [
         checkov,
         *("--directory", str(root), "--framework", "terraform", "--output", "json"),
         *("--skip-download", "--compact"),
+        *(("--skip-check", skipped) if skipped else ()),
         *(("--quiet",) if failed_only else ()),
     ]
 
 
-def _checkov_findings(checkov: str, root: Path) -> list[Finding]:
+def _checkov_findings(checkov: str, root: Path, skip: Iterable[str]) -> list[Finding]:
     completed = subprocess.run(
-        checkov_command(checkov, root),
+        checkov_command(checkov, root, skip=skip),
         capture_output=True,
         text=True,
         check=False,

@@ -4,6 +4,7 @@ a raw dict. Importing goes one way: loading -> rules -> models."""
 from payinfra.config.loading import list_environments, load_environment
 from payinfra.config.models import (
     ALARM_DEFAULTS,
+    PROTECTED_MIN_RETENTION_DAYS,
     AlarmSettings,
     Environment,
     Lambda,
@@ -12,6 +13,7 @@ from payinfra.config.models import (
 
 __all__ = [
     "ALARM_DEFAULTS",
+    "PROTECTED_MIN_RETENTION_DAYS",
     "AlarmSettings",
     "Environment",
     "Lambda",

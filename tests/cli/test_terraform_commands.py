@@ -266,6 +266,25 @@ def test_validate_reports_findings_as_json(run):
     assert report["checks"] == ["terraform fmt", "terraform validate"]
 
 
+def test_validate_skips_what_the_yaml_relaxed_and_says_so(run, tmp_path, monkeypatch):
+    argv = tmp_path / "checkov-argv"
+    checkov = tmp_path / "recording-scanner"  # a stand-in: records its argv, finds nothing
+    checkov.write_text(
+        f'#!/bin/sh\necho "$@" > {argv}\necho \'{{"results": {{"failed_checks": []}}}}\'\n'
+    )
+    checkov.chmod(0o755)
+    monkeypatch.setenv("PAYINFRA_CHECKOV", str(checkov))
+    run.fake.stdout("validate", json.dumps({"valid": True, "diagnostics": []}))
+    result = run("validate", "dev")
+    assert result.exit_code == 0, result.output
+    assert "--skip-check CKV_AWS_157,CKV_AWS_293,CKV_AWS_338" in argv.read_text()
+    assert "checkov: CKV_AWS_157 skipped: database.multi_az: false" in result.output
+    assert "checkov: CKV_AWS_293 skipped: protected: false" in result.output
+    assert result.output.rstrip().endswith(
+        "dev: 0 finding(s) from terraform fmt, terraform validate, checkov"
+    )
+
+
 def test_a_summary_file_in_a_missing_folder_is_refused_before_planning(run, tmp_path):
     result = run("plan", "dev", "--summary-file", str(tmp_path / "missing" / "plan.md"))
     assert result.exit_code == 2

@@ -6,6 +6,7 @@ import re
 
 import pytest
 
+from payinfra.config import PROTECTED_MIN_RETENTION_DAYS
 from tests.conftest import REAL_ENVS
 from tests.hclparse import labelled, module_files
 from tests.processor_harness import table_spec
@@ -192,6 +193,21 @@ def test_every_log_group_is_kms_encrypted_with_retention(parsed, env):
     for group in groups:
         assert group.body["kms_key_id"].startswith("${"), group.name
         assert group.body["retention_in_days"].startswith("${var."), group.name
+
+
+def test_every_log_group_of_prod_keeps_a_year(parsed):
+    """checkov enforces CKV_AWS_338 (a year of retention) in prod, but cannot resolve the
+    variables of the compute and database modules there, called once per region and wired to
+    each other: the value every root call passes to each log group is pinned here."""
+    main = labelled(parsed["prod"]["main.tf"], "module")
+    checked = 0
+    for group in of_type(parsed["prod"], "aws_cloudwatch_log_group"):
+        variable = re.fullmatch(r"\$\{var\.(\w+)\}", group.body["retention_in_days"])[1]
+        for call in main.values():
+            if call["source"] == f"./modules/{group.module}":
+                assert call[variable] >= PROTECTED_MIN_RETENTION_DAYS, (group.module, variable)
+                checked += 1
+    assert checked == 8  # flow logs, function, API access, database exports: in two regions
 
 
 @pytest.mark.parametrize("env", REAL_ENVS)

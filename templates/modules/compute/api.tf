@@ -55,7 +55,6 @@ resource "aws_apigatewayv2_route" "health" {
 }
 
 resource "aws_cloudwatch_log_group" "api_access" {
-  # checkov:skip=CKV_AWS_338:Retention comes from YAML; payinfra refuses under 365 days for protected (production) environments.
   name              = "/aws/apigateway/${var.name}-payments/access"
   retention_in_days = var.log_retention_days
   kms_key_id        = var.logs_kms_key_arn

@@ -225,7 +225,6 @@ resource "terraform_data" "apply_after" {
 }
 
 resource "aws_cloudwatch_log_group" "function" {
-  # checkov:skip=CKV_AWS_338:Retention comes from YAML; payinfra refuses under 365 days for protected (production) environments.
   name              = "/aws/lambda/${local.function_name}"
   retention_in_days = var.log_retention_days
   kms_key_id        = var.logs_kms_key_arn

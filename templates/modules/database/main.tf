@@ -109,7 +109,6 @@ resource "aws_db_parameter_group" "this" {
 # ---- Log groups, created first so RDS never makes unencrypted ones of its own ----
 
 resource "aws_cloudwatch_log_group" "db" {
-  # checkov:skip=CKV_AWS_338:Retention comes from YAML; payinfra refuses under 365 days for protected (production) environments.
   for_each = toset(["postgresql", "upgrade"])
 
   name              = "/aws/rds/instance/${local.db_identifier}/${each.key}"
@@ -159,8 +158,6 @@ resource "aws_iam_role_policy_attachment" "rds_monitoring" {
 # No password anywhere: RDS generates it and keeps it in Secrets Manager under the RDS key.
 
 resource "aws_db_instance" "this" {
-  # checkov:skip=CKV_AWS_293:Deletion protection follows `protected` in YAML and is on in every protected environment (a test pins it).
-  # checkov:skip=CKV_AWS_157:Multi-AZ is database.multi_az in YAML; prod sets it, dev and staging save the standby's cost.
   # checkov:skip=CKV2_AWS_69:rds.force_ssl=1 is in the parameter group's dynamic block, which checkov does not evaluate.
   identifier          = local.db_identifier
   replicate_source_db = var.replicate_source_db

@@ -8,7 +8,6 @@ locals {
 # ---- Flow logs ----
 
 resource "aws_cloudwatch_log_group" "flow_log" {
-  # checkov:skip=CKV_AWS_338:Retention comes from YAML; payinfra refuses under 365 days for protected (production) environments.
   name              = "/aws/vpc-flow-logs/${var.name}"
   retention_in_days = var.flow_log_retention_days
   kms_key_id        = module.logs_key.key_arn
