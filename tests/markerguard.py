@@ -1,13 +1,13 @@
 """A marker per outside dependency, and a guard that keeps the markers honest.
 
-`make test-fast` runs what needs none of terraform, a moto server, checkov or minutes of time,
-by deselecting these markers. So that a test cannot end up in the fast tier while starting one
-of them, every process a test starts (in its setup too, shared fixtures included) is checked:
-starting the real terraform, a moto server or checkov without the matching marker fails the
-test. `slow` is a promise about time, which no process reveals; the durations report keeps it
-honest. Shared fixtures that hold such a dependency (the session's moto server) need the marker too,
-checked at collection. Loaded by tests/conftest.py; tests/tools/test_marker_guard.py proves it
-can fail.
+`make test-fast` runs what needs none of terraform, a moto server, a scanner (checkov, trivy)
+or minutes of time, by deselecting these markers. So that a test cannot end up in the fast tier
+while starting one of them, every process a test starts (in its setup too, shared fixtures
+included) is checked: starting the real terraform, a moto server, checkov or trivy without the
+matching marker fails the test. `slow` is a promise about time, which no process reveals; the
+durations report keeps it honest. Shared fixtures that hold such a dependency (the session's
+moto server) need the marker too, checked at collection. Loaded by tests/conftest.py;
+tests/tools/test_marker_guard.py proves it can fail.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ MARKERS = {
     "terraform": "runs the real terraform binary (and the AWS provider)",
     "emulator": "starts a moto server process (payinfra's emulator)",
     "checkov": "runs checkov on rendered roots",
+    "trivy": "runs trivy on rendered roots",
     "slow": "takes more than about 10 s (an apply on the emulator, a kill at every instant)",
 }
 FAST_TIER = " and ".join(f"not {name}" for name in MARKERS)
@@ -82,8 +83,8 @@ def dependency_of(argv: Sequence[str], real_terraform: str | None) -> str | None
     program = str(argv[0])
     if real_terraform and _resolved(program) == real_terraform:
         return "terraform"
-    if Path(program).name == "checkov":
-        return "checkov"
+    if Path(program).name in ("checkov", "trivy"):
+        return Path(program).name
     if any(str(part) in ("payinfra.emulator_server", "moto.server") for part in argv) or (
         Path(program).name == "moto_server"
     ):

@@ -12,6 +12,7 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 import time
 import urllib.request
 from pathlib import Path
@@ -23,10 +24,12 @@ from payinfra.terraform import find_plugin_dir, terraform_env
 
 
 def required_tool(name: str, env_var: str) -> str:
-    """A tool the suite needs; in CI a missing one fails the run instead of skipping."""
+    """A tool the suite needs (`env_var`, else on PATH, else beside the suite's own python, where
+    the test extras install binaries); in CI a missing one fails the run instead of skipping."""
+    beside_python = Path(sys.executable).with_name(name)
     binary = os.environ.get(env_var) or shutil.which(name)
-    if binary:
-        return binary
+    if binary or beside_python.is_file():
+        return binary or str(beside_python)
     message = f"{name} not found on PATH (make test installs what it can; or set {env_var})"
     if os.environ.get("CI"):
         pytest.fail(message)

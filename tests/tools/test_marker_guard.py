@@ -72,5 +72,6 @@ def test_dependencies_are_told_apart_by_their_command_line():
         "emulator"
     )
     assert dependency_of(["/venv/checkov/bin/checkov", "-d", "."], None) == "checkov"
+    assert dependency_of(["/venv/bin/trivy", "config", "."], None) == "trivy"
     assert dependency_of(["git", "status"], terraform) is None
-    assert FAST_TIER == "not terraform and not emulator and not checkov and not slow"
+    assert FAST_TIER == "not terraform and not emulator and not checkov and not trivy and not slow"
