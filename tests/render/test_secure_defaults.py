@@ -197,8 +197,9 @@ def test_every_log_group_is_kms_encrypted_with_retention(parsed, env):
 
 def test_every_log_group_of_prod_keeps_a_year(parsed):
     """checkov enforces CKV_AWS_338 (a year of retention) in prod, but cannot resolve the
-    variables of the compute and database modules there, called once per region and wired to
-    each other: the value every root call passes to each log group is pinned here."""
+    variables of the compute and database modules there (it stops past the two data calls that
+    reference each other, buckets replicating both ways): the value every root call passes to
+    each log group is pinned here."""
     main = labelled(parsed["prod"]["main.tf"], "module")
     checked = 0
     for group in of_type(parsed["prod"], "aws_cloudwatch_log_group"):
