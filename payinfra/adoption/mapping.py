@@ -158,12 +158,12 @@ def _data(stack: ReferenceStack) -> list[Row]:
                 f"{data}.aws_s3_bucket_server_side_encryption_configuration.this",
             ),
         ]
-    source = _module("data", SOURCE_REGION)
     rows.append(
         _imported(
             stack,
             "aws_s3_bucket_replication_configuration.s3-replication",
-            f"{source}.aws_s3_bucket_replication_configuration.this[0]",
+            f"{_module('bucket_replication', SOURCE_REGION)}"
+            ".aws_s3_bucket_replication_configuration.this",
         )
     )
     rows.append(

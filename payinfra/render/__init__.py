@@ -16,7 +16,7 @@ from payinfra.render.calls import module_call
 from payinfra.render.constants import (
     AWS_PROVIDER_CONSTRAINT,
     BOOTSTRAP_TEMPLATES,
-    DNS_MODULE,
+    DOMAIN_MODULES,
     LAMBDA_PACKAGE,
     MODULES,
     ROOT_TEMPLATES,
@@ -56,8 +56,8 @@ def render_environment(
         )
     for module in (*MODULES, *SHARED_MODULES):
         files.update(_module_files(module))
-    if env.api.domain:
-        files.update(_module_files(DNS_MODULE))
+    for module in DOMAIN_MODULES if env.api.domain else ():
+        files.update(_module_files(module))
     files[LAMBDA_PACKAGE] = build_zip(assets.lambda_source_dir())
     return dict(sorted(files.items()))
 

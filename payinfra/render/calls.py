@@ -74,15 +74,6 @@ def data(env: Environment, region: Region) -> dict:
     )
     if region.name in env.adopted.data_buckets:
         arguments["bucket_name"] = env.adopted.data_buckets[region.name]
-    destinations = _replication_destinations(env, region)
-    if destinations:
-        arguments["replication_destinations"] = {
-            other.name: Attributes(
-                bucket_arn=ref(label("data", other), "replica_bucket_arn"),
-                kms_key_arn=ref(label("data", other), "s3_kms_key_arn"),
-            )
-            for other in destinations
-        }
     if region == env.home:
         arguments["table"] = Attributes(
             deletion_protection=env.protected,
@@ -113,7 +104,33 @@ def table_replica(env: Environment, region: Region) -> dict:
     )
 
 
-def _replication_destinations(env: Environment, region: Region) -> list[Region]:
+def bucket_replication(env: Environment, region: Region) -> dict:
+    """`region`'s data bucket copied to each of `replication_destinations`' buckets; called
+    beside the data modules, so that no data module reads another region's."""
+    data = label("data", region)
+    arguments = Attributes(
+        name=env.name_prefix,
+        source_bucket=ref(data, "versioned_bucket"),
+        source_kms_key_arn=ref(data, "s3_kms_key_arn"),
+        destinations={
+            other.name: Attributes(
+                bucket_arn=ref(label("data", other), "versioned_bucket.arn"),
+                kms_key_arn=ref(label("data", other), "s3_kms_key_arn"),
+            )
+            for other in replication_destinations(env, region)
+        },
+    )
+    if env.emulator:
+        arguments["emulator_compatible"] = True
+    return module_call(
+        label("bucket_replication", region),
+        "bucket-replication",
+        {"aws": provider_alias(region)},
+        arguments,
+    )
+
+
+def replication_destinations(env: Environment, region: Region) -> list[Region]:
     """The source's bucket replicates to the targets' (the migration); the primary's to every
     other workload region's (the standbys' copies)."""
     found = env.targets if region == env.source else []
@@ -222,9 +239,6 @@ def compute(env: Environment, region: Region) -> dict:
             for other in env.serving
             if other != env.primary
         ]
-    if env.api.domain:
-        arguments["domain_name"] = env.api.domain
-        arguments["domain_validation_record_fqdns"] = ref(label("dns"), "validation_record_fqdns")
     if env.api.jwt:
         arguments["jwt"] = Attributes(issuer=env.api.jwt.issuer, audience=env.api.jwt.audience)
     if env.emulator:
@@ -293,6 +307,21 @@ def replication_alarms(env: Environment) -> dict:
     )
 
 
+def api_domain(env: Environment, region: Region) -> dict:
+    """`region`'s certificate and regional domain name for `api.domain`, mapped to its API."""
+    compute = label("compute", region)
+    arguments = Attributes(
+        name=env.name_prefix,
+        domain_name=env.api.domain,
+        api_id=ref(compute, "api_id"),
+        stage_name=ref(compute, "api_stage_name"),
+        validation_record_fqdns=ref(label("dns"), "validation_record_fqdns"),
+    )
+    return module_call(
+        label("api_domain", region), "api-domain", {"aws": provider_alias(region)}, arguments
+    )
+
+
 def dns(env: Environment) -> dict | None:
     api = env.api
     if api.domain is None:
@@ -301,8 +330,12 @@ def dns(env: Environment) -> dict | None:
     routed = env.serving if api.routing == "weighted" else [env.primary, secondary]
     endpoints = {
         region.name: Attributes(
-            target_domain_name=expression(f"{ref(label('compute', region), 'domain_target')}.name"),
-            target_zone_id=expression(f"{ref(label('compute', region), 'domain_target')}.zone_id"),
+            target_domain_name=expression(
+                f"{ref(label('api_domain', region), 'domain_target')}.name"
+            ),
+            target_zone_id=expression(
+                f"{ref(label('api_domain', region), 'domain_target')}.zone_id"
+            ),
             failover="PRIMARY" if region == env.primary else "SECONDARY",
             weight=api.weights.get(region.name, 0),
             health_check=ref(label("compute", region), "health_check_target"),
@@ -315,7 +348,7 @@ def dns(env: Environment) -> dict | None:
         domain=api.domain,
         hosted_zone_id=api.hosted_zone_id,
         routing=api.routing,
-        validation_record=ref(label("compute", env.primary), "certificate_validation_record"),
+        validation_record=ref(label("api_domain", env.primary), "certificate_validation_record"),
         endpoints=endpoints,
     )
     return module_call(label("dns"), "dns", {"aws": provider_alias(env.home)}, arguments)

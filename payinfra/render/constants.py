@@ -4,6 +4,7 @@ constraints, the Lambda package's place and the state's identity output."""
 from __future__ import annotations
 
 MODULES = (
+    "bucket-replication",
     "compute",
     "data",
     "database",
@@ -17,8 +18,8 @@ MODULES = (
 # Submodules that the modules above (and the state bucket's) call for a piece they share.
 SHARED_MODULES = ("kms-key",)
 
-# Only when the YAML asks for it (api.domain).
-DNS_MODULE = "dns"
+# Only when the YAML asks for them (api.domain).
+DOMAIN_MODULES = ("api-domain", "dns")
 
 ROOT_TEMPLATES = ("backend.tf", "main.tf", "moves.tf", "outputs.tf", "providers.tf", "versions.tf")
 

@@ -9,6 +9,8 @@ from collections.abc import Collection
 from payinfra.config import Environment, Region
 from payinfra.hcl import Attributes, Hcl, body, expression, literal, quote
 from payinfra.render.calls import (
+    api_domain,
+    bucket_replication,
     compute,
     data,
     database,
@@ -21,6 +23,7 @@ from payinfra.render.calls import (
     provider_alias,
     ref,
     replication_alarms,
+    replication_destinations,
     table_replica,
 )
 from payinfra.render.constants import (
@@ -66,6 +69,24 @@ LEGACY_DATABASE_ADDRESSES = (
     ("aws_db_instance.this[0]", "aws_db_instance.this"),
 )
 
+# Where the data module kept a bucket's replication before it became a module of its own.
+LEGACY_BUCKET_REPLICATION_ADDRESSES = (
+    ("aws_iam_role.replication[0]", "aws_iam_role.this"),
+    ("aws_iam_role_policy.replication[0]", "aws_iam_role_policy.this"),
+    (
+        "aws_s3_bucket_replication_configuration.this[0]",
+        "aws_s3_bucket_replication_configuration.this",
+    ),
+)
+
+# Where the compute module kept its custom domain before it became a module of its own.
+LEGACY_API_DOMAIN_ADDRESSES = (
+    ("aws_acm_certificate.api[0]", "aws_acm_certificate.this"),
+    ("aws_acm_certificate_validation.api[0]", "aws_acm_certificate_validation.this"),
+    ("aws_apigatewayv2_domain_name.api[0]", "aws_apigatewayv2_domain_name.this"),
+    ("aws_apigatewayv2_api_mapping.api[0]", "aws_apigatewayv2_api_mapping.this"),
+)
+
 LEGACY_REPLICATION_ALARM_RESOURCES = (
     "aws_sns_topic.replication_alarms",
     "aws_sns_topic_subscription.replication_email",
@@ -90,7 +111,27 @@ def _upgrade_moves(env: Environment) -> list[dict[str, Hcl]]:
             (f"module.{data}.{old}", f"module.{database}.{new or old}")
             for old, new in LEGACY_DATABASE_ADDRESSES
         ]
+    for region in _replicating_regions(env):
+        data, replication = label("data", region), label("bucket_replication", region)
+        moves += [
+            (f"module.{data}.{old}", f"module.{replication}.{new}")
+            for old, new in LEGACY_BUCKET_REPLICATION_ADDRESSES
+        ]
+    for region in _domain_regions(env):
+        compute, domain = label("compute", region), label("api_domain", region)
+        moves += [
+            (f"module.{compute}.{old}", f"module.{domain}.{new}")
+            for old, new in LEGACY_API_DOMAIN_ADDRESSES
+        ]
     return [{"from": expression(old), "to": expression(new)} for old, new in moves]
+
+
+def _domain_regions(env: Environment) -> list[Region]:
+    return list(env.serving) if env.api.domain else []
+
+
+def _replicating_regions(env: Environment) -> list[Region]:
+    return [region for region in env.regions if replication_destinations(env, region)]
 
 
 def _retired_addresses(env: Environment) -> list[str]:
@@ -156,9 +197,13 @@ def root_context(env: Environment) -> dict:
         "data": [data(env, region) for region in data_regions],
         "database": [database(env, region) for region in env.workload_regions],
         "table_replicas": [table_replica(env, region) for region in _table_replica_regions(env)],
+        "bucket_replication": [
+            bucket_replication(env, region) for region in _replicating_regions(env)
+        ],
         "compute": [compute(env, region) for region in env.serving],
         "observability": [observability(env, region) for region in env.serving],
         "replication_alarms": replication_alarms(env),
+        "api_domains": [api_domain(env, region) for region in _domain_regions(env)],
         "dns": dns(env),
         "moved": _upgrade_moves(env),
         "removed": [expression(address) for address in _retired_addresses(env)],

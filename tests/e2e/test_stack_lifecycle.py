@@ -26,8 +26,9 @@ from tests.toolchain import child_env, plugin_dir, terraform_binary
 pytestmark = [pytest.mark.terraform, pytest.mark.emulator, pytest.mark.slow]
 STATE_BUCKET = "payinfra-e2e-state"
 STATE_KEY = "payinfra/local/terraform.tfstate"
-# The release a team upgrades from: the last main that landed (the writer record and the table
-# replicas' own module came after it). Its code comes out of this repository's history.
+# The release a team upgrades from: an earlier landed main, from before the writer record, the
+# table replicas', bucket replication's and API domains' own modules, so that every `moved` block
+# since is exercised. Its code comes out of this repository's history.
 PREVIOUS_RELEASE = "2bf9f52e2b31aeb422898245474cf6dd0718d08f"
 REPOSITORY = Path(__file__).resolve().parents[2]
 

@@ -51,6 +51,12 @@ def test_the_local_environment_leaves_the_gaps_out_and_uses_path_style_s3():
     files = render_environment(load_environment(ENVIRONMENTS, "local"))
     calls = labelled(parse(files["main.tf"]), "module")
     gated = {name for name, call in calls.items() if call.get("emulator_compatible") is True}
-    assert gated == {"compute_eu_west_1", "data_eu_west_1", "data_us_east_1", "database_eu_west_1"}
+    assert gated == {
+        "bucket_replication_us_east_1",
+        "compute_eu_west_1",
+        "data_eu_west_1",
+        "data_us_east_1",
+        "database_eu_west_1",
+    }
     providers = parse(files["providers.tf"])["provider"]
     assert all(block["aws"]["s3_use_path_style"] is True for block in providers)

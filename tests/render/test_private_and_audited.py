@@ -110,15 +110,17 @@ def test_the_processor_may_never_write_the_writer_record(parsed):
 
 
 def test_replication_may_never_delete_a_bucket_or_change_its_policy(parsed):
-    (deny,) = [s for s in statements(parsed["dev"], "data", "replication") if s.get("effect")]
+    (deny,) = [
+        s for s in statements(parsed["dev"], "bucket-replication", "replicate") if s.get("effect")
+    ]
     assert deny["effect"] == "Deny"
     assert {"s3:DeleteBucket", "s3:PutBucketPolicy", "s3:DeleteBucketPolicy"} <= set(
         deny["actions"]
     )
     # This bucket and every replica bucket.
     assert deny["resources"] == (
-        "${concat([aws_s3_bucket.this.arn], [for destination in "
-        "values(var.replication_destinations) : destination.bucket_arn])}"
+        "${concat([var.source_bucket.arn], [for destination in "
+        "values(var.destinations) : destination.bucket_arn])}"
     )
 
 

@@ -26,7 +26,7 @@ WILDCARD_RESOURCES_ALLOWED = {
     ("compute", "function", "WriteTraces"),
 }
 STACK_ARN = re.compile(
-    r"^\$\{(aws_[a-z0-9_]+(\[[^\]]+\])?\.[a-z0-9_]+\.arn|var\.[a-z_]+_arn|local\.[a-z_]+_arn|"
+    r"^\$\{(aws_[a-z0-9_]+(\[[^\]]+\])?\.[a-z0-9_]+\.arn|var\.[a-z_]+(_arn|\.arn)|local\.[a-z_]+_arn|"
     r"module\.([a-z0-9]+_)?key\.key_arn|"
     r"destination\.(bucket_arn|kms_key_arn))\}(/\*|:\*|/index/\*)?$"
     r"|^\$\{aws_apigatewayv2_api\.this\.execution_arn\}/"
@@ -166,8 +166,9 @@ def test_buckets_are_kms_encrypted_versioned_and_tls_only(parsed):
 
 
 def test_replication_is_kms_aware_and_waits_for_versioning(parsed):
-    replication = one(parsed["dev"], "aws_s3_bucket_replication_configuration", "this", "data")
-    assert "${aws_s3_bucket_versioning.this}" in replication["depends_on"]
+    tree = parsed["dev"]
+    replication = one(tree, "aws_s3_bucket_replication_configuration", "this", "bucket-replication")
+    assert replication["bucket"] == "${var.source_bucket.name}"
     (rule,) = replication["dynamic"][0]["rule"]["content"]
     details = {name: block for entry in rule["dynamic"] for name, block in entry.items()}
     assert details["source_selection_criteria"]["for_each"] == (
@@ -180,9 +181,19 @@ def test_replication_is_kms_aware_and_waits_for_versioning(parsed):
     assert destination["encryption_configuration"] == [
         {"replica_kms_key_id": "${rule.value.kms_key_arn}"}
     ]
-    # The destination side: the ARN handed to the source only exists after versioning.
-    output = labelled(parsed["dev"]["modules/data/outputs.tf"], "output")["replica_bucket_arn"]
+    # Both sides exist for replication only once versioned: the data module's output waits for
+    # its versioning, and the root hands replication nothing else of a bucket.
+    output = labelled(tree["modules/data/outputs.tf"], "output")["versioned_bucket"]
     assert output["depends_on"] == ["${aws_s3_bucket_versioning.this}"]
+    (call,) = [c for name, c in labelled(tree["main.tf"], "module").items()
+               if name.startswith("bucket_replication_")]  # fmt: skip
+    assert call["source_bucket"] == "${module.data_us_east_1.versioned_bucket}"
+    assert call["destinations"] == {
+        "eu-west-1": {
+            "bucket_arn": "${module.data_eu_west_1.versioned_bucket.arn}",
+            "kms_key_arn": "${module.data_eu_west_1.s3_kms_key_arn}",
+        }
+    }
 
 
 @pytest.mark.parametrize("env", REAL_ENVS)
@@ -197,8 +208,8 @@ def test_every_log_group_is_kms_encrypted_with_retention(parsed, env):
 
 def test_every_log_group_of_prod_keeps_a_year(parsed):
     """checkov enforces CKV_AWS_338 (a year of retention) in prod, but cannot resolve the
-    variables of the compute and database modules there (it stops past the two data calls that
-    reference each other, buckets replicating both ways): the value every root call passes to
+    variables of every module call there (it stops at a call that reads another region's, such
+    as the standby database reading the primary's ARN): the value every root call passes to
     each log group is pinned here."""
     main = labelled(parsed["prod"]["main.tf"], "module")
     checked = 0

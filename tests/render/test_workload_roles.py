@@ -11,7 +11,12 @@ import pytest
 from payinfra.config import load_environment
 from payinfra.plansummary import STATEFUL_TYPES
 from payinfra.render import render_environment
-from payinfra.render.root import LEGACY_DATABASE_ADDRESSES, RETAINED_COMPUTE_RESOURCES
+from payinfra.render.root import (
+    LEGACY_API_DOMAIN_ADDRESSES,
+    LEGACY_BUCKET_REPLICATION_ADDRESSES,
+    LEGACY_DATABASE_ADDRESSES,
+    RETAINED_COMPUTE_RESOURCES,
+)
 from tests.conftest import ENVIRONMENTS
 from tests.hclparse import labelled, parse
 from tests.stackfacts import blocks, declared_addresses, moves_in, of_type
@@ -96,12 +101,12 @@ def test_the_writer_is_updated_after_every_other_serving_region(env_dir):
 def test_the_primary_bucket_replicates_to_every_other_workload_region(env_dir):
     _, calls = rendered(env_dir, STEPS["2 switch"])
     # us-east-1 is the migration source (to the targets) and now the primary: one rule set.
-    assert set(calls[f"data_{alias(B)}"]["replication_destinations"]) == {A}
+    assert set(calls[f"bucket_replication_{alias(B)}"]["destinations"]) == {A}
     _, calls = rendered(env_dir, STEPS["1 standby"])
-    assert set(calls[f"data_{alias(A)}"]["replication_destinations"]) == {B}
-    assert set(calls[f"data_{alias(B)}"]["replication_destinations"]) == {A}
+    assert set(calls[f"bucket_replication_{alias(A)}"]["destinations"]) == {B}
+    assert set(calls[f"bucket_replication_{alias(B)}"]["destinations"]) == {A}
     _, calls = rendered(env_dir, None)
-    assert "replication_destinations" not in calls[f"data_{alias(A)}"]
+    assert f"bucket_replication_{alias(A)}" not in calls
 
 
 def removed_blocks(files) -> list[str]:
@@ -162,6 +167,32 @@ def test_upgrade_moves_cover_every_database_resource(parsed, env_dir):
     assert "from = module.data_eu_west_1.aws_db_instance.this[0]" in text
 
 
+def test_replication_moves_out_of_the_data_modules_to_its_own(parsed):
+    """Every resource the data module kept for replication moves, in each replicating region,
+    to the bucket-replication module's same resource: an upgrade plans no replacement."""
+    declared = declared_addresses(parsed["prod"], "bucket-replication")
+    assert {new for _, new in LEGACY_BUCKET_REPLICATION_ADDRESSES} == declared
+    moved = {(entry["from"], entry["to"]) for entry in parsed["prod"]["moves.tf"].get("moved", [])}
+    for region in (A, B):
+        for old, new in LEGACY_BUCKET_REPLICATION_ADDRESSES:
+            source = f"${{module.data_{alias(region)}.{old}}}"
+            target = f"${{module.bucket_replication_{alias(region)}.{new}}}"
+            assert (source, target) in moved
+
+
+def test_the_custom_domain_moves_out_of_compute_to_its_own_module(parsed):
+    declared = declared_addresses(parsed["prod"], "api-domain")
+    assert {new for _, new in LEGACY_API_DOMAIN_ADDRESSES} == declared
+    moved = {(entry["from"], entry["to"]) for entry in parsed["prod"]["moves.tf"].get("moved", [])}
+    for region in (A, B):
+        for old, new in LEGACY_API_DOMAIN_ADDRESSES:
+            source = f"${{module.compute_{alias(region)}.{old}}}"
+            assert (source, f"${{module.api_domain_{alias(region)}.{new}}}") in moved
+    assert not any(
+        ".api_domain_" in str(entry) for entry in parsed["dev"]["moves.tf"].get("moved", [])
+    )
+
+
 def test_prod_serves_one_domain_from_both_regions_with_failover(parsed):
     calls = labelled(parsed["prod"]["main.tf"], "module")
     dns = calls["dns"]
@@ -188,7 +219,17 @@ def test_prod_serves_one_domain_from_both_regions_with_failover(parsed):
         3,
     )
     for region in (A, B):
-        assert calls[f"compute_{alias(region)}"]["domain_name"] == "pay.example.com"
+        domain = calls[f"api_domain_{alias(region)}"]
+        assert domain["domain_name"] == "pay.example.com"
+        assert domain["api_id"] == f"${{module.compute_{alias(region)}.api_id}}"
+        assert domain["providers"] == {"aws": f"${{aws.{alias(region)}}}"}
+        assert dns["endpoints"][region]["target_domain_name"] == (
+            f"${{module.api_domain_{alias(region)}.domain_target.name}}"
+        )
+        # compute reads nothing of dns: the domain module joins them.
+        assert not any(
+            "module.dns" in str(value) for value in calls[f"compute_{alias(region)}"].values()
+        )
     outputs = labelled(parsed["prod"]["outputs.tf"], "output")
     assert outputs["api_url"]["value"] == "${module.dns.api_url}"
     assert outputs["workload"]["value"] == {A: "primary", B: "standby"}

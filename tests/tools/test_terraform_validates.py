@@ -85,15 +85,14 @@ def expected_resources_per_module(environment) -> dict[str, int]:
         )
         # s3 and dynamodb keys + aliases, bucket, EventBridge notifications, versioning,
         # encryption, public access block, ownership, policy, lifecycle, access logging; the
-        # access-log bucket with the same seven settings; a replication role, its policy and
-        # the rules where the bucket replicates (the source's, the primary's); the table home.
-        replicates = (region == source and environment.targets) or (
+        # access-log bucket with the same seven settings; the table and its writer record in
+        # the home region.
+        expected[f"module.data_{region.alias}"] = 21 + (2 if region == home else 0)
+        # Where the bucket replicates (the source's, the primary's): a role, its policy, the rules.
+        if (region == source and environment.targets) or (
             region == primary and environment.replica_regions
-        )
-        # the table and its writer record in the home region.
-        expected[f"module.data_{region.alias}"] = (
-            21 + (3 if replicates else 0) + (2 if region == home else 0)
-        )
+        ):
+            expected[f"module.bucket_replication_{region.alias}"] = 3
         if region in workload and region != home:
             expected[f"module.table_replica_{region.alias}"] = 1
     for region in workload:
@@ -110,17 +109,16 @@ def expected_resources_per_module(environment) -> dict[str, int]:
             4 + nat_gateways(environment, source) + nat_gateways(environment, target)
         )
     emails = len(environment.alarms.emails)
-    domain = 4 if environment.api.domain else 0
     for region in serving:
         # key + alias, security group, PostgreSQL egress, an egress rule per gateway endpoint
         # (DynamoDB, S3), one to the interface endpoints or (without them) to the internet,
         # dlq, role + policy + attachment, log group, the apply-after marker, function, api,
         # integration, access log group, stage; a route and a permission for each of the
-        # three payment routes and the health route; with a domain its certificate,
-        # validation, domain name and mapping.
-        expected[f"module.compute_{region.alias}"] = (
-            18 + 2 * 4 + (1 if environment.api.jwt else 0) + domain
-        )
+        # three payment routes and the health route.
+        expected[f"module.compute_{region.alias}"] = 18 + 2 * 4 + (1 if environment.api.jwt else 0)
+        if environment.api.domain:
+            # its certificate, validation, domain name and mapping.
+            expected[f"module.api_domain_{region.alias}"] = 4
         # topic, dashboard, eight tabled alarms, p99 latency and free storage alarms, e-mail
         # subscriptions.
         expected[f"module.observability_{region.alias}"] = 12 + emails
@@ -202,7 +200,8 @@ def dev_graph(plans, initialised) -> dict[str, set[str]]:
 @pytest.mark.emulator
 def test_graph_puts_replication_after_both_buckets_versioning(dev_graph):
     depends_on = reachable(
-        dev_graph, "module.data_us_east_1.aws_s3_bucket_replication_configuration.this"
+        dev_graph,
+        "module.bucket_replication_us_east_1.aws_s3_bucket_replication_configuration.this",
     )
     assert "module.data_us_east_1.aws_s3_bucket_versioning.this" in depends_on
     assert "module.data_eu_west_1.aws_s3_bucket_versioning.this" in depends_on

@@ -43,27 +43,6 @@ output "invoke_resource_arns" {
   value       = local.invoke_resource_arns
 }
 
-output "certificate_validation_record" {
-  description = "The DNS record that proves the domain to ACM (null without a custom domain). ACM asks the same record of every region's certificate for a domain in one account."
-  value = one([
-    for option in try(aws_acm_certificate.api[0].domain_validation_options, []) : {
-      name  = option.resource_record_name
-      type  = option.resource_record_type
-      value = option.resource_record_value
-    }
-  ])
-}
-
-output "domain_target" {
-  description = "Where Route 53 sends this region's share of the custom domain (null without one)."
-  value = one([
-    for domain in aws_apigatewayv2_domain_name.api : {
-      name    = domain.domain_name_configuration[0].target_domain_name
-      zone_id = domain.domain_name_configuration[0].hosted_zone_id
-    }
-  ])
-}
-
 output "health_check_target" {
   description = "Where Route 53 probes this region: the API's own execute-api host (TLS, no custom domain needed) and the unsigned health route's path."
   value = {

@@ -106,18 +106,6 @@ variable "apply_after" {
   default     = []
 }
 
-variable "domain_name" {
-  description = "The API's custom domain, e.g. pay.example.com: a DNS-validated certificate and a regional domain name mapped to the API's stage. Null for none."
-  type        = string
-  default     = null
-}
-
-variable "domain_validation_record_fqdns" {
-  description = "The validation records the dns module made for the custom domain's certificate."
-  type        = list(string)
-  default     = []
-}
-
 variable "emulator_compatible" {
   description = "Leave out the settings the local AWS emulator cannot store (payinfra's EMULATOR_GAPS). Never true for a real environment."
   type        = bool

@@ -3,9 +3,12 @@ output "bucket_name" {
   value       = aws_s3_bucket.this.bucket
 }
 
-output "replica_bucket_arn" {
-  description = "ARN of this region's bucket, available only once its versioning is on (replication needs it)."
-  value       = aws_s3_bucket.this.arn
+output "versioned_bucket" {
+  description = "Name and ARN of this region's bucket, available only once its versioning is on (replication, from it or to it, needs that)."
+  value = {
+    name = aws_s3_bucket.this.bucket
+    arn  = aws_s3_bucket.this.arn
+  }
 
   depends_on = [aws_s3_bucket_versioning.this]
 }

@@ -23,15 +23,6 @@ variable "access_logs_force_destroy" {
   type        = bool
 }
 
-variable "replication_destinations" {
-  description = "Buckets this region's bucket replicates to, keyed by region: the targets' from the source, the other workload regions' from the primary."
-  type = map(object({
-    bucket_arn  = string
-    kms_key_arn = string
-  }))
-  default = {}
-}
-
 variable "table" {
   description = "The transactions table, in its home region only (null elsewhere): its deletion protection and the region its writer record names (the YAML's primary). Its replicas are modules/table-replica."
   type = object({
