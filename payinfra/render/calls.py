@@ -184,19 +184,8 @@ def database(env: Environment, region: Region) -> dict:
 
 
 def compute(env: Environment, region: Region) -> dict:
-    network, data, home = (
-        label("network", region),
-        label("data", region),
-        label("data", env.home),
-    )
+    network, data = label("network", region), label("data", region)
     function = env.function
-    # The table is defined in its home region; its replica here has the same name.
-    home_arn = ref(home, "table_arn")
-    table_arn = (
-        home_arn
-        if region == env.home
-        else expression(f'replace({home_arn}, ":{env.home.name}:", ":{region.name}:")')
-    )
     arguments = Attributes(
         name=env.name_prefix,
         package_path=expression(f'"${{path.module}}/{LAMBDA_PACKAGE}"'),
@@ -213,10 +202,10 @@ def compute(env: Environment, region: Region) -> dict:
         private_aws_access=ref(network, "private_aws_access"),
         interface_endpoints=env.network.interface_endpoints,
         logs_kms_key_arn=ref(network, "logs_kms_key_arn"),
-        table_arn=table_arn,
+        table_name=env.table_name,
         table_kms_key_arn=ref(data, "table_kms_key_arn"),
         environment_variables=Attributes(
-            TABLE_NAME=ref(home, "table_name"),
+            TABLE_NAME=env.table_name,
             ALLOWED_CURRENCIES=",".join(function.currencies),
             MAX_AMOUNT=function.max_amount,
             LOG_LEVEL="INFO",
@@ -275,7 +264,7 @@ def observability(env: Environment, region: Region) -> dict:
         api_stage_name=ref(compute, "api_stage_name"),
         dead_letter_queue_name=ref(compute, "dead_letter_queue_name"),
         db_instance_identifier=ref(label("database", region), "db_instance_identifier"),
-        table_name=ref(label("data", env.home), "table_name"),
+        table_name=env.table_name,
     )
     return module_call(
         label("observability", region), "observability", {"aws": provider_alias(region)}, arguments

@@ -88,7 +88,7 @@ def test_the_processor_may_never_delete_payments_or_reshape_the_table(parsed):
     assert {"dynamodb:DeleteTable", "dynamodb:DeleteItem", "dynamodb:UpdateTable"} <= set(
         deny["actions"]
     )
-    assert deny["resources"] == ["${var.table_arn}", "${var.table_arn}/index/*"]
+    assert deny["resources"] == ["${local.table_arn}", "${local.table_arn}/index/*"]
 
 
 def test_the_processor_may_never_write_the_writer_record(parsed):
@@ -100,7 +100,7 @@ def test_the_processor_may_never_write_the_writer_record(parsed):
     ]
     assert deny["effect"] == "Deny"
     assert set(deny["actions"]) == {"dynamodb:PutItem", "dynamodb:UpdateItem"}
-    assert deny["resources"] == ["${var.table_arn}"]
+    assert deny["resources"] == ["${local.table_arn}"]
     (condition,) = deny["condition"]
     assert condition == {
         "test": "ForAnyValue:StringEquals",

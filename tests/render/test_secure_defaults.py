@@ -250,7 +250,18 @@ def test_processor_may_query_the_table_and_its_indexes(parsed):
     statements = {statement["sid"]: statement for statement in policy["statement"]}
     dynamodb = statements["ReadWriteTransactions"]
     assert "dynamodb:Query" in dynamodb["actions"]
-    assert dynamodb["resources"] == ["${var.table_arn}", "${var.table_arn}/index/*"]
+    assert dynamodb["resources"] == ["${local.table_arn}", "${local.table_arn}/index/*"]
+    # The copy in the module's own region, from its own account and the table's name: a
+    # processor reads no other region's module.
+    (main,) = [d for f, d in parsed["dev"].items() if f == "modules/compute/main.tf"]
+    assert main["locals"][0]["table_arn"] == (
+        "arn:${local.partition}:dynamodb:${data.aws_region.current.name}:"
+        "${data.aws_caller_identity.current.account_id}:table/${var.table_name}"
+    )
+    for call in labelled(parsed["prod"]["main.tf"], "module").values():
+        if call["source"] == "./modules/compute":
+            assert call["table_name"] == "payment-prod-transactions"
+            assert call["environment_variables"]["TABLE_NAME"] == "payment-prod-transactions"
     assert statements["WriteOwnLogGroup"]["resources"] == [
         "${aws_cloudwatch_log_group.function.arn}:*"
     ]

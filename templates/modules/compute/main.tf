@@ -1,5 +1,7 @@
 locals {
   partition = data.aws_partition.current.partition
+  # The table's copy in this region: the home table, or its replica of the same name.
+  table_arn = "arn:${local.partition}:dynamodb:${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}:table/${var.table_name}"
   # An adopted function keeps its name (a function cannot be renamed).
   function_name = coalesce(var.function_name, "${var.name}-payment-processor")
 
@@ -13,6 +15,8 @@ locals {
   # Open to Route 53's health checkers (api.tf): not among the routes a caller is granted.
   health_route = { route_key = "GET /health", arn_path = "GET/health" }
 }
+
+data "aws_caller_identity" "current" {}
 
 data "aws_partition" "current" {}
 
@@ -138,7 +142,7 @@ data "aws_iam_policy_document" "function" {
       "dynamodb:Query",
     ]
     # Query on a GSI is authorised against the index ARN, not the table's.
-    resources = [var.table_arn, "${var.table_arn}/index/*"]
+    resources = [local.table_arn, "${local.table_arn}/index/*"]
   }
 
   statement {
@@ -177,7 +181,7 @@ data "aws_iam_policy_document" "function" {
       "dynamodb:UpdateContinuousBackups",
       "dynamodb:UpdateTable",
     ]
-    resources = [var.table_arn, "${var.table_arn}/index/*"]
+    resources = [local.table_arn, "${local.table_arn}/index/*"]
   }
 
   # The writer record fences every new payment (docs/failover.md); a processor that could
@@ -186,7 +190,7 @@ data "aws_iam_policy_document" "function" {
     sid       = "DenyClaimingTheWriterRecord"
     effect    = "Deny"
     actions   = ["dynamodb:PutItem", "dynamodb:UpdateItem"]
-    resources = [var.table_arn]
+    resources = [local.table_arn]
     condition {
       test     = "ForAnyValue:StringEquals"
       variable = "dynamodb:LeadingKeys"

@@ -61,8 +61,8 @@ variable "interface_endpoints" {
   type        = bool
 }
 
-variable "table_arn" {
-  description = "ARN of the transactions table."
+variable "table_name" {
+  description = "Name of the transactions table. The processor uses its copy in this module's region, whose ARN the module derives, so that it reads no other region's module."
   type        = string
 }
 
