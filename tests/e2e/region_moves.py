@@ -11,6 +11,7 @@ on prod.
 from __future__ import annotations
 
 import json
+import re
 
 import yaml
 
@@ -98,6 +99,13 @@ def check_standby(stack: Stack) -> None:
     assert replica["StorageEncrypted"] is True
     buckets = values["bucket_names"]
     assert buckets[B] in replication_targets(stack, buckets[A], A), "primary -> standby copy"
+    # A caller holding the documented policy may invoke each serving region's API, whichever
+    # region it signs for: the policy names the routes of both.
+    policy = json.loads(values["api_invoke_policy_json"])
+    for region in (A, B):
+        for route in ("POST/payments", "GET/payments/tx-1", "POST/payment"):
+            assert allows(policy, invoked_arn(stack, region, route)), (region, route, policy)
+        assert not allows(policy, invoked_arn(stack, region, "DELETE/payments/tx-1"))
     # What an operator reads before step 2, through boto3 only.
     report = json.loads(stack.run("status", "status", "local", "--json").stdout)
     facts = {(line["region"], line["what"]): line["state"] for line in report}
@@ -109,6 +117,25 @@ def check_standby(stack: Stack) -> None:
     # moto keeps no global-table replicas (EMULATOR_GAPS), so B's copy is reported missing.
     assert facts[(B, "table")] == "no replica yet"
     assert facts[(B, f"bucket copy from {A}")] == "no datapoint yet"
+
+
+def invoked_arn(stack: Stack, region: str, route: str) -> str:
+    """The execute-api ARN IAM authorizes for a request signed for `region` to its API."""
+    (api,) = [a for a in stack.client("apigatewayv2", region).get_apis()["Items"]
+              if a["Name"] == "payment-local-payments"]  # fmt: skip
+    account = stack.client("sts", region).get_caller_identity()["Account"]
+    return f"arn:aws:execute-api:{region}:{account}:{api['ApiId']}/$default/{route}"
+
+
+def allows(policy: dict, arn: str) -> bool:
+    """IAM's matching of an Allow statement's resources: `*` any run of characters, `?` one."""
+    for statement in policy["Statement"]:
+        resources = statement["Resource"]
+        for pattern in [resources] if isinstance(resources, str) else resources:
+            wildcard = re.escape(pattern).replace(r"\*", ".*").replace(r"\?", ".")
+            if statement["Effect"] == "Allow" and re.fullmatch(wildcard, arn):
+                return True
+    return False
 
 
 def check_switched_to(primary: str, former: str):
