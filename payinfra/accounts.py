@@ -7,7 +7,8 @@ provider call, and names both accounts.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import dataclasses
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -126,6 +127,28 @@ def caller_account(target: Target) -> str:
     if not isinstance(account, str) or not account.isdigit():
         raise AccountUnknown(f"STS{where} answered {account!r} for the account id; not an account")
     return account
+
+
+def unreachable_regions(target: Target, regions: Sequence[str]) -> dict[str, str]:
+    """{region: what happened} for each of `regions` whose STS cannot be reached or answers with
+    a server error while another region's answers: a regional outage. Each probe is bounded as
+    above. Other answers (no credentials, a refusal), and no region answering at all (no
+    network, a wrong endpoint), are not one region's outage: the commands report those."""
+    from botocore.exceptions import BotoCoreError, ClientError, ConnectionError, HTTPClientError
+
+    found = {}
+    for region in regions:
+        here = dataclasses.replace(target, region=region)
+        try:
+            sts_client(session(here), here).get_caller_identity()
+        except (ConnectionError, HTTPClientError) as exc:
+            found[region] = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        except ClientError as exc:
+            if exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) >= 500:
+                found[region] = str(exc).splitlines()[0]
+        except BotoCoreError:
+            continue  # no credentials and the like: not an outage
+    return found if len(found) < len(regions) else {}
 
 
 def require_account(

@@ -51,6 +51,10 @@ class AccountUnknown(PayinfraError):
     """STS could not say which AWS account the credentials act in."""
 
 
+class RegionUnreachable(PayinfraError):
+    """A region the root spans does not answer: terraform would wait on it for many minutes."""
+
+
 class NothingApplied(PayinfraError):
     """The environment's state is empty: there is nothing deployed to compare or read."""
 

@@ -136,6 +136,12 @@ FAKE_ACCOUNT = "123456789012"
 @pytest.fixture
 def run(env_dir, tmp_path, monkeypatch):
     monkeypatch.setattr("payinfra.accounts.caller_account", lambda target: FAKE_ACCOUNT)
+    # Every region answers, unless a test takes one dark: {region: what its STS answered}.
+    dark: dict[str, str] = {}
+    monkeypatch.setattr(
+        "payinfra.accounts.unreachable_regions",
+        lambda target, regions: {r: why for r, why in dark.items() if r in regions},
+    )
     # The fake account has room for everything; preflight's own checks run on moto
     # (tests/cli/test_preflight.py). Each environment preflight was asked about is recorded.
     preflights: list[str] = []
@@ -166,6 +172,7 @@ def run(env_dir, tmp_path, monkeypatch):
         return result
 
     invoke.fake, invoke.out, invoke.env_dir, invoke.preflights = fake, out, env_dir, preflights
+    invoke.dark = dark
     return invoke
 
 

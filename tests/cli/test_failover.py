@@ -202,6 +202,27 @@ def test_what_the_primary_took_in_its_last_moments_is_the_window(
     assert item(aws, B, "tx-last-moment")["createdAt"]["S"] == in_b, "one record, B's"
 
 
+@pytest.mark.emulator
+def test_a_dark_region_is_found_before_terraform_waits_on_it(moto_server):
+    """terraform's AWS provider retries a dark region for many minutes: payinfra asks each
+    region's STS first. One region dark while another answers is an outage; none answering
+    (no network, a wrong endpoint) is left to the command's own errors."""
+    from payinfra.accounts import Target, unreachable_regions
+
+    target = Target("eu-west-1", endpoint=moto_server.endpoint, credentials=("x", "x"))
+    regions = ["eu-west-1", "us-east-1"]
+    assert unreachable_regions(target, regions) == {}
+    control(moto_server.endpoint, "us-east-1/dark")
+    try:
+        found = unreachable_regions(target, regions)
+        assert list(found) == ["us-east-1"] and "ServiceUnavailable" in found["us-east-1"]
+        control(moto_server.endpoint, "eu-west-1/dark")
+        assert unreachable_regions(target, regions) == {}
+    finally:
+        control(moto_server.endpoint, "us-east-1/light")
+        control(moto_server.endpoint, "eu-west-1/light")
+
+
 @pytest.mark.parametrize(
     ("to", "expected"),
     [(A, f"{A} is local's primary"), ("ap-south-1", "ap-south-1 is not in local's workload")],

@@ -249,6 +249,25 @@ def test_no_render_requires_an_existing_render(run):
     assert "has not been rendered" in result.output
 
 
+@pytest.mark.parametrize("command", ["plan", "apply", "destroy", "drift"])
+def test_a_dark_region_stops_the_command_in_one_line_before_terraform(run, command):
+    """terraform would wait on the dark region's provider for many minutes (emulator test:
+    tests/cli/test_failover.py); payinfra says so at once and points to the failover."""
+    run.dark["us-east-1"] = "An error occurred (ServiceUnavailable): us-east-1 is dark"
+    if command == "drift":  # drift first says when nothing was ever applied
+        vpc = {"mode": "managed", "type": "aws_vpc", "name": "this"}
+        applied = {"version": 4, "serial": 1, "lineage": "l", "resources": [vpc]}
+        (run.out / "dev").mkdir(parents=True)
+        (run.out / "dev" / "terraform.tfstate").write_text(json.dumps(applied))
+    extra = ["--auto-approve"] if command == "destroy" else []
+    result = run(command, "dev", *extra)
+    assert result.exit_code == 1, result.output
+    (line,) = result.output.strip().splitlines()
+    assert line.startswith("error: us-east-1 does not answer (us-east-1: An error occurred")
+    assert "payinfra failover dev --to REGION (docs/failover.md)" in line
+    assert run.fake.calls() == [], "no terraform was started"
+
+
 def test_validate_reports_findings_as_json(run):
     run.fake.stdout("fmt", "main.tf\n")
     run.fake.exit_code("fmt", 3)

@@ -166,8 +166,10 @@ def test_a_targeted_empty_primary_database_is_data_loss_and_not_applied(cli, env
     """The adversary's plan: -target the new region's database alone, then apply it without
     --allow-destroy. terraform's own plan omits the old database; payinfra still sees it."""
     monkeypatch.setattr("payinfra.accounts.caller_account", lambda target: FAKE_ACCOUNT)
-    # No AWS here: the account is faked, and so is preflight's verdict on it (tested on moto).
+    # No AWS here: the account is faked, and so are preflight's verdict on it and every region
+    # answering (both tested on moto).
     monkeypatch.setattr("payinfra.preflight.run", lambda env, target: [])
+    monkeypatch.setattr("payinfra.accounts.unreachable_regions", lambda target, regions: {})
     for name, value in (("AWS_ACCESS_KEY_ID", "x"), ("AWS_SECRET_ACCESS_KEY", "x")):
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
