@@ -114,7 +114,7 @@ def caller_account(target: Target) -> str:
         answer = sts_client(session(target), target).get_caller_identity()
         account = answer["Account"]
     except (BotoCoreError, ClientError, ResponseParserError) as exc:
-        detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        detail = _first_line(exc)
         raise AccountUnknown(
             f"cannot tell which AWS account the credentials act in{role}: STS{where} "
             f"answered: {detail}"
@@ -142,13 +142,18 @@ def unreachable_regions(target: Target, regions: Sequence[str]) -> dict[str, str
         try:
             sts_client(session(here), here).get_caller_identity()
         except (ConnectionError, HTTPClientError) as exc:
-            found[region] = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            found[region] = _first_line(exc)
         except ClientError as exc:
             if exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) >= 500:
-                found[region] = str(exc).splitlines()[0]
+                found[region] = _first_line(exc)
         except BotoCoreError:
             continue  # no credentials and the like: not an outage
     return found if len(found) < len(regions) else {}
+
+
+def _first_line(exc: Exception) -> str:
+    """What botocore said, in one line (its class name when it said nothing)."""
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
 
 
 def require_account(

@@ -14,7 +14,7 @@ from payinfra.errors import Refused, UsageError
 from payinfra.lifecycle import ensure_initialised, plan_json
 from payinfra.plansummary import PlanSummary, summarize
 from payinfra.render import render_bootstrap
-from payinfra.states import LOCAL_STATE, read_local_state
+from payinfra.states import LOCAL_STATE, read_local_state, resource_address
 from payinfra.terraform import Terraform, find_terraform
 from payinfra.workspace import Workspace, aws_target, child_env
 
@@ -88,9 +88,7 @@ def _local_state_addresses(root: Path) -> set[str]:
             "backup (terraform.tfstate.backup) before bootstrapping again"
         )
     return {
-        ".".join(
-            part for part in (entry.get("module"), entry.get("type"), entry.get("name")) if part
-        )
+        resource_address(entry)
         for entry in state.get("resources") or []
         if isinstance(entry, dict) and entry.get("mode") == "managed" and entry.get("instances")
     }

@@ -23,6 +23,14 @@ def read_state(text: str) -> dict | None:
     return state if isinstance(state, dict) else None
 
 
+def resource_address(entry: dict) -> str:
+    """A state resource's address without an instance key: `module.x.aws_vpc.this`, or
+    `aws_vpc.this` for one of the root module's."""
+    return ".".join(
+        part for part in (entry.get("module"), entry.get("type"), entry.get("name")) if part
+    )
+
+
 def read_local_state(path: Path) -> dict | None:
     """The local state file at `path` ({} when there is none), None when it cannot be read."""
     try:

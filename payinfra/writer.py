@@ -187,19 +187,22 @@ def replace_file(path: Path, text: str) -> None:
 def write_record(target: Path, name: str, text: str) -> None:
     """Write one of payinfra's own records beside the generated files (a `.payinfra*` name, so
     no render ever replaces it) in one step; the folder's lock must be held."""
-    if not fnmatch(name, ".payinfra*") or "/" in name:
-        raise RenderError(f"{name!r} is not a payinfra record name")
+    _require_record_name(name)
     _require_lock(target)
     _write_atomically(target / name, text)
     _fsync_folder(target)
 
 
 def remove_record(target: Path, name: str) -> None:
-    if not fnmatch(name, ".payinfra*") or "/" in name:
-        raise RenderError(f"{name!r} is not a payinfra record name")
+    _require_record_name(name)
     _require_lock(target)
     (target / name).unlink(missing_ok=True)
     _fsync_folder(target)
+
+
+def _require_record_name(name: str) -> None:
+    if not fnmatch(name, ".payinfra*") or "/" in name:
+        raise RenderError(f"{name!r} is not a payinfra record name")
 
 
 def check_generated_path(relative: str) -> None:

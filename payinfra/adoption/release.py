@@ -19,6 +19,7 @@ from payinfra import writer
 from payinfra.adoption.source import S3_SCHEME, parse_state, reason, s3_location
 from payinfra.adoption_record import Import
 from payinfra.errors import AdoptionRefused, AdoptionSourceError
+from payinfra.states import resource_address
 
 BACKUP_SUFFIX = ".payinfra-backup"
 
@@ -36,9 +37,7 @@ def addresses_in(state: dict | None) -> set[str]:
     for resource in (state or {}).get("resources") or []:
         if resource.get("mode") != "managed":
             continue
-        base = ".".join(
-            part for part in (resource.get("module"), resource["type"], resource["name"]) if part
-        )
+        base = resource_address(resource)
         for instance in resource.get("instances") or []:
             key = instance.get("index_key")
             found.add(base + ("" if key is None else f"[{json.dumps(key)}]"))
@@ -61,9 +60,10 @@ def release(
         )
     state = parse_state(text, source)
     adopted = {item.reference for item in imports if item.reference}
-    present = {f"{r.get('type')}.{r.get('name')}" for r in state["resources"]}
-    kept = [r for r in state["resources"] if f"{r.get('type')}.{r.get('name')}" not in adopted]
-    names = sorted(f"{r.get('type')}.{r.get('name')}" for r in kept)
+    # The reference stack is one root module: a resource's address is its reference.
+    present = {resource_address(r) for r in state["resources"]}
+    kept = [r for r in state["resources"] if resource_address(r) not in adopted]
+    names = sorted(resource_address(r) for r in kept)
     serial = int(state.get("serial", 0))
     backup = f"{source}{BACKUP_SUFFIX}-{serial}"
     if not adopted & present:

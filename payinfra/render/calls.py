@@ -319,12 +319,8 @@ def dns(env: Environment) -> dict | None:
     routed = env.serving if api.routing == "weighted" else [env.primary, secondary]
     endpoints = {
         region.name: Attributes(
-            target_domain_name=expression(
-                f"{ref(label('api_domain', region), 'domain_target')}.name"
-            ),
-            target_zone_id=expression(
-                f"{ref(label('api_domain', region), 'domain_target')}.zone_id"
-            ),
+            target_domain_name=ref(label("api_domain", region), "domain_target.name"),
+            target_zone_id=ref(label("api_domain", region), "domain_target.zone_id"),
             failover="PRIMARY" if region == env.primary else "SECONDARY",
             weight=api.weights.get(region.name, 0),
             health_check=ref(label("compute", region), "health_check_target"),
