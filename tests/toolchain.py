@@ -27,9 +27,13 @@ def required_tool(name: str, env_var: str) -> str:
     """A tool the suite needs (`env_var`, else on PATH, else beside the suite's own python, where
     the test extras install binaries); in CI a missing one fails the run instead of skipping."""
     beside_python = Path(sys.executable).with_name(name)
-    binary = os.environ.get(env_var) or shutil.which(name)
-    if binary or beside_python.is_file():
-        return binary or str(beside_python)
+    binary = (
+        os.environ.get(env_var)
+        or shutil.which(name)
+        or (str(beside_python) if beside_python.is_file() else None)
+    )
+    if binary:
+        return binary
     message = f"{name} not found on PATH (make test installs what it can; or set {env_var})"
     if os.environ.get("CI"):
         pytest.fail(message)
@@ -110,7 +114,9 @@ class MotoServer:
             )
             if self._wait_until_serving():
                 return
-        raise RuntimeError("moto_server lost its port three times")
+        raise RuntimeError(
+            f"moto_server exited on three free ports (last exit code {self.process.returncode})"
+        )
 
     def aws_env(self) -> dict[str, str]:
         return {
