@@ -23,7 +23,12 @@ import yaml
 
 from tests.toolchain import child_env, plugin_dir, terraform_binary
 
-pytestmark = [pytest.mark.terraform, pytest.mark.emulator, pytest.mark.slow]
+pytestmark = [
+    pytest.mark.terraform,
+    pytest.mark.emulator,
+    pytest.mark.slow,
+    pytest.mark.usefixtures("off_the_critical_path"),
+]
 STATE_BUCKET = "payinfra-e2e-state"
 STATE_KEY = "payinfra/local/terraform.tfstate"
 # The release a team upgrades from: an earlier landed main, from before the writer record, the
