@@ -76,6 +76,13 @@ def expression(text: str) -> Hcl:
     return Hcl(text)
 
 
+def comment(text: str) -> Hcl:
+    """The text of a `#` comment line written by payinfra (never from YAML): one line."""
+    if "\n" in text or "\r" in text:
+        raise ValueError(f"a comment is one line: {text!r}")
+    return Hcl(text)
+
+
 def identifier(name: str) -> Hcl:
     """A block label or attribute name; refuses anything that is not a plain identifier."""
     if not IDENTIFIER.fullmatch(name):

@@ -454,6 +454,9 @@ class Environment(_Model):
     backend: Backend = Backend()
     emulator: Emulator | None = None
     adopted: Adopted = Adopted()
+    # How the rendered Terraform is cut into roots (docs/region-roots.md); `region-roots` is a
+    # preview until payinfra can run its roots and move a state into them.
+    layout: Literal["one-root", "region-roots"] = "one-root"
 
     @property
     def table_name(self) -> str:

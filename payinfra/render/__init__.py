@@ -26,6 +26,13 @@ from payinfra.render.constants import (
     TERRAFORM_MIN,
     Files,
 )
+from payinfra.render.regions import (
+    LINKS_FOLDER,
+    links_context,
+    region_folder,
+    region_root_context,
+    root_of,
+)
 from payinfra.render.root import provider_context, replica_imports, root_context
 
 __all__ = ["STATE_IDENTITY_OUTPUT", "Files", "render_bootstrap", "render_environment"]
@@ -41,6 +48,21 @@ def render_environment(
     the state (an earlier payinfra's): `imports.tf` adopts each into its table-replica module.
     `adoption`: (address, id) of each reference-stack resource `payinfra adopt` takes over:
     `adoption.tf` imports them."""
+    if env.layout == "region-roots":
+        files = _region_roots(env, adoption)
+    else:
+        files = _one_root(env, adopted_replicas, adoption)
+    for module in (*MODULES, *SHARED_MODULES):
+        files.update(_module_files(module))
+    for module in DOMAIN_MODULES if env.api.domain else ():
+        files.update(_module_files(module))
+    files[LAMBDA_PACKAGE] = build_zip(assets.lambda_source_dir())
+    return dict(sorted(files.items()))
+
+
+def _one_root(
+    env: Environment, adopted_replicas: Collection[str], adoption: Sequence[tuple[str, str]]
+) -> Files:
     context = root_context(env)
     jinja = _jinja(assets.templates_dir() / "root")
     files: Files = {
@@ -54,12 +76,31 @@ def render_environment(
         files["adoption.tf"] = jinja.get_template("adoption.tf.j2").render(
             imports=[{"to": expression(to), "id": literal(id_)} for to, id_ in adoption]
         )
-    for module in (*MODULES, *SHARED_MODULES):
-        files.update(_module_files(module))
-    for module in DOMAIN_MODULES if env.api.domain else ():
-        files.update(_module_files(module))
-    files[LAMBDA_PACKAGE] = build_zip(assets.lambda_source_dir())
-    return dict(sorted(files.items()))
+    return files
+
+
+def _region_roots(env: Environment, adoption: Sequence[tuple[str, str]]) -> Files:
+    """A root per region and `links/` (docs/region-roots.md); an adoption's import blocks go to
+    the root that holds each address."""
+    jinja = _jinja(assets.templates_dir() / "root")
+    contexts = {region_folder(region): region_root_context(env, region) for region in env.regions}
+    contexts[LINKS_FOLDER] = links_context(env)
+    files: Files = {}
+    for folder, context in contexts.items():
+        for name in ROOT_TEMPLATES:
+            text = jinja.get_template(f"{name}.j2").render(context)
+            if text.strip():
+                files[f"{folder}/{name}"] = text
+        imports = [
+            {"to": expression(to), "id": literal(id_)}
+            for to, id_ in adoption
+            if root_of(env, to) == folder
+        ]
+        if imports:
+            files[f"{folder}/adoption.tf"] = jinja.get_template("adoption.tf.j2").render(
+                imports=imports
+            )
+    return files
 
 
 def _module_files(module: str) -> Files:

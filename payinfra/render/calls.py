@@ -3,6 +3,8 @@ HCL (payinfra/hcl.py), every reference to another module's output by name."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from payinfra.config import ALARM_DEFAULTS, Environment, Region
 from payinfra.hcl import Attributes, Hcl, body, expression, identifier, literal, quote
 from payinfra.render.constants import LAMBDA_HANDLER, LAMBDA_PACKAGE
@@ -16,6 +18,11 @@ def ref(module: Hcl, output: str) -> Hcl:
     return expression(f"module.{module}.{output}")
 
 
+# How a call reads another call's output: `ref` inside one root; in `links/`, what a region
+# root's module call holds is read from that root's state (payinfra/render/regions.py).
+Read = Callable[[Hcl, str], Hcl]
+
+
 def private_subnet_ids(network: Hcl) -> Hcl:
     return expression(f"values({ref(network, 'private_subnet_ids')})")
 
@@ -26,7 +33,9 @@ def provider_alias(region: Region) -> Hcl:
 
 def module_call(name: Hcl, source: str, providers: dict[str, Hcl], arguments: Attributes) -> dict:
     return {
+        "name": name,
         "label": quote(name),
+        "folder": source,
         "source": quote(f"./modules/{source}"),
         "providers": literal(Attributes(providers), indent=2),
         "arguments": body(arguments),
@@ -48,18 +57,18 @@ def network(env: Environment, region: Region) -> dict:
     )
 
 
-def peering(env: Environment, target: Region) -> dict:
+def peering(env: Environment, target: Region, read: Read = ref) -> dict:
     source = env.source
     requester, accepter = label("network", source), label("network", target)
     arguments = Attributes(
         name=f"{env.name_prefix}-{source.name}-to-{target.name}",
         accepter_region=target.name,
-        requester_vpc_id=ref(requester, "vpc_id"),
-        requester_cidr_block=ref(requester, "vpc_cidr_block"),
-        requester_route_table_ids=ref(requester, "private_route_table_ids"),
-        accepter_vpc_id=ref(accepter, "vpc_id"),
-        accepter_cidr_block=ref(accepter, "vpc_cidr_block"),
-        accepter_route_table_ids=ref(accepter, "private_route_table_ids"),
+        requester_vpc_id=read(requester, "vpc_id"),
+        requester_cidr_block=read(requester, "vpc_cidr_block"),
+        requester_route_table_ids=read(requester, "private_route_table_ids"),
+        accepter_vpc_id=read(accepter, "vpc_id"),
+        accepter_cidr_block=read(accepter, "vpc_cidr_block"),
+        accepter_route_table_ids=read(accepter, "private_route_table_ids"),
     )
     providers = {"aws.requester": provider_alias(source), "aws.accepter": provider_alias(target)}
     return module_call(label("peering", target), "peering", providers, arguments)
@@ -90,12 +99,13 @@ def _adopted_table(env: Environment) -> dict[str, str]:
     return {key: value for key, value in adopted.items() if value is not None}
 
 
-def table_replica(env: Environment, region: Region) -> dict:
+def table_replica(env: Environment, region: Region, home_table_arn: Hcl | None = None) -> dict:
     """The table's copy in a workload region other than its home, encrypted with that region's
-    key, protected from deletion like the table."""
+    key, protected from deletion like the table. `home_table_arn`: the table's ARN where the home
+    region's data call is in another root."""
     arguments = Attributes(
         name=env.table_name,
-        global_table_arn=ref(label("data", env.home), "table_arn"),
+        global_table_arn=home_table_arn or ref(label("data", env.home), "table_arn"),
         kms_key_arn=ref(label("data", region), "table_kms_key_arn"),
         deletion_protection=env.protected,
     )
@@ -104,18 +114,18 @@ def table_replica(env: Environment, region: Region) -> dict:
     )
 
 
-def bucket_replication(env: Environment, region: Region) -> dict:
+def bucket_replication(env: Environment, region: Region, read: Read = ref) -> dict:
     """`region`'s data bucket copied to each of `replication_destinations`' buckets; called
     beside the data modules, so that no data module reads another region's."""
     data = label("data", region)
     arguments = Attributes(
         name=env.name_prefix,
-        source_bucket=ref(data, "versioned_bucket"),
-        source_kms_key_arn=ref(data, "s3_kms_key_arn"),
+        source_bucket=read(data, "versioned_bucket"),
+        source_kms_key_arn=read(data, "s3_kms_key_arn"),
         destinations={
             other.name: Attributes(
-                bucket_arn=ref(label("data", other), "versioned_bucket.arn"),
-                kms_key_arn=ref(label("data", other), "s3_kms_key_arn"),
+                bucket_arn=read(label("data", other), "versioned_bucket.arn"),
+                kms_key_arn=read(label("data", other), "s3_kms_key_arn"),
             )
             for other in replication_destinations(env, region)
         },
@@ -139,7 +149,8 @@ def replication_destinations(env: Environment, region: Region) -> list[Region]:
     return [other for other in env.regions if other in found and other != region]
 
 
-def database(env: Environment, region: Region) -> dict:
+def database(env: Environment, region: Region, primary_arn: Hcl | None = None) -> dict:
+    """`primary_arn`: the primary database's ARN where the primary's call is in another root."""
     network, database = label("network", region), env.database
     role = env.roles[region.name]
     # The source region reaches the primary database over the peering while data is migrated.
@@ -172,7 +183,9 @@ def database(env: Environment, region: Region) -> dict:
     if env.adopted.database_subnet_group:
         arguments["subnet_group_name"] = env.adopted.database_subnet_group
     if role == "standby":
-        arguments["replicate_source_db"] = ref(label("database", env.primary), "db_instance_arn")
+        arguments["replicate_source_db"] = primary_arn or ref(
+            label("database", env.primary), "db_instance_arn"
+        )
     for window in ("maintenance_window", "backup_window"):
         if getattr(database, window) is not None:
             arguments[window] = getattr(database, window)
@@ -183,12 +196,14 @@ def database(env: Environment, region: Region) -> dict:
     )
 
 
-def compute(env: Environment, region: Region) -> dict:
+def compute(env: Environment, region: Region, *, to_top: str = "", one_root: bool = True) -> dict:
+    """`to_top`: the path from the root's folder to the environment's (where the package is);
+    `one_root`: every serving region's call is in this root, so the writer's waits for theirs."""
     network, data = label("network", region), label("data", region)
     function = env.function
     arguments = Attributes(
         name=env.name_prefix,
-        package_path=expression(f'"${{path.module}}/{LAMBDA_PACKAGE}"'),
+        package_path=expression(f'"${{path.module}}/{to_top}{LAMBDA_PACKAGE}"'),
         handler=LAMBDA_HANDLER,
         memory_mb=function.memory_mb,
         timeout_seconds=function.timeout_seconds,
@@ -222,7 +237,7 @@ def compute(env: Environment, region: Region) -> dict:
         arguments["function_name"] = env.adopted.function
     if env.adopted.api_stage:
         arguments["stage_name"] = env.adopted.api_stage
-    if region == env.primary:
+    if region == env.primary and one_root:
         arguments["apply_after"] = [
             ref(label("compute", other), "function_arn")
             for other in env.serving
@@ -271,13 +286,13 @@ def observability(env: Environment, region: Region) -> dict:
     )
 
 
-def replication_alarms(env: Environment) -> dict:
+def replication_alarms(env: Environment, read: Read = ref) -> dict:
     """The source bucket's backlog alarms, in the source region, whatever region is primary."""
     source, alarms = env.source, env.alarms
     rule = alarms.settings("replication-backlog")
     arguments = Attributes(
         name=env.name_prefix,
-        kms_key_arn=ref(label("network", source), "logs_kms_key_arn"),
+        kms_key_arn=read(label("network", source), "logs_kms_key_arn"),
         alarm_emails=alarms.emails,
         source_topic_arn=alarms.source_topic_arn,
         alarm_rule=Attributes(
@@ -285,8 +300,8 @@ def replication_alarms(env: Environment) -> dict:
             period=rule.period_seconds,
             evaluation_periods=rule.evaluation_periods,
         ),
-        source_bucket=ref(label("data", source), "bucket_name"),
-        destination_buckets=per_region(env.targets, "data", "bucket_name"),
+        source_bucket=read(label("data", source), "bucket_name"),
+        destination_buckets=per_region(env.targets, "data", "bucket_name", read),
     )
     return module_call(
         identifier("replication_alarms"),
@@ -296,14 +311,14 @@ def replication_alarms(env: Environment) -> dict:
     )
 
 
-def api_domain(env: Environment, region: Region) -> dict:
+def api_domain(env: Environment, region: Region, read: Read = ref) -> dict:
     """`region`'s certificate and regional domain name for `api.domain`, mapped to its API."""
     compute = label("compute", region)
     arguments = Attributes(
         name=env.name_prefix,
         domain_name=env.api.domain,
-        api_id=ref(compute, "api_id"),
-        stage_name=ref(compute, "api_stage_name"),
+        api_id=read(compute, "api_id"),
+        stage_name=read(compute, "api_stage_name"),
         validation_record_fqdns=ref(label("dns"), "validation_record_fqdns"),
     )
     return module_call(
@@ -311,7 +326,7 @@ def api_domain(env: Environment, region: Region) -> dict:
     )
 
 
-def dns(env: Environment) -> dict | None:
+def dns(env: Environment, read: Read = ref) -> dict | None:
     api = env.api
     if api.domain is None:
         return None
@@ -323,7 +338,7 @@ def dns(env: Environment) -> dict | None:
             target_zone_id=ref(label("api_domain", region), "domain_target.zone_id"),
             failover="PRIMARY" if region == env.primary else "SECONDARY",
             weight=api.weights.get(region.name, 0),
-            health_check=ref(label("compute", region), "health_check_target"),
+            health_check=read(label("compute", region), "health_check_target"),
         )
         for region in routed
         if region is not None
@@ -344,6 +359,6 @@ def _number(value: float) -> int | float:
     return int(value) if float(value).is_integer() else value
 
 
-def per_region(regions: list[Region], kind: str, output: str) -> dict[str, Hcl]:
+def per_region(regions: list[Region], kind: str, output: str, read: Read = ref) -> dict[str, Hcl]:
     """A map from region name to one output of that region's module, for an output block."""
-    return {region.name: ref(label(kind, region), output) for region in regions}
+    return {region.name: read(label(kind, region), output) for region in regions}

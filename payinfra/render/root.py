@@ -7,8 +7,9 @@ from __future__ import annotations
 from collections.abc import Collection
 
 from payinfra.config import Environment, Region
-from payinfra.hcl import Attributes, Hcl, body, expression, literal, quote
+from payinfra.hcl import Attributes, Hcl, body, comment, expression, literal, quote
 from payinfra.render.calls import (
+    Read,
     api_domain,
     bucket_replication,
     compute,
@@ -111,13 +112,13 @@ def _upgrade_moves(env: Environment) -> list[dict[str, Hcl]]:
             (f"module.{data}.{old}", f"module.{database}.{new or old}")
             for old, new in LEGACY_DATABASE_ADDRESSES
         ]
-    for region in _replicating_regions(env):
+    for region in replicating_regions(env):
         data, replication = label("data", region), label("bucket_replication", region)
         moves += [
             (f"module.{data}.{old}", f"module.{replication}.{new}")
             for old, new in LEGACY_BUCKET_REPLICATION_ADDRESSES
         ]
-    for region in _domain_regions(env):
+    for region in domain_regions(env):
         compute, domain = label("compute", region), label("api_domain", region)
         moves += [
             (f"module.{compute}.{old}", f"module.{domain}.{new}")
@@ -126,24 +127,23 @@ def _upgrade_moves(env: Environment) -> list[dict[str, Hcl]]:
     return [{"from": expression(old), "to": expression(new)} for old, new in moves]
 
 
-def _domain_regions(env: Environment) -> list[Region]:
+def domain_regions(env: Environment) -> list[Region]:
     return list(env.serving) if env.api.domain else []
 
 
-def _replicating_regions(env: Environment) -> list[Region]:
+def replicating_regions(env: Environment) -> list[Region]:
     return [region for region in env.regions if replication_destinations(env, region)]
 
 
-def _retired_addresses(env: Environment) -> list[str]:
-    """What Terraform forgets (never destroys) when a region leaves the workload: its database
+def retired_addresses(env: Environment, region: Region) -> list[str]:
+    """What Terraform forgets (never destroys) when `region` leaves the workload: its database
     module, and its processor's stateful resources once it stops serving. A `removed` block for
-    something not in the state does nothing, so every other region gets them."""
+    something not in the state does nothing, so every region that does neither gets them."""
     found = []
-    for region in env.regions:
-        if region not in env.serving:
-            found += [f"module.{label('compute', region)}.{r}" for r in RETAINED_COMPUTE_RESOURCES]
-        if region not in env.workload_regions:
-            found += [f"module.{label('database', region)}", table_replica_module(region)]
+    if region not in env.serving:
+        found += [f"module.{label('compute', region)}.{r}" for r in RETAINED_COMPUTE_RESOURCES]
+    if region not in env.workload_regions:
+        found += [f"module.{label('database', region)}", table_replica_module(region)]
     return found
 
 
@@ -179,45 +179,92 @@ def _table_replica_regions(env: Environment) -> list[Region]:
     return [region for region in env.workload_regions if region != env.home]
 
 
+# The sections of a root's main.tf, in dependency order: (key, title).
+SECTIONS = (
+    ("network", "Network: one VPC per region"),
+    ("peering", "Peering: the source region to every target, routes both ways"),
+    ("data", "Data: a bucket per region; the table in its home region, replicated to the "
+     "workload's other regions"),
+    ("bucket_replication", "Bucket replication: each replicating region's data bucket copied "
+     "to other regions' buckets"),
+    ("table_replicas", "Table replicas: a copy of the table in each workload region but its "
+     "home, protected like the table"),
+    ("database", "Database: standalone in the primary (and a former primary), a read replica "
+     "in each standby"),
+    ("compute", "Compute: the payment processor and its API in each serving region; only the "
+     "primary's takes new payments"),
+    ("observability", "Observability: alarm topic, dashboard and alarms in each serving region"),
+    ("replication_alarms", "Replication backlog alarms, in the source region"),
+    ("api_domains", "API domains: each serving region's certificate and domain name for the "
+     "one host name"),
+    ("dns", "DNS: one API host name, answered by the active region"),
+)  # fmt: skip
+
+
+def sections(calls: dict[str, list[dict]]) -> list[dict]:
+    """main.tf's sections that have a module call, in SECTIONS' order."""
+    return [
+        {"title": comment(title), "modules": calls[key]}
+        for key, title in SECTIONS
+        if calls.get(key)
+    ]
+
+
 def root_context(env: Environment) -> dict:
     # Replication reads the targets' buckets, so their data modules come before the source's.
     data_regions = [*env.targets, env.source]
+    calls = {
+        "network": [network(env, region) for region in env.regions],
+        "peering": [peering(env, target) for target in env.targets],
+        "data": [data(env, region) for region in data_regions],
+        "bucket_replication": [
+            bucket_replication(env, region) for region in replicating_regions(env)
+        ],
+        "table_replicas": [table_replica(env, region) for region in _table_replica_regions(env)],
+        "database": [database(env, region) for region in env.workload_regions],
+        "compute": [compute(env, region) for region in env.serving],
+        "observability": [observability(env, region) for region in env.serving],
+        "replication_alarms": [replication_alarms(env)],
+        "api_domains": [api_domain(env, region) for region in domain_regions(env)],
+        "dns": [call for call in [dns(env)] if call],
+    }
+    return {
+        **versions_context(env),
+        "backend": backend_context(env),
+        "providers": [
+            provider_context(env, region.name, region.alias, env.aws.role_arn)
+            for region in env.regions
+        ],
+        "identity": None,
+        "remote_states": [],
+        "sections": sections(calls),
+        "moved": _upgrade_moves(env),
+        "removed": [
+            expression(address)
+            for region in env.regions
+            for address in retired_addresses(env, region)
+        ],
+        "outputs": environment_outputs(env),
+        "invoke": invoke_policy(env),
+    }
+
+
+def versions_context(env: Environment) -> dict[str, Hcl]:
     return {
         "terraform_min": literal(
             f">= {TERRAFORM_MIN_S3_LOCKFILE if env.backend.type == 's3' else TERRAFORM_MIN}"
         ),
         "aws_constraint": literal(AWS_PROVIDER_CONSTRAINT),
-        "backend": _backend_context(env),
-        "providers": [
-            provider_context(env, region.name, region.alias, env.aws.role_arn)
-            for region in env.regions
-        ],
-        "network": [network(env, region) for region in env.regions],
-        "peering": [peering(env, target) for target in env.targets],
-        "data": [data(env, region) for region in data_regions],
-        "database": [database(env, region) for region in env.workload_regions],
-        "table_replicas": [table_replica(env, region) for region in _table_replica_regions(env)],
-        "bucket_replication": [
-            bucket_replication(env, region) for region in _replicating_regions(env)
-        ],
-        "compute": [compute(env, region) for region in env.serving],
-        "observability": [observability(env, region) for region in env.serving],
-        "replication_alarms": replication_alarms(env),
-        "api_domains": [api_domain(env, region) for region in _domain_regions(env)],
-        "dns": dns(env),
-        "moved": _upgrade_moves(env),
-        "removed": [expression(address) for address in _retired_addresses(env)],
-        "outputs": _outputs(env),
-        "invoke": {
-            "provider": provider_alias(env.primary),
-            "resources": expression(
-                "sort(concat("
-                + ", ".join(
-                    f"{ref(label('compute', r), 'invoke_resource_arns')}" for r in env.serving
-                )
-                + "))"
-            ),
-        },
+    }
+
+
+def invoke_policy(env: Environment, read: Read = ref) -> dict[str, Hcl]:
+    """The policy document that lets a caller invoke every serving region's payments routes."""
+    arns = ", ".join(str(read(label("compute", region), "invoke_resource_arns"))
+                     for region in env.serving)  # fmt: skip
+    return {
+        "provider": provider_alias(env.primary),
+        "resources": expression(f"sort(concat({arns}))"),
     }
 
 
@@ -235,27 +282,29 @@ def provider_context(
         settings["s3_use_path_style"] = True
     return {
         "settings": body(settings),
-        "assume_role": body(_assume_role(env, role_arn), indent=4) if role_arn else None,
+        "assume_role": body(assume_role(env, role_arn), indent=4) if role_arn else None,
         "default_tags": literal({**env.common_tags(), "Region": region_name}, indent=4),
     }
 
 
-def _assume_role(env: Environment, role_arn: str) -> Attributes:
+def assume_role(env: Environment, role_arn: str) -> Attributes:
     settings = Attributes(role_arn=role_arn, session_name=env.session_name)
     if env.aws.external_id:
         settings["external_id"] = env.aws.external_id
     return settings
 
 
-def _outputs(env: Environment) -> list[dict[str, Hcl]]:
+def environment_outputs(env: Environment, read: Read = ref) -> list[dict[str, Hcl]]:
+    """The environment's outputs (payinfra's and the reference stack's), the state identity
+    among them."""
     data, compute = label("data", env.home), label("compute", env.primary)
     database = label("database", env.primary)
-    outputs = [
-        ("vpc_ids", "VPC id per region.", per_region(env.regions, "network", "vpc_id")),
+    outputs: list[tuple[str, str, object]] = [
+        ("vpc_ids", "VPC id per region.", per_region(env.regions, "network", "vpc_id", read)),
         (
             "private_subnet_ids",
             "Private subnet ids per region, keyed by availability zone.",
-            per_region(env.regions, "network", "private_subnet_ids"),
+            per_region(env.regions, "network", "private_subnet_ids", read),
         ),
         (
             "peering_connection_ids",
@@ -265,29 +314,29 @@ def _outputs(env: Environment) -> list[dict[str, Hcl]]:
         (
             "bucket_names",
             "Data bucket name per region.",
-            per_region(env.regions, "data", "bucket_name"),
+            per_region(env.regions, "data", "bucket_name", read),
         ),
         (
             "rds_endpoint",
             f"host:port of the primary region's PostgreSQL instance. {REFERENCE_NOTE}",
-            ref(database, "db_endpoint"),
+            read(database, "db_endpoint"),
         ),
         (
             "rds_master_secret_arn",
             "ARN of the Secrets Manager secret with the database "
             "master credentials (the ARN, never the value).",
-            ref(database, "db_master_secret_arn"),
+            read(database, "db_master_secret_arn"),
         ),
-        ("transactions_table_name", "DynamoDB transactions table.", ref(data, "table_name")),
+        ("transactions_table_name", "DynamoDB transactions table.", read(data, "table_name")),
         (
             "lambda_function_arn",
             f"Payment processor function ARN. {REFERENCE_NOTE}",
-            ref(compute, "function_arn"),
+            read(compute, "function_arn"),
         ),
         (
             "api_endpoint",
             "Base URL of the primary region's payments API.",
-            ref(compute, "api_endpoint"),
+            read(compute, "api_endpoint"),
         ),
         (
             "workload",
@@ -303,14 +352,9 @@ def _outputs(env: Environment) -> list[dict[str, Hcl]]:
         (
             "alarm_topic_arn",
             "SNS topic the primary region's alarms notify.",
-            ref(label("observability", env.primary), "alarm_topic_arn"),
+            read(label("observability", env.primary), "alarm_topic_arn"),
         ),
-        (
-            STATE_IDENTITY_OUTPUT,
-            "The environment this state belongs to and whether it is protected: payinfra reads "
-            "it back to refuse lowering the protection of a protected environment's state.",
-            literal({"name": env.name, "protected": env.protected}, indent=2),
-        ),
+        state_identity_output(env),
     ]
     if env.api.domain:
         outputs.append(
@@ -320,7 +364,20 @@ def _outputs(env: Environment) -> list[dict[str, Hcl]]:
                 ref(label("dns"), "api_url"),
             )
         )
-    outputs += _reference_outputs(env)
+    outputs += _reference_outputs(env, read)
+    return output_blocks(outputs)
+
+
+def state_identity_output(env: Environment) -> tuple[str, str, Hcl]:
+    return (
+        STATE_IDENTITY_OUTPUT,
+        "The environment this state belongs to and whether it is protected: payinfra reads "
+        "it back to refuse lowering the protection of a protected environment's state.",
+        literal({"name": env.name, "protected": env.protected}, indent=2),
+    )
+
+
+def output_blocks(outputs: list[tuple[str, str, object]]) -> list[dict[str, Hcl]]:
     return [
         {"name": quote(name), "body": body(Attributes(description=description, value=value))}
         for name, description, value in outputs
@@ -333,16 +390,16 @@ REFERENCE_NOTE = "Kept under the reference stack's name for its consumers."
 REFERENCE_REGION_PAIRS = (("us", "us-"), ("eu", "eu-"))
 
 
-def _reference_outputs(env: Environment) -> list[tuple[str, str, Hcl]]:
+def _reference_outputs(env: Environment, read: Read) -> list[tuple[str, str, Hcl]]:
     """The outputs of the CDKTF stack payinfra replaces, by the same names and meanings, so
     scripts reading e.g. `terraform output -raw dynamodb_table` keep working. Region-paired
     ones only when they are unambiguous: exactly one `us-*` and one `eu-*` region."""
     data, compute = label("data", env.home), label("compute", env.primary)
     outputs = [
         ("dynamodb_table", f"DynamoDB transactions table name. {REFERENCE_NOTE}",
-         ref(data, "table_name")),
+         read(data, "table_name")),
         ("api_gateway_endpoint", f"API Gateway endpoint URL. {REFERENCE_NOTE}",
-         ref(compute, "api_endpoint")),
+         read(compute, "api_endpoint")),
     ]  # fmt: skip
     paired = {
         suffix: [region for region in env.regions if region.name.startswith(prefix)]
@@ -352,20 +409,22 @@ def _reference_outputs(env: Environment) -> list[tuple[str, str, Hcl]]:
         for suffix, (region,) in paired.items():
             outputs += [
                 (f"vpc_{suffix}_id", f"VPC ID in {region.name}. {REFERENCE_NOTE}",
-                 ref(label("network", region), "vpc_id")),
+                 read(label("network", region), "vpc_id")),
                 (f"s3_bucket_{suffix}", f"S3 bucket name in {region.name}. {REFERENCE_NOTE}",
-                 ref(label("data", region), "bucket_name")),
+                 read(label("data", region), "bucket_name")),
             ]  # fmt: skip
     return sorted(outputs)
 
 
-def _backend_context(env: Environment) -> dict[str, Hcl] | None:
+def backend_context(env: Environment, root: str | None = None) -> dict[str, Hcl] | None:
+    """The S3 backend's settings (None: state in the root's folder); `root`: the folder of one
+    of the environment's roots, which keeps its state under a key of its own."""
     backend = env.backend
     if backend.type == "local":
         return None
     settings = Attributes(
         bucket=backend.bucket,
-        key=f"{backend.key_prefix}/{env.name}/terraform.tfstate",
+        key=state_key(env, root),
         region=backend.region,
         encrypt=True,
         use_lockfile=True,
@@ -374,5 +433,10 @@ def _backend_context(env: Environment) -> dict[str, Hcl] | None:
         settings["use_path_style"] = True
     role = backend.role_arn or env.aws.role_arn
     if role:
-        settings["assume_role"] = _assume_role(env, role)
+        settings["assume_role"] = assume_role(env, role)
     return {"settings": body(settings, indent=4)}
+
+
+def state_key(env: Environment, root: str | None = None) -> str:
+    folder = f"{env.name}/{root}" if root else env.name
+    return f"{env.backend.key_prefix}/{folder}/terraform.tfstate"

@@ -45,6 +45,23 @@ def test_a_root_that_adopts_table_replicas_validates(tmp_path):
     assert "The configuration is valid" in result.stdout
 
 
+@pytest.mark.parametrize("env", ["prod", "local"])
+def test_every_root_of_the_region_roots_layout_is_fmt_clean_and_valid(tmp_path, env):
+    """prod: a standby, table replicas and the API domain; local: the emulator's switches."""
+    from payinfra.render import render_environment
+    from payinfra.render.regions import root_folders
+    from payinfra.writer import write_tree
+
+    split = load_environment(ENVIRONMENTS, env).model_copy(update={"layout": "region-roots"})
+    write_tree(render_environment(split), tmp_path / env)
+    formatted = terraform(tmp_path / env, "fmt", "-check", "-recursive", "-list=true")
+    assert formatted.stdout == ""
+    for folder in root_folders(split):
+        terraform_init(tmp_path / env / folder, backend=False)
+        result = terraform(tmp_path / env / folder, "validate", "-no-color")
+        assert "The configuration is valid" in result.stdout, folder
+
+
 @pytest.fixture(scope="module")
 def planned_changes(initialised, moto_server) -> dict[str, list[dict]]:
     """Each environment planned against the moto server: the managed resources' changes."""
