@@ -129,26 +129,36 @@ def caller_account(target: Target) -> str:
     return account
 
 
-def unreachable_regions(target: Target, regions: Sequence[str]) -> dict[str, str]:
+def unreachable_regions(
+    target: Target, regions: Sequence[str], others: Sequence[str] = ()
+) -> dict[str, str]:
     """{region: what happened} for each of `regions` whose STS cannot be reached or answers with
-    a server error while another region's answers: a regional outage. Each probe is bounded as
-    above. Other answers (no credentials, a refusal), and no region answering at all (no
-    network, a wrong endpoint), are not one region's outage: the commands report those."""
+    a server error while another region's (of `regions`, else of `others`, asked only then)
+    answers: a regional outage. Each probe is bounded as above. Other answers (no credentials,
+    a refusal), and no region answering at all (no network, a wrong endpoint), are not one
+    region's outage: the commands report those."""
+    found = {region: why for region in regions if (why := _outage(target, region))}
+    if len(found) < len(regions):
+        return found
+    answering = any(_outage(target, other) is None for other in others)
+    return found if answering else {}
+
+
+def _outage(target: Target, region: str) -> str | None:
+    """What made `region`'s STS look dark, or None when it answered (or refused: not dark)."""
     from botocore.exceptions import BotoCoreError, ClientError, ConnectionError, HTTPClientError
 
-    found = {}
-    for region in regions:
-        here = dataclasses.replace(target, region=region)
-        try:
-            sts_client(session(here), here).get_caller_identity()
-        except (ConnectionError, HTTPClientError) as exc:
-            found[region] = _first_line(exc)
-        except ClientError as exc:
-            if exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) >= 500:
-                found[region] = _first_line(exc)
-        except BotoCoreError:
-            continue  # no credentials and the like: not an outage
-    return found if len(found) < len(regions) else {}
+    here = dataclasses.replace(target, region=region)
+    try:
+        sts_client(session(here), here).get_caller_identity()
+    except (ConnectionError, HTTPClientError) as exc:
+        return _first_line(exc)
+    except ClientError as exc:
+        if exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) >= 500:
+            return _first_line(exc)
+    except BotoCoreError:
+        pass  # no credentials and the like: not an outage
+    return None
 
 
 def _first_line(exc: Exception) -> str:

@@ -15,7 +15,15 @@ from typing import Any
 
 import click
 
-from payinfra import __version__, cli_emulator, cli_reports, lifecycle, safety, workspace, writer
+from payinfra import (
+    __version__,
+    cli_emulator,
+    cli_reports,
+    roots,
+    safety,
+    workspace,
+    writer,
+)
 from payinfra.bootstrap import bootstrap as bootstrap_stack
 from payinfra.cli_options import (
     environments_option,
@@ -27,7 +35,6 @@ from payinfra.cli_options import (
 from payinfra.config import list_environments, load_environment
 from payinfra.errors import PayinfraError
 from payinfra.plansummary import finding_lines, markdown, table
-from payinfra.validate import validate as validate_root
 from payinfra.workspace import Workspace
 
 
@@ -44,7 +51,9 @@ class RootOptions:
     plugin_dir: Path | None
     terraform_args: tuple[str, ...]
 
-    def workspace(self, *, reads_state: bool = True) -> AbstractContextManager[Workspace]:
+    def workspace(
+        self, *, reads_state: bool = True, region: str | None = None
+    ) -> AbstractContextManager[Workspace]:
         return workspace.workspace(
             self.environments_dir,
             self.env,
@@ -52,7 +61,21 @@ class RootOptions:
             render_first=self.render_first,
             terraform=self.terraform,
             reads_state=reads_state,
+            region=region,
         )
+
+
+region_option = click.option(
+    "--region",
+    metavar="REGION",
+    help="Only this region's root (layout: region-roots): it calls no other region, so it runs "
+    "while another region is dark.",
+)
+
+
+def _show_root(folder: str) -> None:
+    if folder:
+        click.secho(f"\n== {folder}/", bold=True)
 
 
 def _root_command(
@@ -214,7 +237,7 @@ def envs(environments_dir: Path) -> None:
 def init(root: RootOptions, upgrade: bool) -> None:
     """Render ENV and run terraform init (backend from the YAML; .terraform.lock.hcl is kept)."""
     with root.workspace() as ws:
-        lifecycle.init(ws, plugin_dir=root.plugin_dir, upgrade=upgrade, extra=root.terraform_args)
+        roots.init(ws, plugin_dir=root.plugin_dir, upgrade=upgrade, extra=root.terraform_args)
 
 
 @main.command()
@@ -242,12 +265,14 @@ def init(root: RootOptions, upgrade: bool) -> None:
     is_flag=True,
     help="Plan a protected environment without first running `payinfra preflight` on its account.",
 )
+@region_option
 def plan(
     root: RootOptions,
     detailed_exitcode: bool,
     summary_file: Path | None,
     summary_format: str,
     skip_preflight: bool,
+    region: str | None,
 ) -> None:
     """Render ENV, plan into out/ENV/plan.tfplan, and summarise the changes.
 
@@ -262,34 +287,53 @@ def plan(
                 f"folder {summary_file.parent} does not exist", param_hint="--summary-file"
             )
         writer.check_report_path(summary_file, root.out_dir / root.env)
-    with root.workspace() as ws:
-        result = lifecycle.plan(
+    with root.workspace(region=region) as ws:
+        planned = roots.plan(
             ws,
+            region=region,
             detailed_exitcode=detailed_exitcode,
             plugin_dir=root.plugin_dir,
             extra=root.terraform_args,
             on_message=_show_plan_message,
             run_preflight=not skip_preflight,
+            on_root=_show_root,
         )
-    notices, stops = finding_lines(result.summary)
     step = f"workload: {ws.env.move_step()}"
-    click.echo(f"\n{step}\n{table(result.summary)}")
-    for line in notices:
-        click.secho(line, fg="yellow")
-    for line in stops:
-        click.secho(line, fg="red", bold=True)
+    texts, markdowns = [step], []
+    click.echo(f"\n{step}")
+    for root_plan in planned:
+        _show_root(root_plan.folder)
+        texts += [f"== {root_plan.folder}/"] if root_plan.folder else []
+        if root_plan.result is None:
+            waits = (
+                f"{root_plan.folder}/ reads what the region roots hold and waits for their "
+                f"first apply: `payinfra apply {root.env}` plans and applies it after them"
+            )
+            click.echo(waits)
+            texts.append(waits)
+            continue
+        summary = root_plan.result.summary
+        notices, stops = finding_lines(summary)
+        click.echo(table(summary))
+        for line in notices:
+            click.secho(line, fg="yellow")
+        for line in stops:
+            click.secho(line, fg="red", bold=True)
+        texts += [table(summary), *notices, *stops]
+        markdowns.append(markdown(summary, root.env, ws.env.move_step(), root_plan.folder))
     if summary_file:
-        text = "\n".join([step, table(result.summary), *notices, *stops]) + "\n"
+        text = "\n".join(texts) + "\n"
         if summary_format == "markdown":
-            text = markdown(result.summary, root.env, ws.env.move_step())
+            text = "\n".join(markdowns)
         summary_file.write_text(text, encoding="utf-8")
-    click.echo(
-        f"\nsaved plan: {root.out_dir / root.env / safety.PLAN_FILE}; apply it with "
-        f"`payinfra apply {root.env}`"
+    saved = ", ".join(
+        str(root.out_dir / root.env / p.folder / safety.PLAN_FILE) for p in planned if p.result
     )
-    if detailed_exitcode and result.exit_code == 2:
+    click.echo(f"\nsaved plan: {saved}; apply it with `payinfra apply {root.env}`")
+    codes = [p.result.exit_code for p in planned if p.result]
+    if detailed_exitcode and 2 in codes:
         raise ChangesPending
-    raise SystemExit(result.exit_code)
+    raise SystemExit(max(codes, default=0))
 
 
 # What `terraform plan -json` reports that a person wants to see while it runs.
@@ -324,23 +368,32 @@ def _show_plan_message(message: dict) -> None:
     is_flag=True,
     help="Let a protected environment's plan destroy or replace stateful resources.",
 )
-def apply(root: RootOptions, auto_approve: bool, allow_destroy: bool) -> None:
+@region_option
+def apply(root: RootOptions, auto_approve: bool, allow_destroy: bool, region: str | None) -> None:
     """Apply the plan saved by `payinfra plan ENV`, only if the render still matches it.
 
     The plan may come from another job of the same commit (carry plan.tfplan and
     plan.payinfra.json into OUT/ENV/): it is applied only if this checkout renders the same
     files, for the same environment and protection.
     """
-    with root.workspace() as ws:
-        lifecycle.apply(
+    with root.workspace(region=region) as ws:
+        applied = roots.apply(
             ws,
+            region=region,
             auto_approve=auto_approve,
             allow_destroy=allow_destroy,
             confirm=typed_confirmation(root.env),
             extra=root.terraform_args,
             plugin_dir=root.plugin_dir,
+            on_root=_show_root,
         )
-    click.echo(f"applied {root.env}")
+    for done in applied:
+        if done.replanned:
+            click.echo(
+                f"{done.folder}/ was planned again after the region roots it reads and applied: "
+                "it only created or updated in place"
+            )
+    click.echo(f"applied {root.env}" + (f" ({region}'s root)" if region else ""))
 
 
 @main.command()
@@ -356,13 +409,14 @@ def apply(root: RootOptions, auto_approve: bool, allow_destroy: bool) -> None:
 def destroy(root: RootOptions, auto_approve: bool, force: bool) -> None:
     """Destroy everything in ENV. Protected environments need --force and the name typed."""
     with root.workspace() as ws:
-        lifecycle.destroy(
+        roots.destroy(
             ws,
             force=force,
             auto_approve=auto_approve,
             confirm=typed_confirmation(root.env),
             plugin_dir=root.plugin_dir,
             extra=root.terraform_args,
+            on_root=_show_root,
         )
     click.echo(f"destroyed {root.env}")
 
@@ -415,7 +469,7 @@ def drift(root: RootOptions, as_json: bool) -> None:
     differ from the state. Run it on a schedule (see the CI workflow).
     """
     with root.workspace() as ws:
-        found = lifecycle.find_drift(ws, plugin_dir=root.plugin_dir)
+        found = roots.find_drift(ws, plugin_dir=root.plugin_dir)
     if as_json:
         report = {"environment": root.env, "drift": [item.__dict__ for item in found]}
         click.echo(json.dumps(report, indent=2))
@@ -451,7 +505,7 @@ def unprotect(env: str, out_dir: Path) -> None:
 def output(root: RootOptions, as_json: bool) -> None:
     """Show ENV's Terraform outputs as a table, or --json."""
     with root.workspace() as ws:
-        values = lifecycle.outputs(ws)
+        values = roots.outputs(ws)
     if as_json:
         click.echo(json.dumps(values, indent=2, sort_keys=True))
         return
@@ -476,7 +530,7 @@ def validate(root: RootOptions, output_format: str) -> None:
 
     Needs no AWS credentials: no backend and no provider is configured."""
     with root.workspace(reads_state=False) as ws:
-        report = validate_root(ws, plugin_dir=root.plugin_dir)
+        report = roots.validate(ws, plugin_dir=root.plugin_dir)
     if output_format == "json":
         click.echo(
             json.dumps(

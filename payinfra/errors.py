@@ -33,6 +33,14 @@ class UsageError(PayinfraError):
     exit_code = 2
 
 
+class UnknownRegion(UsageError):
+    """`--region` names a region the environment does not have."""
+
+
+class RegionRootsOnly(UsageError):
+    """`--region` asked of an environment whose one root spans every region."""
+
+
 class RenderError(PayinfraError):
     """Rendering or writing the Terraform root failed; the root is unchanged."""
 

@@ -94,18 +94,33 @@ def _uninstalled_modules(root: Path) -> set[str]:
 
 
 def require_every_region_answers(ws: Workspace) -> None:
-    """The one root starts a provider for every region, and the AWS provider retries a region
+    """A root starts a provider for each of its regions, and the AWS provider retries a region
     that does not answer for many minutes before it fails (measured: a plan of `local` with one
-    region dark on the emulator was still silent after 10 minutes). Asked first, in one line."""
-    dark = accounts.unreachable_regions(aws_target(ws.env), [r.name for r in ws.env.regions])
-    if dark:
-        region, detail = next(iter(dark.items()))
-        raise RegionUnreachable(
-            f"{', '.join(dark)} does not answer ({region}: {detail}); {ws.env.name}'s one "
-            "Terraform root spans every region, so terraform cannot run until it answers. If "
-            f"the primary's region stays dark, move the writer without Terraform: payinfra "
-            f"failover {ws.env.name} --to REGION (docs/failover.md)"
+    region dark on the emulator was still silent after 10 minutes). Asked first, in one line.
+    The environment's other regions are asked only when none of the root's answers, to tell
+    one region's outage from no network at all."""
+    others = [region.name for region in ws.env.regions if region.name not in ws.regions]
+    dark = accounts.unreachable_regions(aws_target(ws.env, ws.regions[0]), ws.regions, others)
+    if not dark:
+        return
+    region, detail = next(iter(dark.items()))
+    name = ws.env.name
+    if ws.folder:
+        why = (
+            f"{ws.folder}/ starts a provider for it, so terraform cannot run there until it "
+            f"answers; a region that answers is planned alone with payinfra plan {name} "
+            "--region REGION"
         )
+    else:
+        why = (
+            f"{name}'s one Terraform root spans every region, so terraform cannot run until it "
+            "answers"
+        )
+    raise RegionUnreachable(
+        f"{', '.join(dark)} does not answer ({region}: {detail}); {why}. If the primary's region "
+        f"stays dark, move the writer without Terraform: payinfra failover {name} --to REGION "
+        "(docs/failover.md)"
+    )
 
 
 # ---- plan ----
@@ -125,18 +140,21 @@ def plan(
     extra: tuple[str, ...],
     on_message: Callable[[dict], None] = lambda message: None,
     run_preflight: bool = True,
+    record: dict[str, object] | None = None,
 ) -> PlanResult:
     """Plan into PLAN_FILE and summarise from `terraform plan -json`'s own stream (no second
     `terraform show`, which would start every provider again); `on_message` sees each message
-    to show progress. apply re-derives the summary from the plan file itself."""
+    to show progress; `record`: more to keep in the plan record. apply re-derives the summary
+    from the plan file itself."""
     safety.check_extra_args("plan", extra)
     safety.refuse_state_on_a_ci_runner(ws.env, ws.env_file)
     require_every_region_answers(ws)
     if ws.env.protected and run_preflight:
         refuse_what_preflight_fails(ws)
     ensure_initialised(ws, plugin_dir)
-    _adopt_table_replicas(ws)
-    _discard_plan(ws.root)
+    if not ws.folder:  # a state split into roots was written by a payinfra that has replicas
+        _adopt_table_replicas(ws)
+    discard_plan(ws.root)
     # The state's own identity, read without starting a provider.
     identity = state_identity(states.outputs_of(ws))
     safety.guard_state_identity(ws.env, ws.root, identity)
@@ -172,9 +190,11 @@ def plan(
     if targeted:
         whole = _whole_environment_verdict(ws, extra)
         result = result.judged_with(whole)
-        safety.write_plan_record(ws.root, ws.env, result, whole_environment=whole)
+        safety.write_plan_record(
+            ws.root, ws.env, result, tree=ws.tree, whole_environment=whole, **(record or {})
+        )
     else:
-        safety.write_plan_record(ws.root, ws.env, result)
+        safety.write_plan_record(ws.root, ws.env, result, tree=ws.tree, **(record or {}))
     return PlanResult(result, code)
 
 
@@ -207,7 +227,7 @@ def _whole_environment_verdict(ws: Workspace, extra: tuple[str, ...]) -> dict[st
         (ws.root / WHOLE_PLAN).unlink(missing_ok=True)
 
 
-def _discard_plan(root: Path) -> None:
+def discard_plan(root: Path) -> None:
     for name in (PLAN_FILE, PLAN_JSON, PLAN_RECORD, APPLYING_PLAN, WHOLE_PLAN):
         (root / name).unlink(missing_ok=True)
 
@@ -237,13 +257,13 @@ def apply(
     safety.check_extra_args("apply", extra)
     safety.refuse_state_on_a_ci_runner(ws.env, ws.env_file)
     require_every_region_answers(ws)
-    record = safety.read_plan_record(ws.root)
+    record = safety.read_plan_record(ws.root, ws.env.name)
     # A plan carried from another job of the same commit arrives without .terraform/.
     ensure_initialised(ws, plugin_dir)
     applying = ws.root / APPLYING_PLAN
     shutil.copyfile(ws.root / PLAN_FILE, applying)
     try:
-        safety.check_reviewed(ws.env, ws.root, record, applying)
+        safety.check_reviewed(ws.env, ws.root, record, applying, tree=ws.tree)
         shown = plan_json(ws.terraform.output_of("show", "-json", APPLYING_PLAN), PLAN_FILE)
         summary = safety.reviewed_summary(ws.env, ws.root, record, shown)
         identity = prior_state_identity(shown)
@@ -260,7 +280,7 @@ def apply(
     finally:
         applying.unlink(missing_ok=True)
     # A saved plan is spent once applied; keeping it would invite applying it twice.
-    _discard_plan(ws.root)
+    discard_plan(ws.root)
     return summary
 
 
@@ -277,8 +297,16 @@ def destroy(
     extra: tuple[str, ...],
 ) -> None:
     safety.check_extra_args("destroy", extra)
+    confirm_destroy(ws, force=force, auto_approve=auto_approve, confirm=confirm)
+    destroy_root(ws, plugin_dir=plugin_dir, extra=extra)
+
+
+def confirm_destroy(
+    ws: Workspace, *, force: bool, auto_approve: bool, confirm: Confirm | None
+) -> None:
+    """A protected environment needs --force and its name typed; any other, its name typed or
+    --auto-approve."""
     safety.refuse_state_on_a_ci_runner(ws.env, ws.env_file)
-    require_every_region_answers(ws)
     if ws.env.protected:
         if not force:
             raise Refused(
@@ -291,9 +319,15 @@ def destroy(
         safety.confirm_by_name(
             ws.env.name, auto_approve=auto_approve, confirm=confirm, action="destroy"
         )
+
+
+def destroy_root(ws: Workspace, *, plugin_dir: Path | None, extra: tuple[str, ...]) -> None:
+    """Destroy one root, once confirmed (`confirm_destroy`)."""
+    safety.check_extra_args("destroy", extra)
+    require_every_region_answers(ws)
     ensure_initialised(ws, plugin_dir)
     safety.guard_state_identity(ws.env, ws.root, state_identity(states.outputs_of(ws)))
-    _discard_plan(ws.root)
+    discard_plan(ws.root)
     ws.terraform.run("destroy", "-input=false", "-auto-approve", *extra)
 
 
@@ -367,10 +401,13 @@ def preflight_checks(
     return env, preflight.run(env, target)
 
 
-def refuse_what_preflight_fails(ws: Workspace) -> None:
-    """A protected environment's plan starts with preflight: a quota that cannot take the YAML
-    fails the plan now, not its apply half-way (`--skip-preflight` to plan anyway)."""
-    failed = [check.line() for check in preflight.run(ws.env, aws_target(ws.env)) if not check.ok]
+def refuse_what_preflight_fails(ws: Workspace, regions: list[str] | None = None) -> None:
+    """A protected environment's plan starts with preflight (of `regions` only, when given): a
+    quota that cannot take the YAML fails the plan now, not its apply half-way
+    (`--skip-preflight` to plan anyway)."""
+    target = aws_target(ws.env, regions[0] if regions else None)
+    checks = preflight.run(ws.env, target, regions)
+    failed = [check.line() for check in checks if not check.ok]
     if failed:
         raise PreflightFailed(
             f"{ws.env.name} would fail in AWS (payinfra preflight {ws.env.name}; "

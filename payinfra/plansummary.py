@@ -130,6 +130,12 @@ class PlanSummary:
     def has_changes(self) -> bool:
         return any(self.totals.values())
 
+    @property
+    def creates_or_updates_only(self) -> bool:
+        """Nothing destroyed, replaced or forgotten, and no finding of any kind."""
+        totals = self.totals
+        return not (totals["replace"] or totals["destroy"] or self.forgotten or self.findings())
+
     def verdict(self) -> dict[str, list[str]]:
         """What the safety rules judge: every loss and every change that cannot be applied."""
         return {key: list(getattr(self, key)) for key in VERDICT_KEYS}
@@ -436,10 +442,12 @@ def finding_lines(summary: PlanSummary) -> tuple[list[str], list[str]]:
     return notices, stops
 
 
-def markdown(summary: PlanSummary, environment: str, step: str = "") -> str:
+def markdown(summary: PlanSummary, environment: str, step: str = "", root: str = "") -> str:
     """The summary as Markdown for a pull-request comment: the region-move step the YAML
-    describes, the table, every DATA LOSS line and what Terraform would forget."""
-    lines = [f"### payinfra plan: `{environment}`", ""]
+    describes, the table, every DATA LOSS line and what Terraform would forget; `root`: which
+    of the environment's roots (layout: region-roots)."""
+    where = f" `{root}/`" if root else ""
+    lines = [f"### payinfra plan: `{environment}`{where}", ""]
     if step:
         lines += [f"Workload: {step}", ""]
     if not summary.has_changes:

@@ -9,7 +9,7 @@ against it, so a re-plan of a deployed environment passes the same checks as its
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -73,13 +73,18 @@ class Limit:
         return f"{self.value}{' (default)' if self.documented_default else ''}"
 
 
-def run(env: Environment, target: accounts.Target) -> list[Check]:
-    """Every check, region by region; the account check has already passed (workspace())."""
+def run(
+    env: Environment, target: accounts.Target, regions: Collection[str] | None = None
+) -> list[Check]:
+    """Every check, region by region (only `regions`' when given: one region's root is planned
+    while another may be dark); the account check has already passed (workspace())."""
     from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
     client = accounts.clients(target)
     checks: list[Check] = []
     for region, key, check in _checks(env, client):
+        if regions is not None and region not in regions:
+            continue
         try:
             verdict = check()
             checks.append(Check(region, key, verdict.ok, verdict.detail, verdict.known))

@@ -237,13 +237,15 @@ def confirm_by_name(name: str, *, auto_approve: bool, confirm: Confirm | None, a
 # ---- apply applies exactly what was reviewed ----
 
 
-def write_plan_record(root: Path, env: Environment, summary: PlanSummary, **extra: object) -> None:
-    """What `payinfra plan` showed, bound to the plan file, the render, the environment and its
-    protection."""
+def write_plan_record(
+    root: Path, env: Environment, summary: PlanSummary, *, tree: Path, **extra: object
+) -> None:
+    """What `payinfra plan` showed, bound to the plan file, the render (`tree`: the rendered
+    folder that holds the root), the environment and its protection."""
     record: dict[str, object] = {
         "environment": env.name,
         "protected": env.protected,
-        "render_sha256": writer.tree_digest(root),
+        "render_sha256": writer.tree_digest(tree),
         "plan_sha256": file_sha256(root / PLAN_FILE),
         **extra,
         "summary": summary.as_json(),
@@ -255,9 +257,9 @@ def file_sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def read_plan_record(root: Path) -> dict:
+def read_plan_record(root: Path, env_name: str) -> dict:
     if not (root / PLAN_FILE).is_file() or not (root / PLAN_RECORD).is_file():
-        raise Refused(f"no saved plan in {root}; run `payinfra plan {root.name}` first")
+        raise Refused(f"no saved plan in {root}; run `payinfra plan {env_name}` first")
     try:
         record = json.loads((root / PLAN_RECORD).read_text(encoding="utf-8"))
         keys = ("environment", "protected", "render_sha256", "plan_sha256", "summary")
@@ -265,16 +267,18 @@ def read_plan_record(root: Path) -> dict:
             raise ValueError("a key is missing")
     except (OSError, ValueError) as exc:
         raise Refused(
-            f"{root / PLAN_RECORD} is damaged ({exc}); run `payinfra plan {root.name}` again"
+            f"{root / PLAN_RECORD} is damaged ({exc}); run `payinfra plan {env_name}` again"
         ) from None
     return dict(record)
 
 
-def check_reviewed(env: Environment, root: Path, record: dict, applying: Path) -> None:
+def check_reviewed(
+    env: Environment, root: Path, record: dict, applying: Path, *, tree: Path
+) -> None:
     """Refuse unless `applying` is the very plan file that was made and summarised for this
-    render, environment and protection."""
+    render (of `tree`), environment and protection."""
     again = f"run `payinfra plan {env.name}` again"
-    if record["render_sha256"] != writer.tree_digest(root):
+    if record["render_sha256"] != writer.tree_digest(tree):
         raise Refused(f"the rendered files changed since the plan in {root} was made; {again}")
     if record["plan_sha256"] != file_sha256(applying):
         raise Refused(f"{root / PLAN_FILE} was replaced after `payinfra plan`; {again}")

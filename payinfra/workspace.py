@@ -9,6 +9,7 @@ renders and writes. The emulator is reached through AWS_ENDPOINT_URL with dummy 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +19,7 @@ from payinfra.adoption_record import ADOPTION_RECORD, read_record
 from payinfra.config import Environment, load_environment
 from payinfra.errors import EmulatorError, Refused
 from payinfra.render import Files, render_environment
+from payinfra.render.regions import REGIONS_FOLDER
 from payinfra.terraform import Terraform, find_terraform
 
 EMULATOR_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "emulator", "AWS_SECRET_ACCESS_KEY": "emulator"}
@@ -30,6 +32,26 @@ class Workspace:
     terraform: Terraform
     env_file: Path  # where the environment's YAML lives, for messages
     rendered: bool = True  # rendered by this command (not --no-render)
+    # The root's folder inside the environment's (`regions/R`, `links`); "" for the one root.
+    folder: str = ""
+
+    def at(self, folder: str) -> Workspace:
+        """One root of a `region-roots` environment, under the same lock."""
+        root = self.root / folder
+        terraform = dataclasses.replace(self.terraform, root=root)
+        return dataclasses.replace(self, root=root, terraform=terraform, folder=folder)
+
+    @property
+    def tree(self) -> Path:
+        """The rendered folder (its manifest): the root itself, or the one that holds it."""
+        return self.root.parents[len(Path(self.folder).parts) - 1] if self.folder else self.root
+
+    @property
+    def regions(self) -> list[str]:
+        """The regions this root starts a provider for."""
+        if self.folder.startswith(REGIONS_FOLDER + "/"):
+            return [self.folder.split("/")[1]]
+        return [region.name for region in self.env.regions]
 
     def adopt_replicas(self, regions: list[str]) -> None:
         """Render again with import blocks that adopt the table replicas in `regions` (state
@@ -83,18 +105,20 @@ def workspace(
     render_first: bool,
     terraform: str | None,
     reads_state: bool = True,
+    region: str | None = None,
 ) -> Iterator[Workspace]:
     """The environment's root, locked for the whole `with` block, rendered (unless told not to)
     and proven to match its manifest. When the command `reads_state` (every one but validate),
-    the credentials are first proven to act in the YAML's account: no backend or provider is
-    ever started with another account's credentials."""
+    the credentials are first proven to act in the YAML's account (asked in `region`, the
+    primary's by default): no backend or provider is ever started with another account's
+    credentials."""
     env = load_environment(environments_dir, name)
     binary = find_terraform(terraform)
     root = out_dir / name
     env_file = environments_dir / f"{name}.yaml"
     with writer.locked(root):
         if reads_state:
-            safety.check_account(env, env_file, aws_target(env))
+            safety.check_account(env, env_file, aws_target(env, region))
         if render_first:
             render_locked(env, root)
         else:
@@ -127,11 +151,12 @@ def emulator_endpoint(env: Environment) -> str | None:
     return running.endpoint
 
 
-def aws_target(env: Environment) -> accounts.Target:
-    """Where boto3 asks about `env`: the emulator or AWS, as the YAML's role."""
+def aws_target(env: Environment, region: str | None = None) -> accounts.Target:
+    """Where boto3 asks about `env` (in `region`, the primary's by default): the emulator or
+    AWS, as the YAML's role."""
     endpoint = emulator_endpoint(env)
     return accounts.Target(
-        region=env.primary.name,
+        region=region or env.primary.name,
         endpoint=endpoint,
         role_arn=env.aws.role_arn,
         external_id=env.aws.external_id,

@@ -140,13 +140,14 @@ def run(env_dir, tmp_path, monkeypatch):
     dark: dict[str, str] = {}
     monkeypatch.setattr(
         "payinfra.accounts.unreachable_regions",
-        lambda target, regions: {r: why for r, why in dark.items() if r in regions},
+        lambda target, regions, others=(): {r: why for r, why in dark.items() if r in regions},
     )
     # The fake account has room for everything; preflight's own checks run on moto
     # (tests/cli/test_preflight.py). Each environment preflight was asked about is recorded.
     preflights: list[str] = []
     monkeypatch.setattr(
-        "payinfra.preflight.run", lambda env, target: preflights.append(env.name) or []
+        "payinfra.preflight.run",
+        lambda env, target, regions=None: preflights.append(env.name) or [],
     )
     folder = tmp_path / "fake"
     folder.mkdir()

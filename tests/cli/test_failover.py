@@ -216,6 +216,11 @@ def test_a_dark_region_is_found_before_terraform_waits_on_it(moto_server):
     try:
         found = unreachable_regions(target, regions)
         assert list(found) == ["us-east-1"] and "ServiceUnavailable" in found["us-east-1"]
+        # One region's root: its own region is asked, the others only when it does not answer.
+        control(moto_server.endpoint, "reset")
+        assert unreachable_regions(target, ["eu-west-1"], ["us-east-1"]) == {}
+        assert control(moto_server.endpoint)["calls"].get("us-east-1", 0) == 0
+        assert list(unreachable_regions(target, ["us-east-1"], ["eu-west-1"])) == ["us-east-1"]
         control(moto_server.endpoint, "eu-west-1/dark")
         assert unreachable_regions(target, regions) == {}
     finally:

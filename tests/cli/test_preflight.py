@@ -299,7 +299,7 @@ def test_an_unprotected_plan_does_not_ask_the_account(run):
 def test_a_failed_preflight_stops_the_plan_before_terraform(run, monkeypatch):
     protect(run.env_dir)
     failing = preflight.Check(A, "lambda.reserved_concurrency", False, "10 reserved; ...")
-    monkeypatch.setattr("payinfra.preflight.run", lambda env, target: [failing])
+    monkeypatch.setattr("payinfra.preflight.run", lambda env, target, regions=None: [failing])
     result = run("plan", "dev")
     assert result.exit_code == 3
     assert "FAIL eu-west-1: lambda.reserved_concurrency: 10 reserved" in result.output

@@ -168,8 +168,10 @@ def test_a_targeted_empty_primary_database_is_data_loss_and_not_applied(cli, env
     monkeypatch.setattr("payinfra.accounts.caller_account", lambda target: FAKE_ACCOUNT)
     # No AWS here: the account is faked, and so are preflight's verdict on it and every region
     # answering (both tested on moto).
-    monkeypatch.setattr("payinfra.preflight.run", lambda env, target: [])
-    monkeypatch.setattr("payinfra.accounts.unreachable_regions", lambda target, regions: {})
+    monkeypatch.setattr("payinfra.preflight.run", lambda env, target, regions=None: [])
+    monkeypatch.setattr(
+        "payinfra.accounts.unreachable_regions", lambda target, regions, others=(): {}
+    )
     for name, value in (("AWS_ACCESS_KEY_ID", "x"), ("AWS_SECRET_ACCESS_KEY", "x")):
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)

@@ -30,6 +30,7 @@ LAYERS = [
     },
     {"safety", "workspace", "states", "adoption"},
     {"lifecycle", "validate", "bootstrap"},
+    {"roots"},
     {
         "cli",
         "cli_options",

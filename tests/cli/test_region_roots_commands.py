@@ -1,0 +1,166 @@
+"""plan, apply, destroy and output over the roots of `layout: region-roots`, with the fake
+terraform: which roots run, in which order, and what `--region` and a dark region do. The same
+on the emulator with the real terraform: tests/e2e/test_region_roots.py."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import yaml
+
+from tests.conftest import CREATE_ONLY
+
+
+def region_roots(run, name: str = "dev") -> None:
+    path = run.env_dir.path / f"{name}.yaml"
+    data = yaml.safe_load(path.read_text())
+    data["layout"] = "region-roots"
+    path.write_text(yaml.safe_dump(data))
+
+
+def roots_run(run, command: str) -> list[str]:
+    """The root folder (relative to out/dev) of each terraform `command` call, in order."""
+    base = run.out / "dev"
+    return [
+        str(Path(call["chdir"]).relative_to(base))
+        for call in run.fake.calls()
+        if next(a for a in call["argv"] if not a.startswith("-chdir=")) == command
+    ]
+
+
+def applied_state(run, folder: str) -> None:
+    """What an apply leaves in a region root's local state: the identity output."""
+    state = {
+        "version": 4,
+        "serial": 1,
+        "lineage": "x",
+        "outputs": {"payinfra_environment": {"value": {"name": "dev", "protected": False}}},
+        "resources": [],
+    }
+    (run.out / "dev" / folder / "terraform.tfstate").write_text(json.dumps(state))
+
+
+def test_the_region_roots_plan_home_first_and_links_waits_for_their_first_apply(run):
+    region_roots(run)
+    planned = run("plan", "dev")
+    assert planned.exit_code == 0, planned.output
+    assert roots_run(run, "plan") == ["regions/eu-west-1", "regions/us-east-1"]
+    assert "links/ reads what the region roots hold and waits for their first apply" in (
+        planned.output
+    )
+    assert "== regions/eu-west-1/" in planned.output
+
+
+def test_apply_applies_the_region_roots_then_plans_and_applies_links(run):
+    region_roots(run)
+    run.fake.stdout("show", CREATE_ONLY)
+    assert run("plan", "dev").exit_code == 0
+    applied = run("apply", "dev")
+    assert applied.exit_code == 0, applied.output
+    assert roots_run(run, "apply") == ["regions/eu-west-1", "regions/us-east-1", "links"]
+    assert roots_run(run, "plan")[-1] == "links", "links planned after the region roots"
+    assert "links/ was planned again after the region roots it reads and applied" in (
+        applied.output
+    )
+
+
+def test_links_is_planned_with_the_region_roots_once_they_were_applied(run):
+    region_roots(run)
+    assert run("render", "dev").exit_code == 0
+    for folder in ("regions/eu-west-1", "regions/us-east-1"):
+        applied_state(run, folder)
+    run.fake.stdout("show", CREATE_ONLY)
+    assert run("plan", "dev").exit_code == 0
+    assert roots_run(run, "plan") == ["regions/eu-west-1", "regions/us-east-1", "links"]
+    # Nothing the region roots hold changed: links' reviewed plan is applied as it was.
+    applied = run("apply", "dev")
+    assert applied.exit_code == 0, applied.output
+    assert roots_run(run, "plan") == ["regions/eu-west-1", "regions/us-east-1", "links"]
+    assert roots_run(run, "apply") == ["regions/eu-west-1", "regions/us-east-1", "links"]
+
+
+def test_a_links_plan_that_destroys_after_the_region_roots_changed_is_not_applied(run):
+    region_roots(run)
+    assert run("plan", "dev").exit_code == 0  # links waits: nothing applied yet
+    run.fake.stdout(
+        "show",
+        json.dumps(
+            {
+                "format_version": "1.2",
+                "resource_changes": [
+                    {
+                        "address": "module.peering_us_east_1.aws_vpc_peering_connection.this",
+                        "module_address": "module.peering_us_east_1",
+                        "type": "aws_vpc_peering_connection",
+                        "name": "this",
+                        "change": {"actions": ["delete"]},
+                    }
+                ],
+            }
+        ),
+    )
+    refused = run("apply", "dev")
+    assert refused.exit_code == 3, refused.output
+    assert "does more than create or update in place" in refused.output
+    assert roots_run(run, "apply") == ["regions/eu-west-1", "regions/us-east-1"]
+
+
+def test_region_plans_and_applies_that_region_alone(run):
+    region_roots(run)
+    run.fake.stdout("show", CREATE_ONLY)
+    planned = run("plan", "dev", "--region", "us-east-1")
+    assert planned.exit_code == 0, planned.output
+    assert roots_run(run, "plan") == ["regions/us-east-1"]
+    applied = run("apply", "dev", "--region", "us-east-1")
+    assert applied.exit_code == 0, applied.output
+    assert roots_run(run, "apply") == ["regions/us-east-1"]
+    assert "applied dev (us-east-1's root)" in applied.output
+
+
+def test_region_is_refused_for_one_root_and_for_a_region_the_environment_lacks(run):
+    one_root = run("plan", "dev", "--region", "us-east-1")
+    assert one_root.exit_code == 2 and "layout: one-root" in one_root.output
+    region_roots(run)
+    unknown = run("plan", "dev", "--region", "mars-north-1")
+    assert unknown.exit_code == 2 and "has no region mars-north-1" in unknown.output
+    assert run.fake.calls() == []
+
+
+def test_with_a_region_dark_the_other_region_plans_alone(run):
+    region_roots(run)
+    run.dark["eu-west-1"] = "ServiceUnavailable"
+    whole = run("plan", "dev")
+    assert whole.exit_code == 1
+    assert "regions/eu-west-1/ starts a provider for it" in whole.output
+    assert "--region REGION" in whole.output
+    alone = run("plan", "dev", "--region", "us-east-1")
+    assert alone.exit_code == 0, alone.output
+    assert roots_run(run, "plan") == ["regions/us-east-1"]
+
+
+def test_destroy_runs_links_first_and_the_region_roots_in_reverse(run):
+    region_roots(run)
+    assert run("render", "dev").exit_code == 0
+    for folder in ("regions/eu-west-1", "regions/us-east-1"):
+        applied_state(run, folder)
+    destroyed = run("destroy", "dev", "--auto-approve")
+    assert destroyed.exit_code == 0, destroyed.output
+    assert roots_run(run, "destroy") == ["links", "regions/us-east-1", "regions/eu-west-1"]
+
+
+def test_output_reads_links(run):
+    region_roots(run)
+    assert run("render", "dev").exit_code == 0
+    state = {
+        "version": 4,
+        "serial": 1,
+        "lineage": "x",
+        "outputs": {"api_endpoint": {"value": "https://api.example"}},
+        "resources": [{"mode": "managed", "type": "aws_route53_record", "name": "api",
+                       "module": "module.dns", "instances": [{"attributes": {}}]}],
+    }  # fmt: skip
+    (run.out / "dev" / "links" / "terraform.tfstate").write_text(json.dumps(state))
+    shown = run("output", "dev", "--json")
+    assert shown.exit_code == 0, shown.output
+    assert json.loads(shown.output) == {"api_endpoint": "https://api.example"}
