@@ -78,6 +78,14 @@ def _show_root(folder: str) -> None:
         click.secho(f"\n== {folder}/", bold=True)
 
 
+def _show_roots(folders: list[str]) -> None:
+    """Which roots run now; more than one run side by side, their lines interleaved (each
+    names its module, and so its region)."""
+    if any(folders):
+        side_by_side = " (side by side)" if len(folders) > 1 else ""
+        click.secho(f"\n== {', '.join(f + '/' for f in folders)}{side_by_side}", bold=True)
+
+
 def _root_command(
     *, renders: bool = True, passes_args: bool = True, installs: bool = True
 ) -> Callable[[Callable[..., None]], Callable[..., None]]:
@@ -296,7 +304,7 @@ def plan(
             extra=root.terraform_args,
             on_message=_show_plan_message,
             run_preflight=not skip_preflight,
-            on_root=_show_root,
+            on_roots=_show_roots,
         )
     step = f"workload: {ws.env.move_step()}"
     texts, markdowns = [step], []
@@ -306,8 +314,8 @@ def plan(
         texts += [f"== {root_plan.folder}/"] if root_plan.folder else []
         if root_plan.result is None:
             waits = (
-                f"{root_plan.folder}/ reads what the region roots hold and waits for their "
-                f"first apply: `payinfra apply {root.env}` plans and applies it after them"
+                f"{root_plan.folder}/ reads what the region roots hold and waits until each is "
+                f"applied: `payinfra apply {root.env}` plans and applies it after them"
             )
             click.echo(waits)
             texts.append(waits)
@@ -385,7 +393,7 @@ def apply(root: RootOptions, auto_approve: bool, allow_destroy: bool, region: st
             confirm=typed_confirmation(root.env),
             extra=root.terraform_args,
             plugin_dir=root.plugin_dir,
-            on_root=_show_root,
+            on_roots=_show_roots,
         )
     for done in applied:
         if done.replanned:
@@ -416,7 +424,7 @@ def destroy(root: RootOptions, auto_approve: bool, force: bool) -> None:
             confirm=typed_confirmation(root.env),
             plugin_dir=root.plugin_dir,
             extra=root.terraform_args,
-            on_root=_show_root,
+            on_roots=_show_roots,
         )
     click.echo(f"destroyed {root.env}")
 
@@ -478,6 +486,25 @@ def drift(root: RootOptions, as_json: bool) -> None:
             click.echo(f"{item.address}: {', '.join(item.attributes)}")
         click.echo(f"{root.env}: {len(found)} resource(s) changed outside Terraform")
     raise SystemExit(2 if found else 0)
+
+
+@main.command("move-state")
+@_root_command(passes_args=False, installs=False)
+def move_state(root: RootOptions) -> None:
+    """Move ENV's one-root state into its region roots (layout: region-roots).
+
+    Each resource goes to the root that holds its module call, by the same address: nothing is
+    destroyed or created. The one-root state is kept beside them as
+    terraform.tfstate.one-root-backup. Then `payinfra plan ENV`.
+    """
+    with root.workspace() as ws:
+        moved = roots.move_state(ws)
+    for folder, count in moved.items():
+        click.echo(f"{folder}/: {count} resources")
+    click.echo(
+        f"moved {root.env}'s state into {len(moved)} roots (the one-root state: "
+        f"{root.out_dir / root.env / roots.ONE_ROOT_BACKUP}); next: payinfra plan {root.env}"
+    )
 
 
 @main.command()

@@ -16,7 +16,8 @@ from payinfra.cli_options import (
     terraform_option,
     typed_confirmation,
 )
-from payinfra.errors import AdoptionRefused
+from payinfra.config import load_environment
+from payinfra.errors import AdoptionRefused, NotYetForRegionRoots
 from payinfra.regions import AWS_REGIONS
 
 
@@ -164,6 +165,14 @@ def adopt(
     the state is not the reference stack's, contradicts the YAML, or payinfra's state does not
     hold the adopted resources yet, 1 when SOURCE cannot be read, 2 for an invalid YAML.
     """
+    if adoption.has_environment(environments_dir, env):
+        layout = load_environment(environments_dir, env).layout
+        if layout == "region-roots":
+            raise NotYetForRegionRoots(
+                f"payinfra adopt takes the reference stack over into one root for now: set "
+                f"`layout: one-root` in {environments_dir / (env + '.yaml')}, adopt and apply, "
+                f"then move the state with `payinfra move-state {env}` (docs/region-roots.md)"
+            )
     if release_old_state:
         if source is not None:
             raise click.UsageError(

@@ -39,6 +39,7 @@ from payinfra.plansummary import (
     state_identity,
     summarize,
 )
+from payinfra.render.regions import REGIONS_FOLDER
 from payinfra.safety import APPLYING_PLAN, PLAN_FILE, PLAN_RECORD, Confirm
 from payinfra.tablereplicas import replicas_to_adopt, table_replica_regions
 from payinfra.terraform import MIRROR_ADVICE, Terraform, find_plugin_dir, init_args
@@ -105,9 +106,10 @@ def require_every_region_answers(ws: Workspace) -> None:
         return
     region, detail = next(iter(dark.items()))
     name = ws.env.name
-    if ws.folder:
+    root = ws.folder or (f"{REGIONS_FOLDER}/{region}" if ws.env.layout == "region-roots" else "")
+    if root:
         why = (
-            f"{ws.folder}/ starts a provider for it, so terraform cannot run there until it "
+            f"{root}/ starts a provider for it, so terraform cannot run there until it "
             f"answers; a region that answers is planned alone with payinfra plan {name} "
             "--region REGION"
         )

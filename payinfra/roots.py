@@ -15,18 +15,30 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
-from payinfra import lifecycle, safety, states
+from payinfra import lifecycle, safety, states, writer
 from payinfra.config import Environment, Region
-from payinfra.errors import Refused, RegionRootsOnly, UnknownRegion
-from payinfra.plansummary import Drift, PlanSummary, state_identity
-from payinfra.render.regions import LINKS_FOLDER, REGIONS_FOLDER, region_folder, root_folders
+from payinfra.errors import NothingApplied, Refused, RegionRootsOnly, UnknownRegion, UsageError
+from payinfra.plansummary import Drift, PlanSummary
+from payinfra.render.regions import (
+    LINKS_FOLDER,
+    REGIONS_FOLDER,
+    called_labels,
+    region_folder,
+    root_folders,
+)
 from payinfra.safety import PLAN_RECORD, Confirm
+from payinfra.states import LOCAL_STATE, read_local_state
+from payinfra.statesplit import split_state
 from payinfra.validate import Report
 from payinfra.validate import validate as run_checks
 from payinfra.workspace import Workspace
+
+Done = TypeVar("Done")
 
 # The plan record's key for what `links/` read of the region roots when it was planned.
 LINKS_INPUTS = "links_inputs_sha256"
@@ -54,6 +66,7 @@ def selected(ws: Workspace, region: str | None) -> list[Workspace]:
                 "region (layout: one-root; docs/region-roots.md)"
             )
         return [ws]
+    refuse_an_unmoved_state(ws)
     if region is None:
         return [ws.at(folder) for folder in root_folders(ws.env)]
     return [ws.at(region_folder(_region_of(ws.env, region)))]
@@ -78,18 +91,18 @@ def plan(
     extra: tuple[str, ...],
     on_message: Callable[[dict], None],
     run_preflight: bool,
-    on_root: Callable[[str], None] = lambda folder: None,
+    on_roots: Callable[[list[str]], None] = lambda folders: None,
 ) -> list[RootPlan]:
     roots = selected(ws, region)
+    if region is None:  # one line before any root starts, not some roots planned
+        lifecycle.require_every_region_answers(ws)
     if ws.env.protected and run_preflight:
         lifecycle.refuse_what_preflight_fails(ws, [r for root in roots for r in root.regions])
-    plans = []
-    for root in roots:
-        on_root(root.folder)
+
+    def plan_root(root: Workspace) -> RootPlan:
         if root.folder == LINKS_FOLDER and not _region_roots_applied(ws):
             lifecycle.discard_plan(root.root)
-            plans.append(RootPlan(root.folder, None))
-            continue
+            return RootPlan(root.folder, None)
         record: dict[str, object] = (
             {LINKS_INPUTS: _links_inputs(ws)} if root.folder == LINKS_FOLDER else {}
         )
@@ -102,8 +115,12 @@ def plan(
             run_preflight=False,
             record=record,
         )
-        plans.append(RootPlan(root.folder, result))
-    return plans
+        return RootPlan(root.folder, result)
+
+    # A region root reads no other root: all of them are planned side by side, links/ after.
+    regional = [root for root in roots if root.folder != LINKS_FOLDER]
+    waves = [regional, [root for root in roots if root.folder == LINKS_FOLDER]]
+    return [found for wave in waves if wave for found in _side_by_side(plan_root, wave, on_roots)]
 
 
 def apply(
@@ -115,7 +132,7 @@ def apply(
     confirm: Confirm | None,
     extra: tuple[str, ...],
     plugin_dir: Path | None,
-    on_root: Callable[[str], None] = lambda folder: None,
+    on_roots: Callable[[list[str]], None] = lambda folders: None,
 ) -> list[RootApply]:
     """Apply each root's reviewed plan in order (a root without one is left as it is), then,
     for the whole environment, `links/` (planned again when the region roots changed what it
@@ -133,20 +150,45 @@ def apply(
         raise Refused(
             f"no saved plan in {ws.root}/{REGIONS_FOLDER}; run `payinfra plan {ws.env.name}` first"
         )
+    if region is None:
+        lifecycle.require_every_region_answers(ws)
     if ws.env.protected:  # one typed name for every root of this apply
         safety.confirm_by_name(
             ws.env.name, auto_approve=auto_approve, confirm=confirm, action="apply"
         )
-    applied = []
-    for root in planned:
-        on_root(root.folder)
+
+    def apply_root(root: Workspace) -> RootApply:
         summary = _apply_root(root, True, allow_destroy, confirm, extra, plugin_dir)
-        applied.append(RootApply(root.folder, summary))
+        return RootApply(root.folder, summary)
+
+    # The home's and the primary's roots first (a table replica and a read replica name what
+    # they create), side by side; then the others, side by side.
+    first = {region_folder(ws.env.home), region_folder(ws.env.primary)}
+    waves = [
+        [r for r in planned if r.folder in first],
+        [r for r in planned if r.folder not in first],
+    ]
+    applied = [done for wave in waves if wave for done in _side_by_side(apply_root, wave, on_roots)]
     if region is None:
         applied.append(
-            _apply_links(ws, ws.at(LINKS_FOLDER), allow_destroy, extra, plugin_dir, on_root)
+            _apply_links(ws, ws.at(LINKS_FOLDER), allow_destroy, extra, plugin_dir, on_roots)
         )
     return applied
+
+
+def _side_by_side(
+    work: Callable[[Workspace], Done], roots: list[Workspace], on_roots: Callable[[list[str]], None]
+) -> list[Done]:
+    """`work` on each root at once, each in a thread of its own (terraform does the work in a
+    process of its own); every one runs to its end, then the first failure, in root order,
+    is raised."""
+    on_roots([root.folder for root in roots])
+    if len(roots) == 1:
+        return [work(roots[0])]
+    with ThreadPoolExecutor(max_workers=len(roots)) as pool:
+        futures = [pool.submit(work, root) for root in roots]
+        wait(futures)
+    return [future.result() for future in futures]
 
 
 def _apply_root(
@@ -173,11 +215,11 @@ def _apply_links(
     allow_destroy: bool,
     extra: tuple[str, ...],
     plugin_dir: Path | None,
-    on_root: Callable[[str], None],
+    on_roots: Callable[[list[str]], None],
 ) -> RootApply:
     """`links/`'s reviewed plan when what it read is unchanged; else a new plan, applied only
     if it creates or updates in place."""
-    on_root(LINKS_FOLDER)
+    on_roots([LINKS_FOLDER])
     if (links.root / PLAN_RECORD).is_file():
         record = json.loads((links.root / PLAN_RECORD).read_text(encoding="utf-8"))
         if record.get(LINKS_INPUTS) == _links_inputs(ws):
@@ -203,10 +245,11 @@ def _apply_links(
 
 
 def _region_roots_applied(ws: Workspace) -> bool:
-    """Whether every region root's state records its environment (each apply writes it)."""
+    """Whether every region root's state holds the outputs `links/` reads: written by its apply
+    (a state moved from one root has them only once its root is applied)."""
     return all(
-        state_identity(states.outputs_of(ws.at(folder))) is not None
-        for folder in root_folders(ws.env)
+        labels <= set(states.outputs_of(ws.at(folder)))
+        for folder, labels in called_labels(ws.env).items()
         if folder.startswith(REGIONS_FOLDER + "/")
     )
 
@@ -229,14 +272,14 @@ def destroy(
     confirm: Confirm | None,
     plugin_dir: Path | None,
     extra: tuple[str, ...],
-    on_root: Callable[[str], None] = lambda folder: None,
+    on_roots: Callable[[list[str]], None] = lambda folders: None,
 ) -> None:
     """Every root once the name is confirmed: `links/` first (it reads the others), then the
     region roots in reverse order."""
     safety.check_extra_args("destroy", extra)
     lifecycle.confirm_destroy(ws, force=force, auto_approve=auto_approve, confirm=confirm)
     for root in reversed(selected(ws, None)):
-        on_root(root.folder)
+        on_roots([root.folder])
         lifecycle.destroy_root(root, plugin_dir=plugin_dir, extra=extra)
 
 
@@ -267,3 +310,65 @@ def validate(ws: Workspace, *, plugin_dir: Path | None) -> Report:
         reports[0].ran,
         reports[0].skipped,
     )
+
+
+# Where `move-state` keeps the one-root state it moved (never overwritten).
+ONE_ROOT_BACKUP = "terraform.tfstate.one-root-backup"
+
+
+def move_state(ws: Workspace) -> dict[str, int]:
+    """Cut the one-root state beside the environment's roots into their states; {root folder:
+    resources}. Killed after the roots' states were written, a rerun finds them holding the
+    same resources and only sets the one-root state aside."""
+    if ws.env.layout != "region-roots":
+        raise UsageError(
+            f"move-state moves {ws.env.name}'s one-root state into a root per region: set "
+            f"`layout: region-roots` in {ws.env_file} first (docs/region-roots.md)"
+        )
+    if ws.env.backend.type != "local":
+        raise UsageError(
+            "move-state moves a local state for now; an S3 state is not moved yet "
+            "(docs/region-roots.md: Moving an existing environment)"
+        )
+    source = ws.root / LOCAL_STATE
+    state = read_local_state(source)
+    if state is None:
+        raise Refused(f"{source} cannot be read as a Terraform state; nothing was changed")
+    if not state.get("resources"):
+        raise NothingApplied(f"{source} holds no one-root state of {ws.env.name} to move")
+    called = set().union(*called_labels(ws.env).values())
+    split = split_state(ws.env, state, called)
+    written = {folder: read_local_state(ws.root / folder / LOCAL_STATE) for folder in split}
+    if any(found for found in written.values()):
+        if {f: _addresses(s) for f, s in written.items()} != {
+            f: _addresses(s) for f, s in split.items()
+        }:
+            raise Refused(
+                f"{ws.env.name}'s roots already hold state, and a one-root state is beside them; "
+                f"nothing was changed: compare {source} with each root's terraform.tfstate"
+            )
+    else:
+        for folder, cut in split.items():
+            writer.replace_file(ws.root / folder / LOCAL_STATE, json.dumps(cut, indent=2) + "\n")
+    backup = ws.root / ONE_ROOT_BACKUP
+    if backup.exists():
+        raise Refused(f"{backup} already exists; nothing was changed: move it away first")
+    source.rename(backup)
+    return {folder: len(cut["resources"]) for folder, cut in split.items()}
+
+
+def _addresses(state: dict | None) -> list[str]:
+    entries = (state or {}).get("resources", [])
+    return sorted(f"{e.get('module')}.{e['type']}.{e['name']}" for e in entries)
+
+
+def refuse_an_unmoved_state(ws: Workspace) -> None:
+    """A region-roots environment whose one-root state was not moved would be planned as new:
+    every resource created again beside the running ones."""
+    if ws.env.layout == "region-roots" and ws.env.backend.type == "local":
+        state = read_local_state(ws.root / LOCAL_STATE)
+        if state is None or state.get("resources"):
+            raise Refused(
+                f"{ws.root / LOCAL_STATE} holds {ws.env.name}'s one-root state: move it into the "
+                f"region roots first with `payinfra move-state {ws.env.name}`; nothing was changed"
+            )

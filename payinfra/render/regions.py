@@ -72,6 +72,18 @@ def root_of(env: Environment, address: str) -> str:
     return LINKS_FOLDER
 
 
+def called_labels(env: Environment) -> dict[str, set[str]]:
+    """{root folder: the label of every module call in it}; a region root outputs each."""
+    contexts = {region_folder(region): region_root_context(env, region) for region in env.regions}
+    contexts[LINKS_FOLDER] = links_context(env)
+    return {
+        folder: {
+            str(call["name"]) for section in context["sections"] for call in section["modules"]
+        }
+        for folder, context in contexts.items()
+    }
+
+
 def region_root_context(env: Environment, region: Region) -> dict:
     """One region's root: one provider, the region's module calls, each call's outputs for
     `links/`, and the `removed` blocks of what the region retired."""

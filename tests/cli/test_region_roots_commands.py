@@ -9,6 +9,8 @@ from pathlib import Path
 
 import yaml
 
+from payinfra.config import load_environment
+from payinfra.render.regions import called_labels
 from tests.conftest import CREATE_ONLY
 
 
@@ -30,22 +32,29 @@ def roots_run(run, command: str) -> list[str]:
 
 
 def applied_state(run, folder: str) -> None:
-    """What an apply leaves in a region root's local state: the identity output."""
+    """What an apply leaves in a region root's local state: the identity output and one output
+    per module call, which links/ reads."""
+    labels = called_labels(load_environment(run.env_dir.path, "dev"))[folder]
+    outputs = {label: {"value": {}} for label in labels}
     state = {
         "version": 4,
         "serial": 1,
         "lineage": "x",
-        "outputs": {"payinfra_environment": {"value": {"name": "dev", "protected": False}}},
+        "outputs": {
+            "payinfra_environment": {"value": {"name": "dev", "protected": False}},
+            **outputs,
+        },
         "resources": [],
     }
     (run.out / "dev" / folder / "terraform.tfstate").write_text(json.dumps(state))
 
 
-def test_the_region_roots_plan_home_first_and_links_waits_for_their_first_apply(run):
+def test_the_region_roots_plan_side_by_side_and_links_waits_for_their_first_apply(run):
     region_roots(run)
     planned = run("plan", "dev")
     assert planned.exit_code == 0, planned.output
-    assert roots_run(run, "plan") == ["regions/eu-west-1", "regions/us-east-1"]
+    assert sorted(roots_run(run, "plan")) == ["regions/eu-west-1", "regions/us-east-1"]
+    assert "== regions/eu-west-1/, regions/us-east-1/ (side by side)" in planned.output
     assert "links/ reads what the region roots hold and waits for their first apply" in (
         planned.output
     )
@@ -72,11 +81,12 @@ def test_links_is_planned_with_the_region_roots_once_they_were_applied(run):
         applied_state(run, folder)
     run.fake.stdout("show", CREATE_ONLY)
     assert run("plan", "dev").exit_code == 0
-    assert roots_run(run, "plan") == ["regions/eu-west-1", "regions/us-east-1", "links"]
+    assert roots_run(run, "plan")[-1] == "links"
+    assert sorted(roots_run(run, "plan")[:2]) == ["regions/eu-west-1", "regions/us-east-1"]
     # Nothing the region roots hold changed: links' reviewed plan is applied as it was.
     applied = run("apply", "dev")
     assert applied.exit_code == 0, applied.output
-    assert roots_run(run, "plan") == ["regions/eu-west-1", "regions/us-east-1", "links"]
+    assert len(roots_run(run, "plan")) == 3, "links' reviewed plan, not a new one"
     assert roots_run(run, "apply") == ["regions/eu-west-1", "regions/us-east-1", "links"]
 
 
@@ -164,3 +174,47 @@ def test_output_reads_links(run):
     shown = run("output", "dev", "--json")
     assert shown.exit_code == 0, shown.output
     assert json.loads(shown.output) == {"api_endpoint": "https://api.example"}
+
+
+def test_a_switched_environment_applies_the_home_and_the_primary_side_by_side(run):
+    """Home eu-west-1, primary us-east-1: neither root names what the other creates."""
+    path = run.env_dir.path / "dev.yaml"
+    data = yaml.safe_load(path.read_text())
+    data.update(layout="region-roots", workload={"us-east-1": "primary", "eu-west-1": "former"})
+    path.write_text(yaml.safe_dump(data))
+    run.fake.stdout("show", CREATE_ONLY)
+    run.fake.sleep("apply", 1.0)
+    assert run("plan", "dev").exit_code == 0
+    applied = run("apply", "dev")
+    assert applied.exit_code == 0, applied.output
+    assert "== regions/eu-west-1/, regions/us-east-1/ (side by side)" in applied.output
+    calls = [c for c in run.fake.calls() if "apply" in c["argv"]]
+    assert len(calls) == 3 and calls[-1]["chdir"].endswith("links")
+    # Each region root's apply takes a second; side by side, both started before either ended.
+    finished = [
+        (run.out / "dev" / f"regions/{r}" / "apply.finished").stat().st_mtime
+        for r in ("eu-west-1", "us-east-1")
+    ]
+    assert abs(finished[0] - finished[1]) < 0.9
+
+
+def test_adopt_into_region_roots_is_refused_for_now(run):
+    region_roots(run)
+    refused = run("adopt", "dev", "--from-state", "reference.tfstate")
+    assert refused.exit_code == 2 and "set `layout: one-root`" in refused.output
+
+
+def test_links_waits_while_a_region_root_lacks_what_it_reads(run):
+    """A state moved from one root holds the identity but not yet the calls' outputs."""
+    region_roots(run)
+    assert run("render", "dev").exit_code == 0
+    applied_state(run, "regions/eu-west-1")
+    moved = {
+        "version": 4, "serial": 1, "lineage": "y", "resources": [],
+        "outputs": {"payinfra_environment": {"value": {"name": "dev", "protected": False}}},
+    }  # fmt: skip
+    (run.out / "dev" / "regions/us-east-1" / "terraform.tfstate").write_text(json.dumps(moved))
+    planned = run("plan", "dev")
+    assert planned.exit_code == 0, planned.output
+    assert "links" not in roots_run(run, "plan")
+    assert "links/ reads what the region roots hold and waits" in planned.output

@@ -27,6 +27,7 @@ LAYERS = [
         "leftovers",
         "tablereplicas",
         "adoption_record",
+        "statesplit",
     },
     {"safety", "workspace", "states", "adoption"},
     {"lifecycle", "validate", "bootstrap"},

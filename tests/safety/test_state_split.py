@@ -1,0 +1,162 @@
+"""`payinfra move-state`: a one-root state cut into the states of `layout: region-roots`, each
+resource at the same address in the root that calls its module (nothing destroyed or made
+again), refused where an address is not this payinfra's, idempotent when killed half-way, and
+every plan refused until the one-root state has moved. The move of an applied stack on the
+emulator: tests/e2e/test_region_roots.py."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import yaml
+
+from payinfra.config import load_environment
+from payinfra.errors import Refused
+from payinfra.render import render_environment
+from payinfra.render.regions import called_labels, root_of
+from payinfra.statesplit import split_state
+from tests.conftest import ENVIRONMENTS
+from tests.hclparse import labelled, parse
+
+IDENTITY = {"payinfra_environment": {"value": {"name": "dev", "protected": False}, "type": "x"}}
+
+
+def one_root_state(name: str) -> dict:
+    """A state with one resource (and one data source) in every module call of the one root."""
+    env = load_environment(ENVIRONMENTS, name)
+    main = parse(str(render_environment(env)["main.tf"]))
+    resources = []
+    for label in labelled(main, "module"):
+        resources.append(
+            {
+                "mode": "managed",
+                "module": f"module.{label}",
+                "type": "aws_thing",
+                "name": "this",
+                "provider": "x",
+                "instances": [{"attributes": {}}],
+            }
+        )
+        resources.append(
+            {
+                "mode": "data",
+                "module": f"module.{label}",
+                "type": "aws_region",
+                "name": "here",
+                "provider": "x",
+                "instances": [],
+            }
+        )
+    outputs = {**IDENTITY, "api_endpoint": {"value": "https://x", "type": "string"}}
+    return {
+        "version": 4,
+        "terraform_version": "1.11.0",
+        "serial": 9,
+        "lineage": "old",
+        "outputs": outputs,
+        "resources": resources,
+    }
+
+
+@pytest.mark.parametrize("name", ["dev", "prod", "local"])
+def test_every_resource_lands_in_the_root_that_calls_its_module_by_the_same_address(name):
+    env = load_environment(ENVIRONMENTS, name).model_copy(update={"layout": "region-roots"})
+    state = one_root_state(name)
+    split = split_state(env, state, set().union(*called_labels(env).values()))
+    managed = [e for e in state["resources"] if e["mode"] == "managed"]
+    landed = [(folder, e) for folder, cut in split.items() for e in cut["resources"]]
+    assert sorted(e["module"] for _, e in landed) == sorted(e["module"] for e in managed)
+    for folder, entry in landed:
+        assert root_of(env, f"{entry['module']}.aws_thing.this") == folder
+    for folder, cut in split.items():
+        assert cut["outputs"]["payinfra_environment"] == IDENTITY["payinfra_environment"]
+        assert cut["serial"] == 1 and cut["lineage"] != "old"
+        assert ("api_endpoint" in cut["outputs"]) == (folder == "links")
+    assert len({cut["lineage"] for cut in split.values()}) == len(split)
+
+
+def test_an_address_this_payinfra_does_not_call_is_refused():
+    env = load_environment(ENVIRONMENTS, "dev").model_copy(update={"layout": "region-roots"})
+    state = one_root_state("dev")
+    state["resources"].append(
+        {
+            "mode": "managed",
+            "module": "module.compute",
+            "type": "aws_lambda_function",
+            "name": "this",
+            "provider": "x",
+            "instances": [],
+        }
+    )
+    with pytest.raises(Refused, match=r"module\.compute, which this payinfra does not keep"):
+        split_state(env, state, set().union(*called_labels(env).values()))
+
+
+def region_roots(run, name: str = "dev") -> None:
+    path = run.env_dir.path / f"{name}.yaml"
+    data = yaml.safe_load(path.read_text())
+    data["layout"] = "region-roots"
+    path.write_text(yaml.safe_dump(data))
+
+
+def test_move_state_moves_once_and_keeps_the_one_root_state(run):
+    assert run("render", "dev").exit_code == 0
+    source = run.out / "dev" / "terraform.tfstate"
+    source.write_text(json.dumps(one_root_state("dev")))
+    one_root = run("move-state", "dev")
+    assert one_root.exit_code == 2 and "set `layout: region-roots`" in one_root.output
+    region_roots(run)
+    refused = run("plan", "dev")
+    assert refused.exit_code == 3 and "payinfra move-state dev" in refused.output
+    assert run.fake.calls() == [], "nothing planned over an unmoved state"
+
+    moved = run("move-state", "dev")
+    assert moved.exit_code == 0, moved.output
+    assert not source.exists()
+    backup = run.out / "dev" / "terraform.tfstate.one-root-backup"
+    assert json.loads(backup.read_text()) == one_root_state("dev")
+    counts = {
+        line.split("/:")[0]: int(line.split()[1])
+        for line in moved.output.splitlines()
+        if "/: " in line
+    }
+    assert sum(counts.values()) == len(
+        [e for e in one_root_state("dev")["resources"] if e["mode"] == "managed"]
+    )
+    for folder in counts:
+        assert (run.out / "dev" / folder / "terraform.tfstate").is_file()
+    again = run("move-state", "dev")
+    assert again.exit_code == 1 and "holds no one-root state" in again.output
+
+
+def test_a_move_killed_after_writing_the_roots_is_finished_by_the_next(run):
+    region_roots(run)
+    assert run("render", "dev").exit_code == 0
+    source = run.out / "dev" / "terraform.tfstate"
+    source.write_text(json.dumps(one_root_state("dev")))
+    assert run("move-state", "dev").exit_code == 0
+    backup = run.out / "dev" / "terraform.tfstate.one-root-backup"
+    backup.rename(source)  # as if killed before the one-root state was set aside
+    finished = run("move-state", "dev")
+    assert finished.exit_code == 0, finished.output
+    assert backup.is_file() and not source.exists()
+    # Roots holding other resources than the one-root state's are not touched.
+    backup.rename(source)
+    other = one_root_state("dev")
+    other["resources"] = other["resources"][:2]
+    source.write_text(json.dumps(other))
+    refused = run("move-state", "dev")
+    assert refused.exit_code == 3 and "already hold state" in refused.output
+
+
+def test_an_s3_state_is_not_moved_yet(run):
+    path = run.env_dir.path / "dev.yaml"
+    data = yaml.safe_load(path.read_text())
+    data.update(
+        layout="region-roots",
+        backend={"type": "s3", "bucket": "payinfra-state-dev", "region": "eu-west-1"},
+    )
+    path.write_text(yaml.safe_dump(data))
+    refused = run("move-state", "dev")
+    assert refused.exit_code == 2 and "an S3 state is not moved yet" in refused.output
