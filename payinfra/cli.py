@@ -494,16 +494,16 @@ def move_state(root: RootOptions) -> None:
     """Move ENV's one-root state into its region roots (layout: region-roots).
 
     Each resource goes to the root that holds its module call, by the same address: nothing is
-    destroyed or created. The one-root state is kept beside them as
-    terraform.tfstate.one-root-backup. Then `payinfra plan ENV`.
+    destroyed or created. The one-root state (a local file or the S3 backend's object) is kept
+    under its name plus `.one-root-backup`. Then `payinfra plan ENV`.
     """
     with root.workspace() as ws:
-        moved = roots.move_state(ws)
+        moved, kept = roots.move_state(ws)
     for folder, count in moved.items():
         click.echo(f"{folder}/: {count} resources")
     click.echo(
-        f"moved {root.env}'s state into {len(moved)} roots (the one-root state: "
-        f"{root.out_dir / root.env / roots.ONE_ROOT_BACKUP}); next: payinfra plan {root.env}"
+        f"moved {root.env}'s state into {len(moved)} roots (the one-root state: {kept}); "
+        f"next: payinfra plan {root.env}"
     )
 
 

@@ -67,6 +67,10 @@ class RegionUnreachable(PayinfraError):
     """A region the root spans does not answer: terraform would wait on it for many minutes."""
 
 
+class StateUnreachable(PayinfraError):
+    """A state object in the backend's bucket cannot be read or written."""
+
+
 class NothingApplied(PayinfraError):
     """The environment's state is empty: there is nothing deployed to compare or read."""
 

@@ -1,7 +1,8 @@
-"""The roots of a `region-roots` environment run in order (docs/region-roots.md): the region
-roots (home and primary first) and then `links/`, each with its own state, plan, plan record
-and safety judgement; `--region R` runs R's root alone. An environment of one root runs that
-root, so every terraform command goes through here.
+"""The roots of a `region-roots` environment (docs/region-roots.md): the region roots, planned
+side by side and applied in two waves (the home's and the primary's, then the others), and then
+`links/`, each with its own state, plan, plan record and safety judgement; `--region R` runs
+R's root alone. An environment of one root runs that root, so every terraform command goes
+through here.
 
 `links/` reads the region roots' states. It is planned with them when every region root has
 been applied (its inputs are known) and applied after them when what it read is unchanged;
@@ -20,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
-from payinfra import lifecycle, safety, states, writer
+from payinfra import lifecycle, safety, states
 from payinfra.config import Environment, Region
 from payinfra.errors import NothingApplied, Refused, RegionRootsOnly, UnknownRegion, UsageError
 from payinfra.plansummary import Drift, PlanSummary
@@ -32,8 +33,8 @@ from payinfra.render.regions import (
     root_folders,
 )
 from payinfra.safety import PLAN_RECORD, Confirm
-from payinfra.states import LOCAL_STATE, read_local_state
 from payinfra.statesplit import split_state
+from payinfra.statestore import states_of
 from payinfra.validate import Report
 from payinfra.validate import validate as run_checks
 from payinfra.workspace import Workspace
@@ -66,7 +67,6 @@ def selected(ws: Workspace, region: str | None) -> list[Workspace]:
                 "region (layout: one-root; docs/region-roots.md)"
             )
         return [ws]
-    refuse_an_unmoved_state(ws)
     if region is None:
         return [ws.at(folder) for folder in root_folders(ws.env)]
     return [ws.at(region_folder(_region_of(ws.env, region)))]
@@ -94,7 +94,8 @@ def plan(
     on_roots: Callable[[list[str]], None] = lambda folders: None,
 ) -> list[RootPlan]:
     roots = selected(ws, region)
-    if region is None:  # one line before any root starts, not some roots planned
+    _refuse_an_unmoved_state(ws)
+    if len(roots) > 1:  # one line before any root starts, not some roots planned
         lifecycle.require_every_region_answers(ws)
     if ws.env.protected and run_preflight:
         lifecycle.refuse_what_preflight_fails(ws, [r for root in roots for r in root.regions])
@@ -142,6 +143,7 @@ def apply(
         return [
             RootApply("", _apply_root(ws, auto_approve, allow_destroy, confirm, extra, plugin_dir))
         ]
+    _refuse_an_unmoved_state(ws)
     planned = [
         root for root in roots
         if root.folder != LINKS_FOLDER and (root.root / PLAN_RECORD).is_file()
@@ -150,7 +152,7 @@ def apply(
         raise Refused(
             f"no saved plan in {ws.root}/{REGIONS_FOLDER}; run `payinfra plan {ws.env.name}` first"
         )
-    if region is None:
+    if region is None:  # one line before any root starts, not some roots applied
         lifecycle.require_every_region_answers(ws)
     if ws.env.protected:  # one typed name for every root of this apply
         safety.confirm_by_name(
@@ -277,6 +279,7 @@ def destroy(
     """Every root once the name is confirmed: `links/` first (it reads the others), then the
     region roots in reverse order."""
     safety.check_extra_args("destroy", extra)
+    _refuse_an_unmoved_state(ws)
     lifecycle.confirm_destroy(ws, force=force, auto_approve=auto_approve, confirm=confirm)
     for root in reversed(selected(ws, None)):
         on_roots([root.folder])
@@ -295,6 +298,7 @@ def init(ws: Workspace, *, plugin_dir: Path | None, upgrade: bool, extra: tuple[
 
 def find_drift(ws: Workspace, *, plugin_dir: Path | None) -> list[Drift]:
     """What changed outside Terraform, root by root."""
+    _refuse_an_unmoved_state(ws)
     return [
         found
         for root in selected(ws, None)
@@ -312,49 +316,38 @@ def validate(ws: Workspace, *, plugin_dir: Path | None) -> Report:
     )
 
 
-# Where `move-state` keeps the one-root state it moved (never overwritten).
-ONE_ROOT_BACKUP = "terraform.tfstate.one-root-backup"
-
-
-def move_state(ws: Workspace) -> dict[str, int]:
-    """Cut the one-root state beside the environment's roots into their states; {root folder:
-    resources}. Killed after the roots' states were written, a rerun finds them holding the
-    same resources and only sets the one-root state aside."""
+def move_state(ws: Workspace) -> tuple[dict[str, int], str]:
+    """Cut the one-root state of `ws`'s environment (a file beside the roots, or its S3 object)
+    into the roots' states: ({root folder: resources}, where the one-root state was kept).
+    Killed after the roots' states were written, a rerun finds them holding the same resources
+    and only sets the one-root state aside."""
     if ws.env.layout != "region-roots":
         raise UsageError(
             f"move-state moves {ws.env.name}'s one-root state into a root per region: set "
             f"`layout: region-roots` in {ws.env_file} first (docs/region-roots.md)"
         )
-    if ws.env.backend.type != "local":
-        raise UsageError(
-            "move-state moves a local state for now; an S3 state is not moved yet "
-            "(docs/region-roots.md: Moving an existing environment)"
-        )
-    source = ws.root / LOCAL_STATE
-    state = read_local_state(source)
+    store = states_of(ws)
+    state = store.read("")
     if state is None:
-        raise Refused(f"{source} cannot be read as a Terraform state; nothing was changed")
+        raise Refused(f"{store.where('')} cannot be read as a Terraform state; nothing was changed")
     if not state.get("resources"):
-        raise NothingApplied(f"{source} holds no one-root state of {ws.env.name} to move")
+        raise NothingApplied(f"{store.where('')} holds no one-root state of {ws.env.name} to move")
     called = set().union(*called_labels(ws.env).values())
     split = split_state(ws.env, state, called)
-    written = {folder: read_local_state(ws.root / folder / LOCAL_STATE) for folder in split}
+    written = {folder: store.read(folder) for folder in split}
     if any(found for found in written.values()):
         if {f: _addresses(s) for f, s in written.items()} != {
             f: _addresses(s) for f, s in split.items()
         }:
             raise Refused(
-                f"{ws.env.name}'s roots already hold state, and a one-root state is beside them; "
-                f"nothing was changed: compare {source} with each root's terraform.tfstate"
+                f"{ws.env.name}'s roots already hold state, and a one-root state is beside them "
+                f"({store.where('')}); nothing was changed: compare it with each root's state"
             )
     else:
         for folder, cut in split.items():
-            writer.replace_file(ws.root / folder / LOCAL_STATE, json.dumps(cut, indent=2) + "\n")
-    backup = ws.root / ONE_ROOT_BACKUP
-    if backup.exists():
-        raise Refused(f"{backup} already exists; nothing was changed: move it away first")
-    source.rename(backup)
-    return {folder: len(cut["resources"]) for folder, cut in split.items()}
+            store.write(folder, cut)
+    kept = store.set_aside()
+    return {folder: len(cut["resources"]) for folder, cut in split.items()}, kept
 
 
 def _addresses(state: dict | None) -> list[str]:
@@ -362,13 +355,15 @@ def _addresses(state: dict | None) -> list[str]:
     return sorted(f"{e.get('module')}.{e['type']}.{e['name']}" for e in entries)
 
 
-def refuse_an_unmoved_state(ws: Workspace) -> None:
+def _refuse_an_unmoved_state(ws: Workspace) -> None:
     """A region-roots environment whose one-root state was not moved would be planned as new:
     every resource created again beside the running ones."""
-    if ws.env.layout == "region-roots" and ws.env.backend.type == "local":
-        state = read_local_state(ws.root / LOCAL_STATE)
-        if state is None or state.get("resources"):
-            raise Refused(
-                f"{ws.root / LOCAL_STATE} holds {ws.env.name}'s one-root state: move it into the "
-                f"region roots first with `payinfra move-state {ws.env.name}`; nothing was changed"
-            )
+    if ws.env.layout == "one-root":
+        return
+    store = states_of(ws)
+    state = store.read("")
+    if state is None or state.get("resources"):
+        raise Refused(
+            f"{store.where('')} holds {ws.env.name}'s one-root state: move it into the region "
+            f"roots first with `payinfra move-state {ws.env.name}`; nothing was changed"
+        )

@@ -55,7 +55,7 @@ def test_the_region_roots_plan_side_by_side_and_links_waits_for_their_first_appl
     assert planned.exit_code == 0, planned.output
     assert sorted(roots_run(run, "plan")) == ["regions/eu-west-1", "regions/us-east-1"]
     assert "== regions/eu-west-1/, regions/us-east-1/ (side by side)" in planned.output
-    assert "links/ reads what the region roots hold and waits for their first apply" in (
+    assert "links/ reads what the region roots hold and waits until each is applied" in (
         planned.output
     )
     assert "== regions/eu-west-1/" in planned.output

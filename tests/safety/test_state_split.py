@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 
+import boto3
 import pytest
 import yaml
 
@@ -150,13 +151,48 @@ def test_a_move_killed_after_writing_the_roots_is_finished_by_the_next(run):
     assert refused.exit_code == 3 and "already hold state" in refused.output
 
 
-def test_an_s3_state_is_not_moved_yet(run):
+@pytest.mark.emulator
+def test_an_s3_state_moves_within_its_bucket(run, moto_server):
+    """The S3 backend's one-root object is cut into an object per root under the same prefix
+    and kept as `.one-root-backup`; every plan is refused while it is still there."""
+    moto_server.reset()
+    s3 = boto3.client(
+        "s3", region_name="eu-west-1", endpoint_url=moto_server.endpoint,
+        aws_access_key_id="emulator", aws_secret_access_key="emulator",
+    )  # fmt: skip
+    s3.create_bucket(
+        Bucket="payinfra-state-dev",
+        CreateBucketConfiguration={"LocationConstraint": "eu-west-1"},
+    )
+    s3.put_object(Bucket="payinfra-state-dev", Key="payinfra/dev/terraform.tfstate",
+                  Body=json.dumps(one_root_state("dev")).encode())  # fmt: skip
     path = run.env_dir.path / "dev.yaml"
     data = yaml.safe_load(path.read_text())
     data.update(
         layout="region-roots",
+        emulator={"endpoint": moto_server.endpoint},
         backend={"type": "s3", "bucket": "payinfra-state-dev", "region": "eu-west-1"},
     )
     path.write_text(yaml.safe_dump(data))
-    refused = run("move-state", "dev")
-    assert refused.exit_code == 2 and "an S3 state is not moved yet" in refused.output
+    refused = run("plan", "dev")
+    assert refused.exit_code == 3, refused.output
+    assert "s3://payinfra-state-dev/payinfra/dev/terraform.tfstate holds dev's one-root state" in (
+        refused.output
+    )
+    moved = run("move-state", "dev")
+    assert moved.exit_code == 0, moved.output
+    keys = {o["Key"] for o in s3.list_objects_v2(Bucket="payinfra-state-dev")["Contents"]}
+    assert keys == {
+        "payinfra/dev/terraform.tfstate.one-root-backup",
+        "payinfra/dev/regions/eu-west-1/terraform.tfstate",
+        "payinfra/dev/regions/us-east-1/terraform.tfstate",
+        "payinfra/dev/links/terraform.tfstate",
+    }
+    cuts = [
+        json.loads(s3.get_object(Bucket="payinfra-state-dev", Key=key)["Body"].read())
+        for key in keys if not key.endswith("backup")
+    ]  # fmt: skip
+    managed = [e for e in one_root_state("dev")["resources"] if e["mode"] == "managed"]
+    assert sum(len(cut["resources"]) for cut in cuts) == len(managed)
+    again = run("move-state", "dev")
+    assert again.exit_code == 1 and "holds no one-root state" in again.output

@@ -29,7 +29,7 @@ LAYERS = [
         "adoption_record",
         "statesplit",
     },
-    {"safety", "workspace", "states", "adoption"},
+    {"safety", "workspace", "states", "statestore", "adoption"},
     {"lifecycle", "validate", "bootstrap"},
     {"roots"},
     {

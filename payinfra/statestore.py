@@ -1,0 +1,121 @@
+"""Where an environment's Terraform states live, read and written without terraform, for
+`payinfra move-state`: a `terraform.tfstate` beside each root (local backend), or an object
+under the S3 backend's key prefix (`<key_prefix>/<env>/[<root>/]terraform.tfstate`)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+from typing import Any, Protocol
+
+from payinfra import accounts, writer
+from payinfra.config import Environment
+from payinfra.errors import Refused, StateUnreachable
+from payinfra.render.root import state_key
+from payinfra.states import LOCAL_STATE, read_local_state, read_state
+from payinfra.workspace import Workspace, aws_target
+
+# Beside the one-root state's place: where `move-state` keeps it (never overwritten).
+ONE_ROOT_BACKUP_SUFFIX = ".one-root-backup"
+
+
+class States(Protocol):
+    def where(self, folder: str) -> str: ...
+
+    def read(self, folder: str) -> dict | None:
+        """The state of the root in `folder` ("" for the one root): {} when there is none,
+        None when what is there is no state."""
+
+    def write(self, folder: str, state: dict) -> None: ...
+
+    def set_aside(self) -> str:
+        """Keep the one-root state under its backup name; where it went."""
+
+
+class LocalStates:
+    def __init__(self, tree: Path):
+        self.tree = tree
+
+    def where(self, folder: str) -> str:
+        return str(self.tree / folder / LOCAL_STATE)
+
+    def read(self, folder: str) -> dict | None:
+        return read_local_state(self.tree / folder / LOCAL_STATE)
+
+    def write(self, folder: str, state: dict) -> None:
+        writer.replace_file(self.tree / folder / LOCAL_STATE, json.dumps(state, indent=2) + "\n")
+
+    def set_aside(self) -> str:
+        source = self.tree / LOCAL_STATE
+        backup = self.tree / (LOCAL_STATE + ONE_ROOT_BACKUP_SUFFIX)
+        if backup.exists():
+            raise Refused(f"{backup} already exists; nothing was changed: move it away first")
+        source.rename(backup)
+        return str(backup)
+
+
+class S3States:
+    def __init__(self, env: Environment, s3: Any):
+        self.env, self.s3, self.bucket = env, s3, env.backend.bucket
+
+    def key(self, folder: str) -> str:
+        return state_key(self.env, folder or None)
+
+    def where(self, folder: str) -> str:
+        return f"s3://{self.bucket}/{self.key(folder)}"
+
+    def read(self, folder: str) -> dict | None:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            body = self.s3.get_object(Bucket=self.bucket, Key=self.key(folder))["Body"].read()
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+                return {}
+            raise StateUnreachable(f"cannot read {self.where(folder)}: {error}") from None
+        except BotoCoreError as error:
+            raise StateUnreachable(f"cannot read {self.where(folder)}: {error}") from None
+        return read_state(body.decode("utf-8"))
+
+    def write(self, folder: str, state: dict) -> None:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        body = (json.dumps(state, indent=2) + "\n").encode("utf-8")
+        try:
+            self.s3.put_object(Bucket=self.bucket, Key=self.key(folder), Body=body)
+        except (BotoCoreError, ClientError) as error:
+            raise StateUnreachable(f"cannot write {self.where(folder)}: {error}") from None
+
+    def set_aside(self) -> str:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        source, backup = self.key(""), self.key("") + ONE_ROOT_BACKUP_SUFFIX
+        try:
+            taken = self.s3.list_objects_v2(Bucket=self.bucket, Prefix=backup).get("KeyCount")
+            if not taken:
+                copied = {"Bucket": self.bucket, "Key": source}
+                self.s3.copy_object(Bucket=self.bucket, Key=backup, CopySource=copied)
+                self.s3.delete_object(Bucket=self.bucket, Key=source)
+        except (BotoCoreError, ClientError) as error:
+            raise StateUnreachable(f"cannot set {self.where('')} aside: {error}") from None
+        if taken:
+            raise Refused(
+                f"s3://{self.bucket}/{backup} already exists; nothing was changed: move it away "
+                "first"
+            )
+        return f"s3://{self.bucket}/{backup}"
+
+
+def states_of(ws: Workspace) -> States:
+    """The states of `ws`'s environment, as its backend keeps them."""
+    env = ws.env
+    if env.backend.type == "local":
+        return LocalStates(ws.tree)
+    target = replace(
+        aws_target(env),
+        region=env.backend.region or env.primary.name,
+        role_arn=env.backend.role_arn or env.aws.role_arn,
+    )
+    session = accounts.session(target)
+    return S3States(env, session.client("s3", endpoint_url=target.endpoint))
