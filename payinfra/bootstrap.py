@@ -23,19 +23,25 @@ BOOTSTRAP_DIR = "bootstrap"
 
 def bootstrap(
     environments_dir: Path, name: str, out_dir: Path, *, terraform: str | None,
-    plugin_dir: Path | None,
+    plugin_dir: Path | None, region: str | None = None,
 ) -> BootstrapResult:  # fmt: skip
-    """Create (or bring up to date) the state bucket the YAML's S3 backend names, from a root
-    of its own in OUT/ENV/bootstrap/ whose state stays there. Idempotent; it never destroys or
-    replaces anything (the bucket itself is prevent_destroy)."""
+    """Create (or bring up to date) the state bucket the YAML's S3 backend names (`region`: the
+    one of backend.region_buckets for that region's root), from a root of its own in
+    OUT/ENV/bootstrap/ (OUT/ENV/bootstrap-REGION/) whose state stays there. Idempotent; it never
+    destroys or replaces anything (the bucket itself is prevent_destroy)."""
     env, env_file = load_environment(environments_dir, name), environments_dir / f"{name}.yaml"
     if env.backend.type != "s3":
         raise UsageError(
             f"{env_file}: backend.type is local; bootstrap creates the bucket of an s3 backend "
             "(set backend.type: s3, backend.bucket and backend.region)"
         )
+    if region is not None and region not in env.backend.region_buckets:
+        raise UsageError(
+            f"--region {region}: {env_file} names no state bucket for it in backend.region_buckets"
+        )
+    bucket, bucket_region = env.backend.state_bucket(region)
     binary = find_terraform(terraform)
-    root = out_dir / name / BOOTSTRAP_DIR
+    root = out_dir / name / (f"{BOOTSTRAP_DIR}-{region}" if region else BOOTSTRAP_DIR)
     with writer.locked(out_dir / name), writer.locked(root):
         safety.guard_protection(env, out_dir / name)
         environment_target = aws_target(env)
@@ -44,11 +50,11 @@ def bootstrap(
         # them (import) instead of creating a second key and failing on the bucket's name.
         target = replace(
             environment_target,
-            region=env.backend.region or env.primary.name,
+            region=bucket_region or env.primary.name,
             role_arn=env.backend.role_arn or env.aws.role_arn,
         )
-        found = leftovers.find(target, env.backend.bucket or "", _local_state_addresses(root))
-        writer.write_tree(render_bootstrap(env, found.imports), root)
+        found = leftovers.find(target, bucket or "", _local_state_addresses(root))
+        writer.write_tree(render_bootstrap(env, found.imports, region=region), root)
         writer.verify(root)
         terraform_runner = Terraform(binary, root, child_env(env), writer.held_locks())
         ws = Workspace(env, root, terraform_runner, env_file)

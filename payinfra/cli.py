@@ -435,22 +435,31 @@ def destroy(root: RootOptions, auto_approve: bool, force: bool) -> None:
 @out_option
 @terraform_option
 @plugin_dir_option
+@click.option(
+    "--region",
+    metavar="REGION",
+    help="The state bucket of REGION's root (backend.region_buckets, layout: region-roots).",
+)
 def bootstrap(
     env: str,
     environments_dir: Path,
     out_dir: Path,
     terraform_binary: str | None,
     plugin_dir: Path | None,
+    region: str | None,
 ) -> None:
     """Create the S3 state bucket ENV's backend names (run once, before `payinfra init ENV`).
 
     The bucket is versioned, encrypted with its own KMS key, TLS-only, public access blocked,
     expires superseded state versions, and can never be destroyed by Terraform. Its own small
     root lives in OUT/ENV/bootstrap/ with its state beside it. Running it again changes nothing.
+    With --region, the bucket backend.region_buckets names for that region's root (its root:
+    OUT/ENV/bootstrap-REGION/).
     """
     result = bootstrap_stack(
-        environments_dir, env, out_dir, terraform=terraform_binary, plugin_dir=plugin_dir
-    )
+        environments_dir, env, out_dir, terraform=terraform_binary, plugin_dir=plugin_dir,
+        region=region,
+    )  # fmt: skip
     for address in result.adopted:
         click.echo(f"adopted {address}: created by an interrupted bootstrap, now in its state")
     for key in result.spare_keys:

@@ -5,6 +5,7 @@ under the S3 backend's key prefix (`<key_prefix>/<env>/[<root>/]terraform.tfstat
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, Protocol
@@ -12,7 +13,7 @@ from typing import Any, Protocol
 from payinfra import accounts, writer
 from payinfra.config import Environment
 from payinfra.errors import Refused, StateUnreachable
-from payinfra.render.root import state_key
+from payinfra.render.root import state_bucket, state_key
 from payinfra.states import LOCAL_STATE, read_local_state, read_state
 from payinfra.workspace import Workspace, aws_target
 
@@ -56,20 +57,29 @@ class LocalStates:
 
 
 class S3States:
-    def __init__(self, env: Environment, s3: Any):
-        self.env, self.s3, self.bucket = env, s3, env.backend.bucket
+    """Each root's state object: in the bucket of its region (backend.region_buckets) or the
+    environment's; `s3(region)` is a client acting in that region."""
+
+    def __init__(self, env: Environment, s3: Callable[[str], Any]):
+        self.env, self.s3 = env, s3
 
     def key(self, folder: str) -> str:
         return state_key(self.env, folder or None)
 
+    def place(self, folder: str) -> tuple[Any, str]:
+        """(client, bucket) of the root in `folder`'s state."""
+        bucket, region = state_bucket(self.env, folder or None)
+        return self.s3(region or self.env.primary.name), bucket or ""
+
     def where(self, folder: str) -> str:
-        return f"s3://{self.bucket}/{self.key(folder)}"
+        return f"s3://{self.place(folder)[1]}/{self.key(folder)}"
 
     def read(self, folder: str) -> dict | None:
         from botocore.exceptions import BotoCoreError, ClientError
 
+        s3, bucket = self.place(folder)
         try:
-            body = self.s3.get_object(Bucket=self.bucket, Key=self.key(folder))["Body"].read()
+            body = s3.get_object(Bucket=bucket, Key=self.key(folder))["Body"].read()
         except ClientError as error:
             if error.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
                 return {}
@@ -82,8 +92,9 @@ class S3States:
         from botocore.exceptions import BotoCoreError, ClientError
 
         body = (json.dumps(state, indent=2) + "\n").encode("utf-8")
+        s3, bucket = self.place(folder)
         try:
-            self.s3.put_object(Bucket=self.bucket, Key=self.key(folder), Body=body)
+            s3.put_object(Bucket=bucket, Key=self.key(folder), Body=body)
         except (BotoCoreError, ClientError) as error:
             raise StateUnreachable(f"cannot write {self.where(folder)}: {error}") from None
 
@@ -91,20 +102,20 @@ class S3States:
         from botocore.exceptions import BotoCoreError, ClientError
 
         source, backup = self.key(""), self.key("") + ONE_ROOT_BACKUP_SUFFIX
+        s3, bucket = self.place("")
         try:
-            taken = self.s3.list_objects_v2(Bucket=self.bucket, Prefix=backup).get("KeyCount")
+            taken = s3.list_objects_v2(Bucket=bucket, Prefix=backup).get("KeyCount")
             if not taken:
-                copied = {"Bucket": self.bucket, "Key": source}
-                self.s3.copy_object(Bucket=self.bucket, Key=backup, CopySource=copied)
-                self.s3.delete_object(Bucket=self.bucket, Key=source)
+                copied = {"Bucket": bucket, "Key": source}
+                s3.copy_object(Bucket=bucket, Key=backup, CopySource=copied)
+                s3.delete_object(Bucket=bucket, Key=source)
         except (BotoCoreError, ClientError) as error:
             raise StateUnreachable(f"cannot set {self.where('')} aside: {error}") from None
         if taken:
             raise Refused(
-                f"s3://{self.bucket}/{backup} already exists; nothing was changed: move it away "
-                "first"
+                f"s3://{bucket}/{backup} already exists; nothing was changed: move it away first"
             )
-        return f"s3://{self.bucket}/{backup}"
+        return f"s3://{bucket}/{backup}"
 
 
 def states_of(ws: Workspace) -> States:
@@ -118,4 +129,11 @@ def states_of(ws: Workspace) -> States:
         role_arn=env.backend.role_arn or env.aws.role_arn,
     )
     session = accounts.session(target)
-    return S3States(env, session.client("s3", endpoint_url=target.endpoint))
+    clients: dict[str, Any] = {}
+
+    def s3(region: str) -> Any:
+        if region not in clients:
+            clients[region] = session.client("s3", region_name=region, endpoint_url=target.endpoint)
+        return clients[region]
+
+    return S3States(env, s3)

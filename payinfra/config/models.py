@@ -397,13 +397,25 @@ class Aws(_Model):
     session_name: Annotated[str, Field(pattern=r"^[A-Za-z0-9+=,.@_-]{2,64}$")] | None = None
 
 
+BUCKET_PATTERN = r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$"
+
+
 class Backend(_Model):
     type: Literal["local", "s3"] = "local"
-    bucket: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")] | None = None
+    bucket: Annotated[str, Field(pattern=BUCKET_PATTERN)] | None = None
     region: RegionName | None = None
     key_prefix: Annotated[str, Field(pattern=r"^[A-Za-z0-9_./-]{1,200}$")] = "payinfra"
     # The role the S3 backend assumes; aws.role_arn when not set.
     role_arn: RoleArn | None = None
+    # layout: region-roots: a bucket in a region for that region's root's state, so that an
+    # outage of `region` does not take every state with it (docs/region-roots.md).
+    region_buckets: dict[RegionName, Annotated[str, Field(pattern=BUCKET_PATTERN)]] = {}
+
+    def state_bucket(self, region: str | None) -> tuple[str | None, str | None]:
+        """(bucket, its region) of the state of `region`'s root (None: the environment's)."""
+        if region in self.region_buckets:
+            return self.region_buckets[region], region
+        return self.bucket, self.region
 
 
 # AWS's own limits on the names `adopted` keeps (each also fits the rules of awsnames.py).
@@ -411,7 +423,7 @@ TableName = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]{3,255}$")]
 DbIdentifier = Annotated[str, Field(pattern=r"^[a-z]([a-z0-9]|-[a-z0-9]){0,62}$")]
 SubnetGroupName = Annotated[str, Field(pattern=r"^[a-z0-9 ._-]{1,255}$")]
 FunctionName = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
-BucketName = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")]
+BucketName = Annotated[str, Field(pattern=BUCKET_PATTERN)]
 StageName = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,128}$")]
 AttributeName = Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9_.-]{0,254}$")]
 

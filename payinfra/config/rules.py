@@ -156,6 +156,34 @@ def _adopted_problems(env: Environment) -> list[Problem]:
     return problems
 
 
+def _region_bucket_problems(env: Environment) -> list[Problem]:
+    backend, regions = env.backend, {region.name for region in env.regions}
+    if not backend.region_buckets:
+        return []
+    if backend.type != "s3" or env.layout != "region-roots":
+        return [
+            Problem(
+                ("backend", "region_buckets"),
+                "applies only to `type: s3` with `layout: region-roots` (a root per region)",
+            )
+        ]
+    problems = [
+        Problem(
+            ("backend", "region_buckets", region),
+            f"is not a region of this environment ({', '.join(sorted(regions))})",
+        )
+        for region in backend.region_buckets
+        if region not in regions
+    ]
+    names = [backend.bucket, *backend.region_buckets.values()]
+    problems += [
+        Problem(("backend", "region_buckets", region), "names a bucket already used", bucket, True)
+        for region, bucket in backend.region_buckets.items()
+        if names.count(bucket) > 1
+    ]
+    return problems
+
+
 def _setting_problems(env: Environment) -> list[Problem]:
     problems = []
     database, backend, function = env.database, env.backend, env.function
@@ -180,6 +208,7 @@ def _setting_problems(env: Environment) -> list[Problem]:
             for key in ("bucket", "region")
             if getattr(backend, key) is not None
         ]
+    problems += _region_bucket_problems(env)
     for path, role in (
         (("aws", "role_arn"), env.aws.role_arn),
         (("backend", "role_arn"), backend.role_arn),

@@ -142,25 +142,29 @@ def _resource_address(address: str) -> str:
     return address
 
 
-def render_bootstrap(env: Environment, imports: Mapping[str, str] | None = None) -> Files:
-    """A small root that creates the S3 state bucket the YAML names, its state kept locally;
-    `imports` ({address: id}) adopts what an interrupted bootstrap left in AWS."""
+def render_bootstrap(
+    env: Environment, imports: Mapping[str, str] | None = None, *, region: str | None = None
+) -> Files:
+    """A small root that creates the S3 state bucket the YAML names (`region`: the bucket of
+    that region's root, backend.region_buckets), its state kept locally; `imports`
+    ({address: id}) adopts what an interrupted bootstrap left in AWS."""
     backend = env.backend
-    if backend.bucket is None or backend.region is None:
+    bucket, bucket_region = backend.state_bucket(region)
+    if bucket is None or bucket_region is None:
         raise ValueError("bootstrap renders only for an s3 backend")
     context = {
         "terraform_min": literal(f">= {TERRAFORM_MIN}"),
         "aws_constraint": literal(AWS_PROVIDER_CONSTRAINT),
         "backend": None,
         "providers": [
-            provider_context(env, backend.region, None, backend.role_arn or env.aws.role_arn)
+            provider_context(env, bucket_region, None, backend.role_arn or env.aws.role_arn)
         ],
         "module": module_call(
             identifier("state_bucket"),
             STATE_BUCKET_MODULE,
             {"aws": expression("aws")},
             Attributes(
-                bucket=backend.bucket,
+                bucket=bucket,
                 environment=env.name,
                 noncurrent_version_expiration_days=env.storage.noncurrent_version_expiration_days,
                 **({"emulator_compatible": True} if env.emulator else {}),

@@ -38,6 +38,7 @@ from payinfra.render.root import (
     replicating_regions,
     retired_addresses,
     sections,
+    state_bucket,
     state_identity_output,
     state_key,
     table_replica_regions,
@@ -197,10 +198,11 @@ def _remote_state(env: Environment, region: Region) -> dict[str, Hcl]:
     if backend.type == "local":
         config = Attributes(path=f"../{region_folder(region)}/terraform.tfstate")
     else:
+        bucket, bucket_region = state_bucket(env, region_folder(region))
         config = Attributes(
-            bucket=backend.bucket,
+            bucket=bucket,
             key=state_key(env, region_folder(region)),
-            region=backend.region,
+            region=bucket_region,
         )
         if env.emulator:
             config["use_path_style"] = True

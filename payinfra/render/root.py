@@ -422,10 +422,11 @@ def backend_context(env: Environment, root: str | None = None) -> dict[str, Hcl]
     backend = env.backend
     if backend.type == "local":
         return None
+    bucket, region = state_bucket(env, root)
     settings = Attributes(
-        bucket=backend.bucket,
+        bucket=bucket,
         key=state_key(env, root),
-        region=backend.region,
+        region=region,
         encrypt=True,
         use_lockfile=True,
     )
@@ -435,6 +436,13 @@ def backend_context(env: Environment, root: str | None = None) -> dict[str, Hcl]
     if role:
         settings["assume_role"] = assume_role(env, role)
     return {"settings": body(settings, indent=4)}
+
+
+def state_bucket(env: Environment, root: str | None) -> tuple[str | None, str | None]:
+    """(bucket, region) of a root's state: a region root's own region's bucket when the YAML
+    names one (backend.region_buckets), else the environment's."""
+    parts = (root or "").split("/")
+    return env.backend.state_bucket(parts[1] if parts[0] == "regions" and len(parts) > 1 else None)
 
 
 def state_key(env: Environment, root: str | None = None) -> str:

@@ -206,6 +206,33 @@ def test_s3_backend_needs_bucket_and_region(env_dir, tmp_path):
     )
 
 
+S3 = {"type": "s3", "bucket": "acme-state", "region": "us-east-1"}
+
+
+@pytest.mark.parametrize(
+    ("settings", "expected"),
+    [
+        ({"backend": {**S3, "region_buckets": {"eu-west-1": "acme-state-euw1"}}},
+         "backend.region_buckets: applies only to `type: s3` with `layout: region-roots`"),
+        ({"layout": "region-roots", "backend": {"region_buckets": {"eu-west-1": "acme-euw1"}}},
+         "backend.region_buckets: applies only to `type: s3`"),
+        ({"layout": "region-roots",
+          "backend": {**S3, "region_buckets": {"ap-south-1": "acme-state-aps1"}}},
+         "backend.region_buckets.ap-south-1: is not a region of this environment"),
+        ({"layout": "region-roots",
+          "backend": {**S3, "region_buckets": {"eu-west-1": "acme-state"}}},
+         "backend.region_buckets.eu-west-1: names a bucket already used"),
+        ({"layout": "one-root-per-az"}, "layout"),
+    ],
+)  # fmt: skip
+def test_state_buckets_per_region_need_region_roots_and_their_own_names(
+    env_dir, tmp_path, settings, expected
+):
+    env_dir.write("dev", settings)
+    result, out = render(env_dir, tmp_path)
+    assert_rejected(result, out, "dev.yaml", expected)
+
+
 @pytest.mark.parametrize("bad", ["not-a-list", [], [{"name": "us-east-1"}]])
 def test_malformed_regions(env_dir, tmp_path, bad):
     env_dir.write("dev", {"regions": bad})

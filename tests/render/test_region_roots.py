@@ -154,3 +154,29 @@ def test_an_s3_backend_keeps_each_root_under_a_key_of_its_own(env_dir):
 
 def test_the_same_yaml_renders_the_same_bytes():
     assert split("prod")[1] == split("prod")[1]
+
+
+def test_a_region_root_keeps_its_state_in_its_own_regions_bucket(env_dir):
+    """backend.region_buckets: eu-west-1's root (and links' read of it) in eu-west-1's bucket;
+    the others in backend.bucket."""
+    dev = yaml.safe_load((env_dir.path / "dev.yaml").read_text())
+    dev["layout"] = "region-roots"
+    dev["backend"] = {"type": "s3", "bucket": "acme-state", "region": "us-east-1",
+                      "region_buckets": {"eu-west-1": "acme-state-euw1"}}  # fmt: skip
+    env_dir.write("dev", dev)
+    files = render_environment(load_environment(env_dir.path, "dev"))
+
+    def s3(folder: str) -> dict:
+        return parse(str(files[f"{folder}/backend.tf"]))["terraform"][0]["backend"][0]["s3"]
+
+    assert (s3("regions/eu-west-1")["bucket"], s3("regions/eu-west-1")["region"]) == (
+        "acme-state-euw1", "eu-west-1")  # fmt: skip
+    for folder in ("regions/us-east-1", "links"):
+        assert (s3(folder)["bucket"], s3(folder)["region"]) == ("acme-state", "us-east-1")
+    links = parse(str(files["links/main.tf"]))
+    remote = {name: body["config"] for block in links["data"]
+              for kind, bodies in block.items() if kind == "terraform_remote_state"
+              for name, body in bodies.items()}  # fmt: skip
+    assert (remote["eu_west_1"]["bucket"], remote["eu_west_1"]["region"]) == (
+        "acme-state-euw1", "eu-west-1")  # fmt: skip
+    assert remote["us_east_1"]["bucket"] == "acme-state"

@@ -12,8 +12,10 @@ import time
 
 import boto3
 import pytest
+from click.testing import CliRunner
 
 from payinfra import accounts, leftovers
+from payinfra.cli import main
 from payinfra.config import load_environment
 from payinfra.render import render_bootstrap
 from tests.conftest import REPO
@@ -90,6 +92,29 @@ def test_the_bootstrap_root_imports_what_was_found(env_dir):
     ]
     with pytest.raises(ValueError, match="not a resource address"):
         render_bootstrap(env, {'aws_s3_bucket.x\n}\nresource "x" "y" {': "id"})
+
+
+def test_a_region_roots_state_bucket_is_bootstrapped_in_its_region(env_dir, tmp_path):
+    """backend.region_buckets: `bootstrap --region R` renders R's bucket, made in R."""
+    env_dir.write(
+        "dev",
+        {"layout": "region-roots",
+         "backend": {"type": "s3", "bucket": BUCKET, "region": REGION,
+                     "region_buckets": {"eu-west-1": f"{BUCKET}-euw1"}}},
+    )  # fmt: skip
+    env = load_environment(env_dir.path, "dev")
+    files = render_bootstrap(env, region="eu-west-1")
+    (call,) = [body for block in parse(str(files["main.tf"]))["module"] for body in block.values()]
+    assert call["bucket"] == f"{BUCKET}-euw1"
+    (provider,) = [b for block in parse(str(files["providers.tf"]))["provider"]
+                   for b in block.values()]  # fmt: skip
+    assert provider["region"] == "eu-west-1"
+    unknown = CliRunner().invoke(
+        main, ["bootstrap", "dev", "--region", "us-east-1", "--environments-dir",
+               str(env_dir.path), "--out", str(tmp_path / "out")],
+    )  # fmt: skip
+    assert unknown.exit_code == 2 and "names no state bucket for it" in unknown.output
+    assert not (tmp_path / "out").exists()
 
 
 # ---- For real: kill the whole process group once the bucket exists, then run again ----

@@ -152,18 +152,19 @@ def test_a_move_killed_after_writing_the_roots_is_finished_by_the_next(run):
 
 
 @pytest.mark.emulator
-def test_an_s3_state_moves_within_its_bucket(run, moto_server):
+def test_an_s3_state_moves_into_an_object_per_root(run, moto_server):
     """The S3 backend's one-root object is cut into an object per root under the same prefix
-    and kept as `.one-root-backup`; every plan is refused while it is still there."""
+    (a region root's in its region's bucket when the YAML names one) and kept as
+    `.one-root-backup`; every plan is refused while it is still there."""
     moto_server.reset()
     s3 = boto3.client(
         "s3", region_name="eu-west-1", endpoint_url=moto_server.endpoint,
         aws_access_key_id="emulator", aws_secret_access_key="emulator",
     )  # fmt: skip
-    s3.create_bucket(
-        Bucket="payinfra-state-dev",
-        CreateBucketConfiguration={"LocationConstraint": "eu-west-1"},
-    )
+    for bucket in ("payinfra-state-dev", "payinfra-state-dev-euw1"):
+        s3.create_bucket(
+            Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"}
+        )
     s3.put_object(Bucket="payinfra-state-dev", Key="payinfra/dev/terraform.tfstate",
                   Body=json.dumps(one_root_state("dev")).encode())  # fmt: skip
     path = run.env_dir.path / "dev.yaml"
@@ -171,8 +172,9 @@ def test_an_s3_state_moves_within_its_bucket(run, moto_server):
     data.update(
         layout="region-roots",
         emulator={"endpoint": moto_server.endpoint},
-        backend={"type": "s3", "bucket": "payinfra-state-dev", "region": "eu-west-1"},
-    )
+        backend={"type": "s3", "bucket": "payinfra-state-dev", "region": "eu-west-1",
+                 "region_buckets": {"eu-west-1": "payinfra-state-dev-euw1"}},
+    )  # fmt: skip
     path.write_text(yaml.safe_dump(data))
     refused = run("plan", "dev")
     assert refused.exit_code == 3, refused.output
@@ -181,16 +183,20 @@ def test_an_s3_state_moves_within_its_bucket(run, moto_server):
     )
     moved = run("move-state", "dev")
     assert moved.exit_code == 0, moved.output
-    keys = {o["Key"] for o in s3.list_objects_v2(Bucket="payinfra-state-dev")["Contents"]}
-    assert keys == {
-        "payinfra/dev/terraform.tfstate.one-root-backup",
-        "payinfra/dev/regions/eu-west-1/terraform.tfstate",
-        "payinfra/dev/regions/us-east-1/terraform.tfstate",
-        "payinfra/dev/links/terraform.tfstate",
+    keys = {
+        (bucket, o["Key"])
+        for bucket in ("payinfra-state-dev", "payinfra-state-dev-euw1")
+        for o in s3.list_objects_v2(Bucket=bucket)["Contents"]
     }
+    assert keys == {
+        ("payinfra-state-dev", "payinfra/dev/terraform.tfstate.one-root-backup"),
+        ("payinfra-state-dev-euw1", "payinfra/dev/regions/eu-west-1/terraform.tfstate"),
+        ("payinfra-state-dev", "payinfra/dev/regions/us-east-1/terraform.tfstate"),
+        ("payinfra-state-dev", "payinfra/dev/links/terraform.tfstate"),
+    }, "eu-west-1's root in its own region's bucket (backend.region_buckets)"
     cuts = [
-        json.loads(s3.get_object(Bucket="payinfra-state-dev", Key=key)["Body"].read())
-        for key in keys if not key.endswith("backup")
+        json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+        for bucket, key in keys if not key.endswith("backup")
     ]  # fmt: skip
     managed = [e for e in one_root_state("dev")["resources"] if e["mode"] == "managed"]
     assert sum(len(cut["resources"]) for cut in cuts) == len(managed)
