@@ -218,3 +218,20 @@ def test_links_waits_while_a_region_root_lacks_what_it_reads(run):
     assert planned.exit_code == 0, planned.output
     assert "links" not in roots_run(run, "plan")
     assert "links/ reads what the region roots hold and waits" in planned.output
+
+
+def test_drift_and_validate_run_over_every_root(run):
+    region_roots(run)
+    assert run("render", "dev").exit_code == 0
+    for folder in ("regions/eu-west-1", "regions/us-east-1", "links"):
+        state = {"version": 4, "serial": 1, "lineage": "x", "outputs": {},
+                 "resources": [{"mode": "managed", "type": "aws_vpc", "name": "this",
+                                "module": "module.network", "instances": [{}]}]}  # fmt: skip
+        (run.out / "dev" / folder / "terraform.tfstate").write_text(json.dumps(state))
+    run.fake.stdout("show", json.dumps({"format_version": "1.2", "resource_drift": []}))
+    drifted = run("drift", "dev")
+    assert drifted.exit_code == 0, drifted.output
+    assert roots_run(run, "plan") == ["regions/eu-west-1", "regions/us-east-1", "links"]
+    validated = run("validate", "dev")
+    assert validated.exit_code == 0, validated.output
+    assert roots_run(run, "validate") == ["regions/eu-west-1", "regions/us-east-1", "links"]
