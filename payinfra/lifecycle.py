@@ -24,7 +24,6 @@ from payinfra.errors import (
     AccountUnknown,
     NothingApplied,
     PreflightFailed,
-    Refused,
     RegionUnreachable,
     TerraformFailed,
     TerraformOutputUnreadable,
@@ -287,40 +286,6 @@ def apply(
 
 
 # ---- destroy ----
-
-
-def destroy(
-    ws: Workspace,
-    *,
-    force: bool,
-    auto_approve: bool,
-    confirm: Confirm | None,
-    plugin_dir: Path | None,
-    extra: tuple[str, ...],
-) -> None:
-    safety.check_extra_args("destroy", extra)
-    confirm_destroy(ws, force=force, auto_approve=auto_approve, confirm=confirm)
-    destroy_root(ws, plugin_dir=plugin_dir, extra=extra)
-
-
-def confirm_destroy(
-    ws: Workspace, *, force: bool, auto_approve: bool, confirm: Confirm | None
-) -> None:
-    """A protected environment needs --force and its name typed; any other, its name typed or
-    --auto-approve."""
-    safety.refuse_state_on_a_ci_runner(ws.env, ws.env_file)
-    if ws.env.protected:
-        if not force:
-            raise Refused(
-                f"{ws.env.name} is protected; destroying it needs --force and the "
-                "environment name typed at the prompt"
-            )
-        # --auto-approve never suffices for a protected environment: a person must type.
-        safety.confirm_by_name(ws.env.name, auto_approve=False, confirm=confirm, action="destroy")
-    else:
-        safety.confirm_by_name(
-            ws.env.name, auto_approve=auto_approve, confirm=confirm, action="destroy"
-        )
 
 
 def destroy_root(ws: Workspace, *, plugin_dir: Path | None, extra: tuple[str, ...]) -> None:

@@ -280,7 +280,9 @@ def destroy(
     region roots in reverse order."""
     safety.check_extra_args("destroy", extra)
     _refuse_an_unmoved_state(ws)
-    lifecycle.confirm_destroy(ws, force=force, auto_approve=auto_approve, confirm=confirm)
+    safety.confirm_destroy(
+        ws.env, ws.env_file, force=force, auto_approve=auto_approve, confirm=confirm
+    )
     for root in reversed(selected(ws, None)):
         on_roots([root.folder])
         lifecycle.destroy_root(root, plugin_dir=plugin_dir, extra=extra)

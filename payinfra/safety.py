@@ -221,6 +221,24 @@ def unprotect(root: Path, name: str, confirm: Confirm | None) -> None:
 # ---- Confirmation ----
 
 
+def confirm_destroy(
+    env: Environment, env_file: Path, *, force: bool, auto_approve: bool, confirm: Confirm | None
+) -> None:
+    """A protected environment needs --force and its name typed; any other, its name typed or
+    --auto-approve."""
+    refuse_state_on_a_ci_runner(env, env_file)
+    if env.protected:
+        if not force:
+            raise Refused(
+                f"{env.name} is protected; destroying it needs --force and the environment "
+                "name typed at the prompt"
+            )
+        # --auto-approve never suffices for a protected environment: a person must type.
+        confirm_by_name(env.name, auto_approve=False, confirm=confirm, action="destroy")
+    else:
+        confirm_by_name(env.name, auto_approve=auto_approve, confirm=confirm, action="destroy")
+
+
 def confirm_by_name(name: str, *, auto_approve: bool, confirm: Confirm | None, action: str) -> None:
     if auto_approve:
         return

@@ -121,3 +121,13 @@ def test_every_failure_has_a_name_of_its_own():
         and node.exc.func.id == "PayinfraError"
     ]
     assert bare == []
+
+
+def test_no_module_grows_into_a_grab_bag():
+    """lifecycle.py keeps the terraform runs only (under 450 lines); no module over 600."""
+    sizes = {
+        str(path.relative_to(REPO)): len(path.read_text().splitlines())
+        for path in (REPO / "payinfra").rglob("*.py")
+    }
+    assert sizes["payinfra/lifecycle.py"] < 450
+    assert {path: lines for path, lines in sizes.items() if lines > 600} == {}
