@@ -1,6 +1,6 @@
-"""The terraform runs of one environment: init, plan, apply, destroy, drift and output; the
-read-only status and preflight reports; and the failover, which runs no terraform (boto3 in the
-surviving region only).
+"""The terraform runs of one root: init, plan, apply, destroy, drift and output (the roots of an
+environment run through payinfra/roots.py); the read-only status and preflight reports; and the
+failover, which runs no terraform (boto3 in the surviving region only).
 
 Each runs in a `Workspace` (payinfra/workspace.py: locked, account checked, rendered, verified)
 and calls the rules of payinfra/safety.py at the points they guard. The CLI supplies `confirm`, a
