@@ -1,9 +1,7 @@
-"""Shared fixtures: a checkout whose YAML a region move rewrites step by step, and the lower CPU
-priority of the chains that are not the suite's longest."""
+"""Shared fixture: a checkout whose YAML a region move rewrites step by step."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 
 import pytest
@@ -25,13 +23,3 @@ def mover(tmp_path_factory, moto_server) -> Iterator[Stack]:
     print("\nregion move phases (s): " + ", ".join(f"{k} {v:.1f}" for k, v in timings.items()))
     # No destroy: the emulator is wiped instead (a destroy is the other end-to-end test's job).
     moto_server.reset()
-
-
-@pytest.fixture(scope="module")
-def off_the_critical_path() -> None:
-    """The suite lasts as long as test_region_move.py, whose chain waits ~320 s on the AWS
-    provider's fixed RDS waiters and needs the CPU in between; the other chains have slack, so
-    their worker (and the terraform and payinfra it starts) yields the CPU to it. A priority
-    cannot be raised back without privileges: the worker stays lower for the rest of the run,
-    which is only ever other tests' wait."""
-    os.nice(10)

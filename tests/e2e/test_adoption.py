@@ -29,12 +29,7 @@ from tests.conftest import ENVIRONMENTS, REPO
 from tests.e2e.test_stack_lifecycle import Stack, plan_totals
 from tests.toolchain import child_env, plugin_dir, terraform_binary
 
-pytestmark = [
-    pytest.mark.terraform,
-    pytest.mark.emulator,
-    pytest.mark.slow,
-    pytest.mark.usefixtures("off_the_critical_path"),
-]
+pytestmark = [pytest.mark.terraform, pytest.mark.emulator, pytest.mark.slow]
 
 # The reference's synthesized stack and its Lambda zip, as ../shared/reference/seed-stack ships
 # them (copied here: CI's clean clone has no ../shared).

@@ -8,12 +8,7 @@ import pytest
 
 from tests.e2e.region_moves import ONWARDS_FROM_THE_SWITCH, move_through
 
-pytestmark = [
-    pytest.mark.terraform,
-    pytest.mark.emulator,
-    pytest.mark.slow,
-    pytest.mark.usefixtures("off_the_critical_path"),
-]
+pytestmark = [pytest.mark.terraform, pytest.mark.emulator, pytest.mark.slow]
 
 
 def test_the_switch_rolls_back_and_the_former_primary_drains(mover):

@@ -23,12 +23,7 @@ import yaml
 
 from tests.toolchain import child_env, plugin_dir, terraform_binary
 
-pytestmark = [
-    pytest.mark.terraform,
-    pytest.mark.emulator,
-    pytest.mark.slow,
-    pytest.mark.usefixtures("off_the_critical_path"),
-]
+pytestmark = [pytest.mark.terraform, pytest.mark.emulator, pytest.mark.slow]
 STATE_BUCKET = "payinfra-e2e-state"
 STATE_KEY = "payinfra/local/terraform.tfstate"
 # The release a team upgrades from: an earlier landed main, from before the writer record, the
