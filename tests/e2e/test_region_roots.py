@@ -18,12 +18,7 @@ import yaml
 from payinfra.emulator import CONTROL_PATH
 from tests.e2e.test_stack_lifecycle import Stack
 
-pytestmark = [
-    pytest.mark.terraform,
-    pytest.mark.emulator,
-    pytest.mark.slow,
-    pytest.mark.usefixtures("off_the_critical_path"),
-]
+pytestmark = [pytest.mark.terraform, pytest.mark.emulator, pytest.mark.slow]
 
 A, B = "eu-west-1", "us-east-1"  # local's primary (its home) and its other region
 TOTAL = re.compile(r"^total\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s*$", re.MULTILINE)
