@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 ENV    ?= dev
 PORT   ?= 5000
-PYTEST_ARGS ?= -n 6 --dist loadfile --no-loadscope-reorder
+PYTEST_ARGS ?= -n 5 --dist loadfile --no-loadscope-reorder
 # The provider mirror of this project's build machines (the registry is unreachable there); a
 # PAYINFRA_PLUGIN_DIR of your own wins, and elsewhere terraform uses the registry as usual.
 export PAYINFRA_PLUGIN_DIR ?= $(firstword $(wildcard /opt/tf-plugins))

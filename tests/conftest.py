@@ -64,8 +64,8 @@ class EnvironmentsFolder:
         return yaml.safe_load((self.path / "_defaults.yaml").read_text(encoding="utf-8"))
 
 
-# The five emulator runs take minutes each, mostly waiting on the AWS provider's waiters.
-# Collected first, and with `-n 6 --dist loadfile --no-loadscope-reorder` (the Makefile: xdist
+# The four emulator runs take minutes each, mostly waiting on the AWS provider's waiters.
+# Collected first, and with `-n 5 --dist loadfile --no-loadscope-reorder` (the Makefile: xdist
 # would otherwise queue files by test count, these last), each starts at once on a worker of
 # its own and the rest of the suite runs beside them.
 SLOWEST_FIRST = (
@@ -73,7 +73,6 @@ SLOWEST_FIRST = (
     "tests/e2e/test_region_move_onwards.py",
     "tests/e2e/test_stack_lifecycle.py",
     "tests/e2e/test_adoption.py",
-    "tests/e2e/test_region_roots.py",
 )
 
 

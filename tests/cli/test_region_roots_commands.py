@@ -1,6 +1,6 @@
 """plan, apply, destroy and output over the roots of `layout: region-roots`, with the fake
 terraform: which roots run, in which order, and what `--region` and a dark region do. The same
-on the emulator with the real terraform: tests/e2e/test_region_roots.py."""
+on the emulator with the real terraform: tests/e2e/test_stack_lifecycle.py."""
 
 from __future__ import annotations
 
