@@ -321,8 +321,8 @@ def validate(ws: Workspace, *, plugin_dir: Path | None) -> Report:
 def move_state(ws: Workspace) -> tuple[dict[str, int], str]:
     """Cut the one-root state of `ws`'s environment (a file beside the roots, or its S3 object)
     into the roots' states: ({root folder: resources}, where the one-root state was kept).
-    Killed after the roots' states were written, a rerun finds them holding the same resources
-    and only sets the one-root state aside."""
+    Killed half-way, a rerun finds the roots already written holding their cut and writes the
+    others, then sets the one-root state aside."""
     if ws.env.layout != "region-roots":
         raise UsageError(
             f"move-state moves {ws.env.name}'s one-root state into a root per region: set "
@@ -336,17 +336,15 @@ def move_state(ws: Workspace) -> tuple[dict[str, int], str]:
         raise NothingApplied(f"{store.where('')} holds no one-root state of {ws.env.name} to move")
     called = set().union(*called_labels(ws.env).values())
     split = split_state(ws.env, state, called)
-    written = {folder: store.read(folder) for folder in split}
-    if any(found for found in written.values()):
-        if {f: _addresses(s) for f, s in written.items()} != {
-            f: _addresses(s) for f, s in split.items()
-        }:
+    # A root already holding exactly its cut was written by a move killed before it ended.
+    for folder, cut in split.items():
+        found = store.read(folder)
+        if found and found.get("resources") and _addresses(found) != _addresses(cut):
             raise Refused(
-                f"{ws.env.name}'s roots already hold state, and a one-root state is beside them "
-                f"({store.where('')}); nothing was changed: compare it with each root's state"
+                f"{store.where(folder)} already holds other state, and a one-root state is "
+                f"beside it ({store.where('')}); nothing more was changed: compare the two"
             )
-    else:
-        for folder, cut in split.items():
+        if not (found and found.get("resources")):
             store.write(folder, cut)
     kept = store.set_aside()
     return {folder: len(cut["resources"]) for folder, cut in split.items()}, kept

@@ -139,16 +139,18 @@ def test_a_move_killed_after_writing_the_roots_is_finished_by_the_next(run):
     assert run("move-state", "dev").exit_code == 0
     backup = run.out / "dev" / "terraform.tfstate.one-root-backup"
     backup.rename(source)  # as if killed before the one-root state was set aside
+    links = run.out / "dev" / "links" / "terraform.tfstate"
+    links.unlink()  # ...and before links/ was written
     finished = run("move-state", "dev")
     assert finished.exit_code == 0, finished.output
-    assert backup.is_file() and not source.exists()
+    assert backup.is_file() and not source.exists() and links.is_file()
     # Roots holding other resources than the one-root state's are not touched.
     backup.rename(source)
     other = one_root_state("dev")
     other["resources"] = other["resources"][:2]
     source.write_text(json.dumps(other))
     refused = run("move-state", "dev")
-    assert refused.exit_code == 3 and "already hold state" in refused.output
+    assert refused.exit_code == 3 and "already holds other state" in refused.output
 
 
 @pytest.mark.emulator
