@@ -156,8 +156,8 @@ def _outage(target: Target, region: str) -> str | None:
     except ClientError as exc:
         if exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) >= 500:
             return _first_line(exc)
-    except BotoCoreError:
-        pass  # no credentials and the like: not an outage
+    except (BotoCoreError, KeyError, ValueError):
+        pass  # no credentials, or an answer that is not STS's (a portal's page): not an outage
     return None
 
 

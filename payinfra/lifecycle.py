@@ -24,7 +24,6 @@ from payinfra.errors import (
     AccountUnknown,
     NothingApplied,
     PreflightFailed,
-    RegionUnreachable,
     TerraformFailed,
     TerraformOutputUnreadable,
 )
@@ -38,11 +37,10 @@ from payinfra.plansummary import (
     state_identity,
     summarize,
 )
-from payinfra.render.regions import REGIONS_FOLDER
 from payinfra.safety import APPLYING_PLAN, PLAN_FILE, PLAN_RECORD, Confirm
 from payinfra.tablereplicas import replicas_to_adopt, table_replica_regions
 from payinfra.terraform import MIRROR_ADVICE, Terraform, find_plugin_dir, init_args
-from payinfra.workspace import Workspace, aws_target
+from payinfra.workspace import Workspace, aws_target, refuse_a_dark_region
 
 PLAN_JSON = "plan.json"
 
@@ -94,34 +92,9 @@ def _uninstalled_modules(root: Path) -> set[str]:
 
 
 def require_every_region_answers(ws: Workspace) -> None:
-    """A root starts a provider for each of its regions, and the AWS provider retries a region
-    that does not answer for many minutes before it fails (measured: a plan of `local` with one
-    region dark on the emulator was still silent after 10 minutes). Asked first, in one line.
-    The environment's other regions are asked only when none of the root's answers, to tell
-    one region's outage from no network at all."""
-    others = [region.name for region in ws.env.regions if region.name not in ws.regions]
-    dark = accounts.unreachable_regions(aws_target(ws.env, ws.regions[0]), ws.regions, others)
-    if not dark:
-        return
-    region, detail = next(iter(dark.items()))
-    name = ws.env.name
-    root = ws.folder or (f"{REGIONS_FOLDER}/{region}" if ws.env.layout == "region-roots" else "")
-    if root:
-        why = (
-            f"{root}/ starts a provider for it, so terraform cannot run there until it "
-            f"answers; a region that answers is planned alone with payinfra plan {name} "
-            "--region REGION"
-        )
-    else:
-        why = (
-            f"{name}'s one Terraform root spans every region, so terraform cannot run until it "
-            "answers"
-        )
-    raise RegionUnreachable(
-        f"{', '.join(dark)} does not answer ({region}: {detail}); {why}. If the primary's region "
-        f"stays dark, move the writer without Terraform: payinfra failover {name} --to REGION "
-        "(docs/failover.md)"
-    )
+    """Before terraform starts a provider for a region that does not answer (it would retry
+    for many minutes): one line instead (payinfra/workspace.py)."""
+    refuse_a_dark_region(ws.env, ws.regions, ws.folder)
 
 
 # ---- plan ----

@@ -17,7 +17,7 @@ from pathlib import Path
 from payinfra import accounts, emulator, safety, writer
 from payinfra.adoption_record import ADOPTION_RECORD, read_record
 from payinfra.config import Environment, load_environment
-from payinfra.errors import EmulatorError, Refused
+from payinfra.errors import AccountUnknown, EmulatorError, Refused, RegionUnreachable
 from payinfra.render import Files, render_environment
 from payinfra.render.regions import REGIONS_FOLDER
 from payinfra.terraform import Terraform, find_terraform
@@ -51,7 +51,7 @@ class Workspace:
         """The regions this root starts a provider for."""
         if self.folder.startswith(REGIONS_FOLDER + "/"):
             return [self.folder.split("/")[1]]
-        return [region.name for region in self.env.regions]
+        return _names(self.env)
 
     def adopt_replicas(self, regions: list[str]) -> None:
         """Render again with import blocks that adopt the table replicas in `regions` (state
@@ -118,7 +118,14 @@ def workspace(
     env_file = environments_dir / f"{name}.yaml"
     with writer.locked(root):
         if reads_state:
-            safety.check_account(env, env_file, aws_target(env, region))
+            try:
+                safety.check_account(env, env_file, aws_target(env, region))
+            except AccountUnknown:
+                # With a root per region, STS not answering in the primary's region may be that
+                # region's outage: then say which root needs it and how to run the others.
+                if env.layout == "region-roots":
+                    refuse_a_dark_region(env, [region] if region else _names(env), "")
+                raise
         if render_first:
             render_locked(env, root)
         else:
@@ -126,6 +133,40 @@ def workspace(
         writer.verify(root)
         terraform_runner = Terraform(binary, root, child_env(env), writer.held_locks())
         yield Workspace(env, root, terraform_runner, env_file, rendered=render_first)
+
+
+def refuse_a_dark_region(env: Environment, regions: list[str], folder: str) -> None:
+    """A root starts a provider for each of its `regions`, and the AWS provider retries a
+    region that does not answer for many minutes before it fails (measured: a plan of `local`
+    with one region dark on the emulator was still silent after 10 minutes). Asked first, in
+    one line. The environment's other regions are asked only when none of `regions` answers,
+    to tell one region's outage from no network at all."""
+    others = [name for name in _names(env) if name not in regions]
+    dark = accounts.unreachable_regions(aws_target(env, regions[0]), regions, others)
+    if not dark:
+        return
+    region, detail = next(iter(dark.items()))
+    root = folder or (f"{REGIONS_FOLDER}/{region}" if env.layout == "region-roots" else "")
+    if root:
+        why = (
+            f"{root}/ starts a provider for it, so terraform cannot run there until it "
+            f"answers; a region that answers is planned alone with payinfra plan {env.name} "
+            "--region REGION"
+        )
+    else:
+        why = (
+            f"{env.name}'s one Terraform root spans every region, so terraform cannot run "
+            "until it answers"
+        )
+    raise RegionUnreachable(
+        f"{', '.join(dark)} does not answer ({region}: {detail}); {why}. If the primary's region "
+        f"stays dark, move the writer without Terraform: payinfra failover {env.name} --to "
+        "REGION (docs/failover.md)"
+    )
+
+
+def _names(env: Environment) -> list[str]:
+    return [region.name for region in env.regions]
 
 
 def child_env(env: Environment) -> dict[str, str]:

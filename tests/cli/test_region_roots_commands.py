@@ -1,6 +1,6 @@
 """plan, apply, destroy and output over the roots of `layout: region-roots`, with the fake
 terraform: which roots run, in which order, and what `--region` and a dark region do. The same
-on the emulator with the real terraform: tests/e2e/test_stack_lifecycle.py."""
+on the emulator with the real terraform: tests/e2e/region_roots.py."""
 
 from __future__ import annotations
 
@@ -235,3 +235,28 @@ def test_drift_and_validate_run_over_every_root(run):
     validated = run("validate", "dev")
     assert validated.exit_code == 0, validated.output
     assert roots_run(run, "validate") == ["regions/eu-west-1", "regions/us-east-1", "links"]
+
+
+def test_an_account_check_met_by_a_dark_region_says_which_root_needs_it(run, monkeypatch):
+    """The account is asked in the primary's region: dark, that is one line about the region,
+    not about the credentials."""
+    from payinfra.errors import AccountUnknown
+
+    path = run.env_dir.path / "dev.yaml"
+    data = yaml.safe_load(path.read_text())
+    data.update(layout="region-roots", aws={"account_id": "123456789012"})
+    path.write_text(yaml.safe_dump(data))
+
+    def unanswered(target):
+        raise AccountUnknown(f"STS in {target.region} did not answer")
+
+    monkeypatch.setattr("payinfra.accounts.caller_account", unanswered)
+    run.dark["eu-west-1"] = "ServiceUnavailable"
+    refused = run("plan", "dev")
+    assert refused.exit_code == 1
+    assert "eu-west-1 does not answer" in refused.output
+    assert "regions/eu-west-1/ starts a provider for it" in refused.output
+    assert run.fake.calls() == []
+    run.dark.clear()
+    unknown = run("plan", "dev")
+    assert "did not answer" in unknown.output and "starts a provider" not in unknown.output

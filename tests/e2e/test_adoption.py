@@ -8,7 +8,8 @@ emulator; `payinfra adopt` again writes the import blocks; `payinfra plan` (no D
 replace, one import per resource payinfra owns) and `apply`; every item and object is still
 there, the reference's client request is answered by the processor over the adopted table, a
 replay is idempotent, a re-plan changes nothing, and `--release-old-state` leaves the old state
-holding only what payinfra replaced.
+holding only what payinfra replaced. Last, the adopted stack moves into a root per region
+(tests/e2e/region_roots.py).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import pytest
 import yaml
 
 from tests.conftest import ENVIRONMENTS, REPO
+from tests.e2e.region_roots import move_into_a_root_per_region
 from tests.e2e.test_stack_lifecycle import Stack, plan_totals
 from tests.toolchain import child_env, plugin_dir, terraform_binary
 
@@ -163,6 +165,8 @@ def test_the_reference_stack_is_taken_over_in_place(taken_over):
     assert not (stack.folder / "out" / "tap" / "adoption.tf").exists()
     after = stack.run("plan after the release", "plan", "tap", "--detailed-exitcode", ok=(0, 2))
     assert after.returncode == 0, after.stdout[-3000:]
+    # The way into a root per region for an adopted stack: adopt as one root, then move.
+    move_into_a_root_per_region(stack, "tap", dark="eu-west-1", alone="us-east-1")
 
 
 def shown(stack: Stack) -> dict:

@@ -3,10 +3,8 @@ against a moto server, as CI runs it, and as a team upgrading payinfra meets it:
 state bucket, apply the stack with the previous release, plan the upgrade with this one (nothing
 destroyed, no DATA LOSS) in one checkout, carry the plan to a fresh checkout of the same commit
 and apply it there (a checkout of another commit is refused), outputs and resources checked
-through boto3, a re-plan with no changes, the state moved into a root per region (planned with
-nothing destroyed, applied, re-planned clean, one region's root planned alone with the other
-dark), a drift check with no changes, console-style changes named by `payinfra drift`, destroy
-(over the roots), nothing left."""
+through boto3, a re-plan and a drift check with no changes, console-style changes named by
+`payinfra drift`, destroy, nothing left."""
 
 from __future__ import annotations
 
@@ -17,14 +15,12 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.request
 from pathlib import Path
 
 import boto3
 import pytest
 import yaml
 
-from payinfra.emulator import CONTROL_PATH
 from tests.toolchain import child_env, plugin_dir, terraform_binary
 
 pytestmark = [pytest.mark.terraform, pytest.mark.emulator, pytest.mark.slow]
@@ -205,7 +201,6 @@ def test_local_stack_from_bootstrap_through_an_upgrade_to_destroy(stacks):
     check_resources(applier, outputs)
 
     applier.run("re-plan", "plan", "local", "--no-render", "--detailed-exitcode")
-    move_into_a_root_per_region(applier, outputs)
     assert json.loads(applier.run("no drift", "drift", "local", "--json").stdout)["drift"] == []
 
     changed = change_behind_terraforms_back(applier, outputs)
@@ -221,69 +216,6 @@ def test_local_stack_from_bootstrap_through_an_upgrade_to_destroy(stacks):
 
     applier.run("destroy", "destroy", "local", "--auto-approve", "--", "-parallelism=20")
     check_nothing_left(applier, outputs)
-
-
-def move_into_a_root_per_region(stack, outputs) -> None:
-    """The applied stack, its state in S3, moved into `layout: region-roots`: then planned
-    (nothing destroyed or replaced, no DATA LOSS), applied and planned again with nothing to
-    change, the same outputs; with eu-west-1 dark, us-east-1's root plans alone and calls
-    nothing there. Drift and destroy then run over the roots (docs/region-roots.md)."""
-    set_layout(stack, "region-roots")
-    refused = stack.run("plan before the move", "plan", "local", ok=(3,))
-    assert "payinfra move-state local" in refused.stderr
-    moved = stack.run("move-state", "move-state", "local")
-    assert "moved local's state into 3 roots" in moved.stdout
-    assert object_exists(stack.client("s3", "us-east-1"), STATE_KEY + ".one-root-backup")
-    planned = stack.run("plan (region roots)", "plan", "local", "--", "-parallelism=20")
-    totals = [dict(zip(("create", "update", "replace", "destroy"), map(int, row), strict=True))
-              for row in TOTAL_ROW.findall(planned.stdout)]  # fmt: skip
-    # links/ waits: a moved state holds what it reads only once its region root is applied.
-    assert len(totals) == 2 and "links/ reads what the region roots hold and waits" in (
-        planned.stdout
-    ), planned.stdout[-4000:]
-    assert all(t["destroy"] == 0 and t["replace"] == 0 for t in totals), planned.stdout[-6000:]
-    assert "DATA LOSS" not in planned.stdout + planned.stderr
-    print(f"\nthe move's first plan, per region root: {totals}")
-    applied = stack.run("apply (region roots)", "apply", "local", "--", "-parallelism=20")
-    # ...and is then planned and applied only because it creates or updates in place.
-    assert "links/ was planned again after the region roots it reads and applied" in (
-        applied.stdout
-    )
-    stack.run("re-plan (region roots)", "plan", "local", "--detailed-exitcode")
-    assert json.loads(stack.run("output (region roots)", "output", "local", "--json").stdout) == (
-        outputs
-    )
-    dark, alone = "eu-west-1", "us-east-1"
-    emulator_control(stack.endpoint, f"{dark}/dark")
-    try:
-        whole = stack.run(f"plan ({dark} dark)", "plan", "local", ok=(1,))
-        assert f"regions/{dark}/ starts a provider for it" in whole.stderr, whole.stderr
-        emulator_control(stack.endpoint, "reset")
-        single = stack.run(f"plan --region {alone} ({dark} dark)", "plan", "local",
-                           "--region", alone, "--detailed-exitcode")  # fmt: skip
-        assert f"== regions/{alone}/" in single.stdout
-        calls = emulator_control(stack.endpoint)["calls"]
-        assert calls.get(dark, 0) == 0, f"{alone}'s root called the dark region: {calls}"
-    finally:
-        emulator_control(stack.endpoint, f"{dark}/light")
-
-
-TOTAL_ROW = re.compile(r"^total\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s*$", re.MULTILINE)
-
-
-def set_layout(stack, layout: str) -> None:
-    path = stack.folder / "environments" / "local.yaml"
-    local = yaml.safe_load(path.read_text())
-    local["layout"] = layout
-    path.write_text(yaml.safe_dump(local))
-
-
-def emulator_control(endpoint: str, action: str = "") -> dict:
-    """The emulator's control path: take a region dark or light, count or reset calls."""
-    method = "POST" if action else "GET"
-    url = f"{endpoint}{CONTROL_PATH}{'/' + action if action else ''}"
-    with urllib.request.urlopen(urllib.request.Request(url, method=method), timeout=5) as answer:
-        return dict(json.loads(answer.read()))
 
 
 def check_state_bucket(stack):
@@ -428,12 +360,8 @@ def check_nothing_left(stack, outputs):
     for region in outputs["bucket_names"]:
         names = [b["Name"] for b in stack.client("s3", region).list_buckets()["Buckets"]]
         assert names == [STATE_BUCKET]
-    for key in ("regions/eu-west-1", "regions/us-east-1", "links"):
-        state = stack.client("s3", "us-east-1").get_object(
-            Bucket=STATE_BUCKET,
-            Key=STATE_KEY.replace("terraform.tfstate", f"{key}/terraform.tfstate"),
-        )
-        assert json.loads(state["Body"].read())["resources"] == [], key
+    state = stack.client("s3", "us-east-1").get_object(Bucket=STATE_BUCKET, Key=STATE_KEY)
+    assert json.loads(state["Body"].read())["resources"] == []
 
 
 def kms_keys_in_state(s3) -> dict[str, str]:

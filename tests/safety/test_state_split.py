@@ -2,7 +2,7 @@
 resource at the same address in the root that calls its module (nothing destroyed or made
 again), refused where an address is not this payinfra's, idempotent when killed half-way, and
 every plan refused until the one-root state has moved. The move of an applied stack on the
-emulator: tests/e2e/test_stack_lifecycle.py (move_into_a_root_per_region)."""
+emulator: tests/e2e/region_roots.py."""
 
 from __future__ import annotations
 
