@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import TypeVar
 
 from payinfra import lifecycle, safety, states
-from payinfra.config import Environment, Region
 from payinfra.errors import NothingApplied, Refused, RegionRootsOnly, UnknownRegion, UsageError
 from payinfra.plansummary import Drift, PlanSummary
 from payinfra.render.regions import (
@@ -69,17 +68,12 @@ def selected(ws: Workspace, region: str | None) -> list[Workspace]:
         return [ws]
     if region is None:
         return [ws.at(folder) for folder in root_folders(ws.env)]
-    return [ws.at(region_folder(_region_of(ws.env, region)))]
-
-
-def _region_of(env: Environment, name: str) -> Region:
-    for region in env.regions:
-        if region.name == name:
-            return region
-    raise UnknownRegion(
-        f"--region {name}: {env.name} has no region {name} (regions: "
-        f"{', '.join(region.name for region in env.regions)})"
-    )
+    names = [known.name for known in ws.env.regions]
+    if region not in names:
+        raise UnknownRegion(
+            f"--region {region}: {ws.env.name} has no region {region} (regions: {', '.join(names)})"
+        )
+    return [ws.at(region_folder(ws.env.region(region)))]
 
 
 def plan(
@@ -101,12 +95,13 @@ def plan(
         lifecycle.refuse_what_preflight_fails(ws, [r for root in roots for r in root.regions])
 
     def plan_root(root: Workspace) -> RootPlan:
-        if root.folder == LINKS_FOLDER and not _region_roots_applied(ws):
-            lifecycle.discard_plan(root.root)
-            return RootPlan(root.folder, None)
-        record: dict[str, object] = (
-            {LINKS_INPUTS: _links_inputs(ws)} if root.folder == LINKS_FOLDER else {}
-        )
+        record: dict[str, object] = {}
+        if root.folder == LINKS_FOLDER:
+            read = _region_outputs(ws)
+            if not _region_roots_applied(ws, read):
+                lifecycle.discard_plan(root.root)
+                return RootPlan(root.folder, None)
+            record[LINKS_INPUTS] = _digest(read)
         result = lifecycle.plan(
             root,
             detailed_exitcode=detailed_exitcode,
@@ -222,9 +217,10 @@ def _apply_links(
     """`links/`'s reviewed plan when what it read is unchanged; else a new plan, applied only
     if it creates or updates in place."""
     on_roots([LINKS_FOLDER])
+    inputs = _digest(_region_outputs(ws))
     if (links.root / PLAN_RECORD).is_file():
         record = json.loads((links.root / PLAN_RECORD).read_text(encoding="utf-8"))
-        if record.get(LINKS_INPUTS) == _links_inputs(ws):
+        if record.get(LINKS_INPUTS) == inputs:
             return RootApply(
                 LINKS_FOLDER, _apply_root(links, True, allow_destroy, None, extra, plugin_dir)
             )
@@ -234,7 +230,7 @@ def _apply_links(
         plugin_dir=plugin_dir,
         extra=(),
         run_preflight=False,
-        record={LINKS_INPUTS: _links_inputs(ws)},
+        record={LINKS_INPUTS: inputs},
     ).summary
     if not replanned.creates_or_updates_only:
         raise Refused(
@@ -246,23 +242,27 @@ def _apply_links(
     return RootApply(LINKS_FOLDER, summary, replanned=True)
 
 
-def _region_roots_applied(ws: Workspace) -> bool:
+def _region_outputs(ws: Workspace) -> dict[str, dict]:
+    """{region root folder: its state's outputs}: what `links/` reads of the region roots."""
+    return {
+        folder: states.outputs_of(ws.at(folder))
+        for folder in root_folders(ws.env)
+        if folder.startswith(REGIONS_FOLDER + "/")
+    }
+
+
+def _region_roots_applied(ws: Workspace, read: dict[str, dict]) -> bool:
     """Whether every region root's state holds the outputs `links/` reads: written by its apply
     (a state moved from one root has them only once its root is applied)."""
-    return all(
-        labels <= set(states.outputs_of(ws.at(folder)))
-        for folder, labels in called_labels(ws.env).items()
-        if folder.startswith(REGIONS_FOLDER + "/")
-    )
+    called = called_labels(ws.env)
+    return all(called[folder] <= set(outputs) for folder, outputs in read.items())
 
 
-def _links_inputs(ws: Workspace) -> str:
-    """One digest of every region root's outputs: what `links/` reads of them."""
+def _digest(read: dict[str, dict]) -> str:
+    """One digest of the region roots' outputs, to tell whether they changed."""
     digest = hashlib.sha256()
-    for folder in root_folders(ws.env):
-        if folder.startswith(REGIONS_FOLDER + "/"):
-            outputs = states.outputs_of(ws.at(folder))
-            digest.update(f"{folder}\0{json.dumps(outputs, sort_keys=True)}\n".encode())
+    for folder, outputs in read.items():
+        digest.update(f"{folder}\0{json.dumps(outputs, sort_keys=True)}\n".encode())
     return digest.hexdigest()
 
 
@@ -351,8 +351,7 @@ def move_state(ws: Workspace) -> tuple[dict[str, int], str]:
 
 
 def _addresses(state: dict | None) -> list[str]:
-    entries = (state or {}).get("resources", [])
-    return sorted(f"{e.get('module')}.{e['type']}.{e['name']}" for e in entries)
+    return sorted(states.resource_address(entry) for entry in (state or {}).get("resources", []))
 
 
 def _refuse_an_unmoved_state(ws: Workspace) -> None:
