@@ -337,14 +337,15 @@ def move_state(ws: Workspace) -> tuple[dict[str, int], str]:
     called = set().union(*called_labels(ws.env).values())
     split = split_state(ws.env, state, called)
     # A root already holding exactly its cut was written by a move killed before it ended.
+    written = {folder: _addresses(store.read(folder)) for folder in split}
     for folder, cut in split.items():
-        found = store.read(folder)
-        if found and found.get("resources") and _addresses(found) != _addresses(cut):
+        if written[folder] and written[folder] != _addresses(cut):
             raise Refused(
                 f"{store.where(folder)} already holds other state, and a one-root state is "
-                f"beside it ({store.where('')}); nothing more was changed: compare the two"
+                f"beside it ({store.where('')}); nothing was changed: compare the two"
             )
-        if not (found and found.get("resources")):
+    for folder, cut in split.items():
+        if not written[folder]:
             store.write(folder, cut)
     kept = store.set_aside()
     return {folder: len(cut["resources"]) for folder, cut in split.items()}, kept

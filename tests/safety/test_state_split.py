@@ -149,8 +149,11 @@ def test_a_move_killed_after_writing_the_roots_is_finished_by_the_next(run):
     other = one_root_state("dev")
     other["resources"] = other["resources"][:2]
     source.write_text(json.dumps(other))
+    first = run.out / "dev" / "regions" / "eu-west-1" / "terraform.tfstate"
+    first.unlink()  # empty, while the later roots hold other state: nothing is written
     refused = run("move-state", "dev")
     assert refused.exit_code == 3 and "already holds other state" in refused.output
+    assert not first.exists()
 
 
 @pytest.mark.emulator
