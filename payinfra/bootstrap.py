@@ -5,7 +5,7 @@ replaces anything, and after a run killed half-way it adopts what that run creat
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 from payinfra import leftovers, safety, writer
@@ -16,7 +16,7 @@ from payinfra.plansummary import PlanSummary, summarize
 from payinfra.render import render_bootstrap
 from payinfra.states import LOCAL_STATE, read_local_state, resource_address
 from payinfra.terraform import Terraform, find_terraform
-from payinfra.workspace import Workspace, aws_target, child_env
+from payinfra.workspace import Workspace, aws_target, backend_target, child_env
 
 BOOTSTRAP_DIR = "bootstrap"
 
@@ -48,11 +48,7 @@ def bootstrap(
         safety.check_account(env, env_file, environment_target)
         # A run killed half-way leaves resources in AWS that its state never recorded: adopt
         # them (import) instead of creating a second key and failing on the bucket's name.
-        target = replace(
-            environment_target,
-            region=bucket_region or env.primary.name,
-            role_arn=env.backend.role_arn or env.aws.role_arn,
-        )
+        target = backend_target(env, bucket_region)
         found = leftovers.find(target, bucket or "", _local_state_addresses(root))
         writer.write_tree(render_bootstrap(env, found.imports, region=region), root)
         writer.verify(root)

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import replace
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -15,7 +14,7 @@ from payinfra.config import Environment
 from payinfra.errors import Refused, StateUnreachable
 from payinfra.render.root import state_bucket, state_key
 from payinfra.states import LOCAL_STATE, read_local_state, read_state
-from payinfra.workspace import Workspace, aws_target
+from payinfra.workspace import Workspace, backend_target
 
 # Beside the one-root state's place: where `move-state` keeps it (never overwritten).
 ONE_ROOT_BACKUP_SUFFIX = ".one-root-backup"
@@ -123,11 +122,7 @@ def states_of(ws: Workspace) -> States:
     env = ws.env
     if env.backend.type == "local":
         return LocalStates(ws.tree)
-    target = replace(
-        aws_target(env),
-        region=env.backend.region or env.primary.name,
-        role_arn=env.backend.role_arn or env.aws.role_arn,
-    )
+    target = backend_target(env, None)
     session = accounts.session(target)
     clients: dict[str, Any] = {}
 

@@ -206,6 +206,16 @@ def aws_target(env: Environment, region: str | None = None) -> accounts.Target:
     )
 
 
+def backend_target(env: Environment, region: str | None) -> accounts.Target:
+    """Where boto3 reaches the S3 backend's bucket (in `region`, the backend's by default), as
+    the backend's role."""
+    return dataclasses.replace(
+        aws_target(env),
+        region=region or env.backend.region or env.primary.name,
+        role_arn=env.backend_role_arn,
+    )
+
+
 def _emulator_credentials() -> tuple[str, str]:
     return (
         EMULATOR_CREDENTIALS["AWS_ACCESS_KEY_ID"],

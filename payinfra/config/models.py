@@ -471,6 +471,11 @@ class Environment(_Model):
     layout: Literal["one-root", "region-roots"] = "one-root"
 
     @property
+    def backend_role_arn(self) -> str | None:
+        """The role the S3 backend (and what reads state beside it) assumes."""
+        return self.backend.role_arn or self.aws.role_arn
+
+    @property
     def table_name(self) -> str:
         return self.adopted.table or awsnames.TABLE.name(self.name_prefix)
 

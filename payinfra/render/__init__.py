@@ -156,9 +156,7 @@ def render_bootstrap(
         "terraform_min": literal(f">= {TERRAFORM_MIN}"),
         "aws_constraint": literal(AWS_PROVIDER_CONSTRAINT),
         "backend": None,
-        "providers": [
-            provider_context(env, bucket_region, None, backend.role_arn or env.aws.role_arn)
-        ],
+        "providers": [provider_context(env, bucket_region, None, env.backend_role_arn)],
         "module": module_call(
             identifier("state_bucket"),
             STATE_BUCKET_MODULE,

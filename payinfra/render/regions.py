@@ -28,7 +28,6 @@ from payinfra.render.calls import (
     table_replica,
 )
 from payinfra.render.root import (
-    assume_role,
     backend_context,
     domain_regions,
     environment_outputs,
@@ -37,10 +36,9 @@ from payinfra.render.root import (
     provider_context,
     replicating_regions,
     retired_addresses,
+    s3_state,
     sections,
-    state_bucket,
     state_identity_output,
-    state_key,
     table_replica_regions,
     versions_context,
 )
@@ -198,17 +196,7 @@ def _remote_state(env: Environment, region: Region) -> dict[str, Hcl]:
     if backend.type == "local":
         config = Attributes(path=f"../{region_folder(region)}/terraform.tfstate")
     else:
-        bucket, bucket_region = state_bucket(env, region_folder(region))
-        config = Attributes(
-            bucket=bucket,
-            key=state_key(env, region_folder(region)),
-            region=bucket_region,
-        )
-        if env.emulator:
-            config["use_path_style"] = True
-        role = backend.role_arn or env.aws.role_arn
-        if role:
-            config["assume_role"] = assume_role(env, role)
+        config = s3_state(env, region_folder(region))
     return {
         "label": quote(region.alias),
         "backend": quote(backend.type),

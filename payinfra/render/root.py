@@ -419,23 +419,23 @@ def _reference_outputs(env: Environment, read: Read) -> list[tuple[str, str, Hcl
 def backend_context(env: Environment, root: str | None = None) -> dict[str, Hcl] | None:
     """The S3 backend's settings (None: state in the root's folder); `root`: the folder of one
     of the environment's roots, which keeps its state under a key of its own."""
-    backend = env.backend
-    if backend.type == "local":
+    if env.backend.type == "local":
         return None
-    bucket, region = state_bucket(env, root)
-    settings = Attributes(
-        bucket=bucket,
-        key=state_key(env, root),
-        region=region,
-        encrypt=True,
-        use_lockfile=True,
-    )
-    if env.emulator:
-        settings["use_path_style"] = True
-    role = backend.role_arn or env.aws.role_arn
-    if role:
-        settings["assume_role"] = assume_role(env, role)
+    settings = s3_state(env, root, encrypt=True, use_lockfile=True)
     return {"settings": body(settings, indent=4)}
+
+
+def s3_state(env: Environment, root: str | None, **settings: object) -> Attributes:
+    """Where a root's state lives in S3 and how it is reached, for its backend and for what
+    reads it (`terraform_remote_state`): bucket, key, region, `settings`, the emulator's path
+    style, the backend's role."""
+    bucket, region = state_bucket(env, root)
+    found = Attributes(bucket=bucket, key=state_key(env, root), region=region, **settings)
+    if env.emulator:
+        found["use_path_style"] = True
+    if env.backend_role_arn:
+        found["assume_role"] = assume_role(env, env.backend_role_arn)
+    return found
 
 
 def state_bucket(env: Environment, root: str | None) -> tuple[str | None, str | None]:
