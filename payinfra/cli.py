@@ -73,11 +73,6 @@ region_option = click.option(
 )
 
 
-def _show_root(folder: str) -> None:
-    if folder:
-        click.secho(f"\n== {folder}/", bold=True)
-
-
 def _show_roots(folders: list[str]) -> None:
     """Which roots run now; more than one run side by side, their lines interleaved (each
     names its module, and so its region)."""
@@ -310,7 +305,7 @@ def plan(
     texts, markdowns = [step], []
     click.echo(f"\n{step}")
     for root_plan in planned:
-        _show_root(root_plan.folder)
+        _show_roots([root_plan.folder])
         texts += [f"== {root_plan.folder}/"] if root_plan.folder else []
         if root_plan.result is None:
             waits = (
