@@ -60,6 +60,13 @@ class EnvironmentsFolder:
         target.write_text(text, encoding="utf-8")
         return target
 
+    def update(self, name: str, **settings: object) -> Path:
+        """`name`.yaml with `settings` set over its top-level keys."""
+        path = self.path / f"{name}.yaml"
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        data.update(settings)
+        return self.write(name, data)
+
     def defaults(self) -> dict:
         return yaml.safe_load((self.path / "_defaults.yaml").read_text(encoding="utf-8"))
 

@@ -151,3 +151,13 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def emulator_control(endpoint: str, action: str = "") -> dict:
+    """payinfra's emulator control path: take a region dark or light, count or reset calls."""
+    from payinfra.emulator import CONTROL_PATH
+
+    method = "POST" if action else "GET"
+    url = f"{endpoint}{CONTROL_PATH}{'/' + action if action else ''}"
+    with urllib.request.urlopen(urllib.request.Request(url, method=method), timeout=5) as answer:
+        return dict(json.loads(answer.read()))

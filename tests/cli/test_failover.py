@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import time
-import urllib.request
 
 import boto3
 import pytest
@@ -19,9 +18,9 @@ import yaml
 from click.testing import CliRunner
 
 from payinfra.cli import main
-from payinfra.emulator import CONTROL_PATH
 from tests.conftest import ENVIRONMENTS
 from tests.processor_harness import app, http_event
+from tests.toolchain import emulator_control
 
 A, B = "eu-west-1", "us-east-1"
 TABLE, DATABASE = "payment-local-transactions", "payment-local-db"
@@ -66,13 +65,6 @@ def standby_env(tmp_path, moto_server):
     )
     yield folder, aws
     moto_server.reset()
-
-
-def control(endpoint: str, action: str = "") -> dict:
-    method = "POST" if action else "GET"
-    url = f"{endpoint}{CONTROL_PATH}{'/' + action if action else ''}"
-    with urllib.request.urlopen(urllib.request.Request(url, method=method), timeout=5) as answer:
-        return dict(json.loads(answer.read()))
 
 
 def processor(monkeypatch, endpoint: str, region: str, writer: str, event: dict) -> dict:
@@ -121,18 +113,18 @@ def failover(folder, *args: str):
 def test_failover_from_a_dark_primary_calls_only_the_standby(standby_env, moto_server, monkeypatch):
     folder, aws = standby_env
     endpoint = moto_server.endpoint
-    control(endpoint, "replication/lag/0.2")
+    emulator_control(endpoint, "replication/lag/0.2")
     before = processor(monkeypatch, endpoint, A, A, http_event("POST", "/payments", PAYMENT))
     assert before["statusCode"] == 201
     assert replicated(aws, B, "tx-before")
 
-    control(endpoint, f"{A}/dark")
-    control(endpoint, "reset")
+    emulator_control(endpoint, f"{A}/dark")
+    emulator_control(endpoint, "reset")
     unconfirmed = failover(folder, "--to", B)
     assert unconfirmed.exit_code == 3 and "needs its name typed" in unconfirmed.output
     done = failover(folder, "--to", B, "--auto-approve")
     assert done.exit_code == 0, done.output
-    assert control(endpoint)["calls"].get(A, 0) == 0, "not one call to the dark region"
+    assert emulator_control(endpoint)["calls"].get(A, 0) == 0, "not one call to the dark region"
     assert "database: replica lag last seen" in done.output
     assert f"writer: {B}, epoch 1 (was none" in done.output
     assert f"database: promotion of {DATABASE} started" in done.output
@@ -160,7 +152,7 @@ def test_failover_from_a_dark_primary_calls_only_the_standby(standby_env, moto_s
     assert (replay["statusCode"], replay["headers"]["Idempotent-Replayed"]) == (200, "true")
 
     # A comes back, its configuration unchanged; replication brings it the writer record.
-    control(endpoint, f"{A}/light")
+    emulator_control(endpoint, f"{A}/light")
     assert replicated(aws, A, "#writer", lambda found: found["writerRegion"]["S"] == B)
     late = {**PAYMENT, "transactionId": "tx-late"}
     refused = processor(monkeypatch, endpoint, A, A, http_event("POST", "/payments", late))
@@ -186,17 +178,17 @@ def test_what_the_primary_took_in_its_last_moments_is_the_window(
     record (the later write wins). docs/failover.md states this window."""
     folder, aws = standby_env
     endpoint = moto_server.endpoint
-    control(endpoint, "replication/lag/5")
+    emulator_control(endpoint, "replication/lag/5")
     last = {**PAYMENT, "transactionId": "tx-last-moment"}
     taken = processor(monkeypatch, endpoint, A, A, http_event("POST", "/payments", last))
     assert taken["statusCode"] == 201
-    control(endpoint, f"{A}/dark")
+    emulator_control(endpoint, f"{A}/dark")
     assert failover(folder, "--to", B, "--auto-approve").exit_code == 0
     assert item(aws, B, "tx-last-moment") is None, "lost while A is dark"
     retried = processor(monkeypatch, endpoint, B, A, http_event("POST", "/payments", last))
     assert retried["statusCode"] == 201, "the window: taken again in B"
-    control(endpoint, "replication/lag/0.1")
-    control(endpoint, f"{A}/light")
+    emulator_control(endpoint, "replication/lag/0.1")
+    emulator_control(endpoint, f"{A}/light")
     in_b = json.loads(retried["body"])["createdAt"]
     assert replicated(aws, A, "tx-last-moment", lambda found: found["createdAt"]["S"] == in_b)
     assert item(aws, B, "tx-last-moment")["createdAt"]["S"] == in_b, "one record, B's"
@@ -212,20 +204,20 @@ def test_a_dark_region_is_found_before_terraform_waits_on_it(moto_server):
     target = Target("eu-west-1", endpoint=moto_server.endpoint, credentials=("x", "x"))
     regions = ["eu-west-1", "us-east-1"]
     assert unreachable_regions(target, regions) == {}
-    control(moto_server.endpoint, "us-east-1/dark")
+    emulator_control(moto_server.endpoint, "us-east-1/dark")
     try:
         found = unreachable_regions(target, regions)
         assert list(found) == ["us-east-1"] and "ServiceUnavailable" in found["us-east-1"]
         # One region's root: its own region is asked, the others only when it does not answer.
-        control(moto_server.endpoint, "reset")
+        emulator_control(moto_server.endpoint, "reset")
         assert unreachable_regions(target, ["eu-west-1"], ["us-east-1"]) == {}
-        assert control(moto_server.endpoint)["calls"].get("us-east-1", 0) == 0
+        assert emulator_control(moto_server.endpoint)["calls"].get("us-east-1", 0) == 0
         assert list(unreachable_regions(target, ["us-east-1"], ["eu-west-1"])) == ["us-east-1"]
-        control(moto_server.endpoint, "eu-west-1/dark")
+        emulator_control(moto_server.endpoint, "eu-west-1/dark")
         assert unreachable_regions(target, regions) == {}
     finally:
-        control(moto_server.endpoint, "us-east-1/light")
-        control(moto_server.endpoint, "eu-west-1/light")
+        emulator_control(moto_server.endpoint, "us-east-1/light")
+        emulator_control(moto_server.endpoint, "eu-west-1/light")
 
 
 @pytest.mark.parametrize(

@@ -7,18 +7,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import yaml
-
 from payinfra.config import load_environment
 from payinfra.render.regions import called_labels
 from tests.conftest import CREATE_ONLY
 
 
 def region_roots(run, name: str = "dev") -> None:
-    path = run.env_dir.path / f"{name}.yaml"
-    data = yaml.safe_load(path.read_text())
-    data["layout"] = "region-roots"
-    path.write_text(yaml.safe_dump(data))
+    run.env_dir.update(name, layout="region-roots")
 
 
 def roots_run(run, command: str) -> list[str]:
@@ -178,10 +173,9 @@ def test_output_reads_links(run):
 
 def test_a_switched_environment_applies_the_home_and_the_primary_side_by_side(run):
     """Home eu-west-1, primary us-east-1: neither root names what the other creates."""
-    path = run.env_dir.path / "dev.yaml"
-    data = yaml.safe_load(path.read_text())
-    data.update(layout="region-roots", workload={"us-east-1": "primary", "eu-west-1": "former"})
-    path.write_text(yaml.safe_dump(data))
+    run.env_dir.update(
+        "dev", layout="region-roots", workload={"us-east-1": "primary", "eu-west-1": "former"}
+    )
     run.fake.stdout("show", CREATE_ONLY)
     run.fake.sleep("apply", 1.0)
     assert run("plan", "dev").exit_code == 0
@@ -242,10 +236,7 @@ def test_an_account_check_met_by_a_dark_region_says_which_root_needs_it(run, mon
     not about the credentials."""
     from payinfra.errors import AccountUnknown
 
-    path = run.env_dir.path / "dev.yaml"
-    data = yaml.safe_load(path.read_text())
-    data.update(layout="region-roots", aws={"account_id": "123456789012"})
-    path.write_text(yaml.safe_dump(data))
+    run.env_dir.update("dev", layout="region-roots", aws={"account_id": "123456789012"})
 
     def unanswered(target):
         raise AccountUnknown(f"STS in {target.region} did not answer")

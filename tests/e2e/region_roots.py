@@ -6,12 +6,11 @@ from __future__ import annotations
 
 import json
 import re
-import urllib.request
 
 import yaml
 
-from payinfra.emulator import CONTROL_PATH
 from tests.e2e.test_stack_lifecycle import Stack
+from tests.toolchain import emulator_control
 
 TOTAL_ROW = re.compile(r"^total\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s*$", re.MULTILINE)
 
@@ -45,19 +44,19 @@ def move_into_a_root_per_region(stack: Stack, env: str, dark: str, alone: str) -
     after = json.loads(stack.run("output (region roots)", "output", env, "--json").stdout)
     assert after == before, "links/ outputs what the one root did"
 
-    control(stack.endpoint, f"{dark}/dark")
+    emulator_control(stack.endpoint, f"{dark}/dark")
     try:
         whole = stack.run(f"plan ({dark} dark)", "plan", env, ok=(1,))
         assert f"regions/{dark}/ starts a provider for it" in whole.stderr, whole.stderr
-        control(stack.endpoint, "reset")
+        emulator_control(stack.endpoint, "reset")
         single = stack.run(f"plan --region {alone} ({dark} dark)", "plan", env,
                            "--region", alone, "--detailed-exitcode")  # fmt: skip
         assert f"== regions/{alone}/" in single.stdout
-        calls = control(stack.endpoint)["calls"]
+        calls = emulator_control(stack.endpoint)["calls"]
         assert calls.get(dark, 0) == 0, f"{alone}'s root called the dark region: {calls}"
         assert calls.get(alone, 0) > 0
     finally:
-        control(stack.endpoint, f"{dark}/light")
+        emulator_control(stack.endpoint, f"{dark}/light")
 
 
 def set_layout(stack: Stack, env: str, layout: str) -> None:
@@ -65,11 +64,3 @@ def set_layout(stack: Stack, env: str, layout: str) -> None:
     settings = yaml.safe_load(path.read_text(encoding="utf-8"))
     settings["layout"] = layout
     path.write_text(yaml.safe_dump(settings, sort_keys=False), encoding="utf-8")
-
-
-def control(endpoint: str, action: str = "") -> dict:
-    """The emulator's control path: take a region dark or light, count or reset calls."""
-    method = "POST" if action else "GET"
-    url = f"{endpoint}{CONTROL_PATH}{'/' + action if action else ''}"
-    with urllib.request.urlopen(urllib.request.Request(url, method=method), timeout=5) as answer:
-        return dict(json.loads(answer.read()))

@@ -10,7 +10,6 @@ import json
 
 import boto3
 import pytest
-import yaml
 
 from payinfra.config import load_environment
 from payinfra.errors import Refused
@@ -95,10 +94,7 @@ def test_an_address_this_payinfra_does_not_call_is_refused():
 
 
 def region_roots(run, name: str = "dev") -> None:
-    path = run.env_dir.path / f"{name}.yaml"
-    data = yaml.safe_load(path.read_text())
-    data["layout"] = "region-roots"
-    path.write_text(yaml.safe_dump(data))
+    run.env_dir.update(name, layout="region-roots")
 
 
 def test_move_state_moves_once_and_keeps_the_one_root_state(run):
@@ -172,15 +168,12 @@ def test_an_s3_state_moves_into_an_object_per_root(run, moto_server):
         )
     s3.put_object(Bucket="payinfra-state-dev", Key="payinfra/dev/terraform.tfstate",
                   Body=json.dumps(one_root_state("dev")).encode())  # fmt: skip
-    path = run.env_dir.path / "dev.yaml"
-    data = yaml.safe_load(path.read_text())
-    data.update(
+    run.env_dir.update("dev",
         layout="region-roots",
         emulator={"endpoint": moto_server.endpoint},
         backend={"type": "s3", "bucket": "payinfra-state-dev", "region": "eu-west-1",
                  "region_buckets": {"eu-west-1": "payinfra-state-dev-euw1"}},
     )  # fmt: skip
-    path.write_text(yaml.safe_dump(data))
     refused = run("plan", "dev")
     assert refused.exit_code == 3, refused.output
     assert "s3://payinfra-state-dev/payinfra/dev/terraform.tfstate holds dev's one-root state" in (
