@@ -12,29 +12,23 @@ from payinfra.config import Environment, Region
 from payinfra.hcl import Attributes, Hcl, expression, identifier, literal, quote
 from payinfra.render.calls import (
     Read,
-    api_domain,
-    bucket_replication,
     compute,
     data,
     database,
-    dns,
     label,
     network,
     observability,
-    peering,
     provider_alias,
     ref,
-    replication_alarms,
     table_replica,
 )
 from payinfra.render.root import (
     backend_context,
-    domain_regions,
     environment_outputs,
     invoke_policy,
+    link_calls,
     output_blocks,
     provider_context,
-    replicating_regions,
     retired_addresses,
     s3_state,
     sections,
@@ -126,15 +120,7 @@ def links_context(env: Environment) -> dict:
     """`links/`: a provider per region, each region root's state, the modules that join
     regions and the environment's outputs."""
     read = _remote_reader(env)
-    calls = {
-        "peering": [peering(env, target, read) for target in env.targets],
-        "bucket_replication": [
-            bucket_replication(env, region, read) for region in replicating_regions(env)
-        ],
-        "replication_alarms": [replication_alarms(env, read)],
-        "api_domains": [api_domain(env, region, read) for region in domain_regions(env)],
-        "dns": [call for call in [dns(env, read)] if call],
-    }
+    calls = link_calls(env, read)
     calls = {key: [_rebased(call, "../") for call in found] for key, found in calls.items()}
     return {
         **versions_context(env),

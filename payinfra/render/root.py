@@ -215,18 +215,12 @@ def root_context(env: Environment) -> dict:
     data_regions = [*env.targets, env.source]
     calls = {
         "network": [network(env, region) for region in env.regions],
-        "peering": [peering(env, target) for target in env.targets],
         "data": [data(env, region) for region in data_regions],
-        "bucket_replication": [
-            bucket_replication(env, region) for region in replicating_regions(env)
-        ],
         "table_replicas": [table_replica(env, region) for region in _table_replica_regions(env)],
         "database": [database(env, region) for region in env.workload_regions],
         "compute": [compute(env, region) for region in env.serving],
         "observability": [observability(env, region) for region in env.serving],
-        "replication_alarms": [replication_alarms(env)],
-        "api_domains": [api_domain(env, region) for region in domain_regions(env)],
-        "dns": [call for call in [dns(env)] if call],
+        **link_calls(env),
     }
     return {
         **versions_context(env),
@@ -246,6 +240,20 @@ def root_context(env: Environment) -> dict:
         ],
         "outputs": environment_outputs(env),
         "invoke": invoke_policy(env),
+    }
+
+
+def link_calls(env: Environment, read: Read = ref) -> dict[str, list[dict]]:
+    """The calls that join regions (main.tf's sections by key), reading the region modules'
+    outputs through `read`: in the one root, or in `links/` from the region roots' states."""
+    return {
+        "peering": [peering(env, target, read) for target in env.targets],
+        "bucket_replication": [
+            bucket_replication(env, region, read) for region in replicating_regions(env)
+        ],
+        "replication_alarms": [replication_alarms(env, read)],
+        "api_domains": [api_domain(env, region, read) for region in domain_regions(env)],
+        "dns": [call for call in [dns(env, read)] if call],
     }
 
 
