@@ -501,6 +501,8 @@ def move_state(root: RootOptions) -> None:
     destroyed or created. The one-root state (a local file or the S3 backend's object) is kept
     under its name plus `.one-root-backup`. Then `payinfra plan ENV`.
     """
+    env_file = root.environments_dir / f"{root.env}.yaml"
+    roots.require_region_roots(load_environment(root.environments_dir, root.env), env_file)
     with root.workspace() as ws:
         moved, kept = roots.move_state(ws)
     for folder, count in moved.items():

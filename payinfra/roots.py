@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from payinfra import lifecycle, safety, states
+from payinfra.config import Environment
 from payinfra.errors import NothingApplied, Refused, RegionRootsOnly, UnknownRegion, UsageError
 from payinfra.plansummary import Drift, PlanSummary
 from payinfra.render.regions import (
@@ -323,11 +324,7 @@ def move_state(ws: Workspace) -> tuple[dict[str, int], str]:
     into the roots' states: ({root folder: resources}, where the one-root state was kept).
     Killed half-way, a rerun finds the roots already written holding their cut and writes the
     others, then sets the one-root state aside."""
-    if ws.env.layout != "region-roots":
-        raise UsageError(
-            f"move-state moves {ws.env.name}'s one-root state into a root per region: set "
-            f"`layout: region-roots` in {ws.env_file} first (docs/region-roots.md)"
-        )
+    require_region_roots(ws.env, ws.env_file)
     store = states_of(ws)
     state = store.read("")
     if state is None:
@@ -349,6 +346,15 @@ def move_state(ws: Workspace) -> tuple[dict[str, int], str]:
             store.write(folder, cut)
     kept = store.set_aside()
     return {folder: len(cut["resources"]) for folder, cut in split.items()}, kept
+
+
+def require_region_roots(env: Environment, env_file: Path) -> None:
+    """move-state's precondition, asked before anything is rendered."""
+    if env.layout != "region-roots":
+        raise UsageError(
+            f"move-state moves {env.name}'s one-root state into a root per region: set "
+            f"`layout: region-roots` in {env_file} first (docs/region-roots.md)"
+        )
 
 
 def _addresses(state: dict | None) -> list[str]:

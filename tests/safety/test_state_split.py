@@ -98,6 +98,8 @@ def region_roots(run, name: str = "dev") -> None:
 
 
 def test_move_state_moves_once_and_keeps_the_one_root_state(run):
+    refused = run("move-state", "dev")
+    assert refused.exit_code == 2 and not run.out.exists(), "a one-root YAML: nothing written"
     assert run("render", "dev").exit_code == 0
     source = run.out / "dev" / "terraform.tfstate"
     source.write_text(json.dumps(one_root_state("dev")))
