@@ -401,7 +401,9 @@ def test_a_killed_apply_keeps_the_lock_while_its_terraform_runs(run, tmp_path):
     under it until it has exited."""
     run.fake.stdout("show", CREATE_ONLY)
     assert run("plan", "dev").exit_code == 0
-    run.fake.sleep("apply", 4)
+    # Long enough for a render process to start and be refused on a loaded machine (4 s was
+    # not, once, with the full suite beside it).
+    run.fake.sleep("apply", 10)
     root = run.out / "dev"
     environment = {**os.environ, **run.fake.env(), "PAYINFRA_LOCK_WAIT": "0.2"}
     folders = ["--environments-dir", str(run.env_dir.path), "--out", str(run.out)]
