@@ -7,14 +7,18 @@ mirror, `terraform init` downloads from the registry as it would on a user's mac
 
 from __future__ import annotations
 
+import http.client
+import http.server
 import json
 import os
 import shutil
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -161,3 +165,47 @@ def emulator_control(endpoint: str, action: str = "") -> dict:
     url = f"{endpoint}{CONTROL_PATH}{'/' + action if action else ''}"
     with urllib.request.urlopen(urllib.request.Request(url, method=method), timeout=5) as answer:
         return dict(json.loads(answer.read()))
+
+
+class CutAfter:
+    """A forwarding proxy in front of moto that, once moto has carried out the request that
+    `matches` (method, path), calls `cut` and never answers it: a process killed at exactly that
+    point, the call done in AWS and unknown to its caller. Every other request is forwarded."""
+
+    def __init__(self, upstream: str, matches: Callable[[str, str], bool], cut: Callable[[], None]):
+        proxy = self
+
+        class Forward(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def _forward(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                headers = {k: v for k, v in self.headers.items() if k.lower() != "host"}
+                connection = http.client.HTTPConnection(proxy.upstream_host, timeout=120)
+                connection.request(self.command, self.path, body=body, headers=headers)
+                answer = connection.getresponse()
+                payload = answer.read()
+                if matches(self.command, self.path):
+                    cut()
+                    return
+                self.send_response_only(answer.status, answer.reason)
+                for name, value in answer.getheaders():
+                    if name.lower() not in {"transfer-encoding", "content-length", "connection"}:
+                        self.send_header(name, value)
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            do_GET = do_PUT = do_POST = do_HEAD = do_DELETE = _forward
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.upstream_host = upstream.removeprefix("http://")
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Forward)
+        self.endpoint = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()

@@ -8,7 +8,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 
 import boto3
 import pytest
@@ -20,7 +19,7 @@ from payinfra.config import load_environment
 from payinfra.render import render_bootstrap
 from tests.conftest import REPO
 from tests.hclparse import parse
-from tests.toolchain import child_env
+from tests.toolchain import CutAfter, child_env
 
 BUCKET = "acme-payments-state-adopt"
 REGION = "us-east-1"
@@ -126,32 +125,43 @@ def test_a_region_roots_state_bucket_is_bootstrapped_in_its_region(env_dir, tmp_
 def test_bootstrap_killed_once_the_bucket_exists_converges_on_the_next_run(
     env_dir, tmp_path, moto_server
 ):
-    env_dir.write(
-        "dev",
-        {"emulator": {"endpoint": moto_server.endpoint},
-         "backend": {"type": "s3", "bucket": BUCKET, "region": REGION}},
-    )  # fmt: skip
+    def write_environment(endpoint: str) -> None:
+        env_dir.write(
+            "dev",
+            {"emulator": {"endpoint": endpoint},
+             "backend": {"type": "s3", "bucket": BUCKET, "region": REGION}},
+        )  # fmt: skip
+
     command = [sys.executable, "-m", "payinfra", "bootstrap", "dev",
                "--environments-dir", str(env_dir.path), "--out", str(tmp_path / "out")]  # fmt: skip
     environment = {**os.environ, **child_env()}
-    s3 = boto3.client("s3", region_name=REGION, endpoint_url=moto_server.endpoint,
-                      aws_access_key_id="x", aws_secret_access_key="x")  # fmt: skip
     kms = boto3.client("kms", region_name=REGION, endpoint_url=moto_server.endpoint,
                        aws_access_key_id="x", aws_secret_access_key="x")  # fmt: skip
     keys_before = len(kms.list_keys()["Keys"])
-    # A cancelled CI job: the runner kills payinfra and terraform together.
-    first = subprocess.Popen(command, cwd=REPO, env=environment, start_new_session=True,
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
-    deadline = time.monotonic() + 180
-    while BUCKET not in {b["Name"] for b in s3.list_buckets()["Buckets"]}:
-        assert first.poll() is None and time.monotonic() < deadline, "no bucket was created"
-        time.sleep(0.1)
-    os.killpg(first.pid, signal.SIGKILL)
-    first.wait()
+    # A cancelled CI job: the runner kills payinfra and terraform together, here at the worst
+    # moment: the bucket just created in AWS, before terraform has heard so.
+    runs: list[subprocess.Popen] = []
+    proxy = CutAfter(
+        moto_server.endpoint,
+        matches=lambda method, path: method == "PUT" and path.rstrip("/") == f"/{BUCKET}",
+        cut=lambda: os.killpg(runs[0].pid, signal.SIGKILL),
+    )
+    write_environment(proxy.endpoint)
+    try:
+        runs.append(subprocess.Popen(command, cwd=REPO, env=environment, start_new_session=True,
+                                     stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL))  # fmt: skip
+        assert runs[0].wait(timeout=300) == -signal.SIGKILL, "the run ended before its bucket"
+    finally:
+        proxy.close()
     state = tmp_path / "out" / "dev" / "bootstrap" / "terraform.tfstate"
     recorded = state.read_text() if state.exists() else ""
     assert BUCKET not in recorded, "the state recorded the bucket: this run was not interrupted"
+    s3 = boto3.client("s3", region_name=REGION, endpoint_url=moto_server.endpoint,
+                      aws_access_key_id="x", aws_secret_access_key="x")  # fmt: skip
+    assert BUCKET in {b["Name"] for b in s3.list_buckets()["Buckets"]}, "no bucket was created"
 
+    write_environment(moto_server.endpoint)
     again = subprocess.run(command, cwd=REPO, env=environment, capture_output=True, text=True,
                            timeout=600, check=False)  # fmt: skip
     assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
