@@ -50,8 +50,12 @@ test:
 	$(MAKE) --jobs=2 --no-print-directory $(STAMP) $(CHECKOV)
 	$(MAKE) --jobs=2 --no-print-directory lint suite
 
+# GOGC=400: terraform and the AWS provider spend most of a run's CPU building and reading the
+# provider's schema, and the suite is CPU-bound on 2 cores; collecting garbage 4x less often cut
+# the suite's terraform CPU by 14% (tests/tools/test_terraform_validates.py: 92 s -> 79 s), at
+# up to 5x the live heap per process.
 suite: $(STAMP) $(CHECKOV)
-	PAYINFRA_CHECKOV=$(CURDIR)/$(CHECKOV) $(BIN)/python -m pytest $(PYTEST_ARGS)
+	GOGC=400 PAYINFRA_CHECKOV=$(CURDIR)/$(CHECKOV) $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # Everything that needs no terraform, moto server, checkov or minutes (tests/markerguard.py keeps
 # the markers honest): run it while working, `make test` before pushing.
