@@ -18,6 +18,7 @@ import click
 from payinfra import (
     __version__,
     cli_emulator,
+    cli_envs,
     cli_reports,
     roots,
     safety,
@@ -27,12 +28,15 @@ from payinfra import (
 from payinfra.bootstrap import bootstrap as bootstrap_stack
 from payinfra.cli_options import (
     environments_option,
+    links_option,
+    one_root_at_most,
     out_option,
     plugin_dir_option,
+    region_option,
     terraform_option,
     typed_confirmation,
 )
-from payinfra.config import list_environments, load_environment
+from payinfra.config import load_environment
 from payinfra.errors import PayinfraError
 from payinfra.plansummary import finding_lines, markdown, table
 from payinfra.workspace import Workspace
@@ -63,14 +67,6 @@ class RootOptions:
             reads_state=reads_state,
             region=region,
         )
-
-
-region_option = click.option(
-    "--region",
-    metavar="REGION",
-    help="Only this region's root (layout: region-roots): it calls no other region, so it runs "
-    "while another region is dark.",
-)
 
 
 def _show_roots(folders: list[str]) -> None:
@@ -219,22 +215,6 @@ def render(env: str, environments_dir: Path, out_dir: Path) -> None:
 
 
 @main.command()
-@environments_option
-def envs(environments_dir: Path) -> None:
-    """List environments with their regions (the source first)."""
-    names = list_environments(environments_dir)
-    if not names:
-        click.echo(f"no environments in {environments_dir}/")
-        return
-    width = max(len(name) for name in names)
-    for name in names:
-        environment = load_environment(environments_dir, name)
-        regions = [f"{environment.source.name} (source)"]
-        regions += [f"{region.name} (target)" for region in environment.targets]
-        click.echo(f"{name.ljust(width)}  {', '.join(regions)}")
-
-
-@main.command()
 @_root_command()
 @click.option("--upgrade", is_flag=True, help="Allow newer provider versions than the lock file.")
 def init(root: RootOptions, upgrade: bool) -> None:
@@ -269,6 +249,7 @@ def init(root: RootOptions, upgrade: bool) -> None:
     help="Plan a protected environment without first running `payinfra preflight` on its account.",
 )
 @region_option
+@links_option
 def plan(
     root: RootOptions,
     detailed_exitcode: bool,
@@ -276,6 +257,7 @@ def plan(
     summary_format: str,
     skip_preflight: bool,
     region: str | None,
+    links: bool,
 ) -> None:
     """Render ENV, plan into out/ENV/plan.tfplan, and summarise the changes.
 
@@ -283,6 +265,7 @@ def plan(
     queues, secrets) are called out as DATA LOSS. A protected environment's plan starts with
     `payinfra preflight` and stops (exit 3) when the account cannot take the YAML.
     """
+    one_root_at_most(region, links)
     if summary_file:
         # Found out now, not after a plan that may take minutes.
         if not summary_file.parent.is_dir():
@@ -294,6 +277,7 @@ def plan(
         planned = roots.plan(
             ws,
             region=region,
+            links=links,
             detailed_exitcode=detailed_exitcode,
             plugin_dir=root.plugin_dir,
             extra=root.terraform_args,
@@ -372,17 +356,22 @@ def _show_plan_message(message: dict) -> None:
     help="Let a protected environment's plan destroy or replace stateful resources.",
 )
 @region_option
-def apply(root: RootOptions, auto_approve: bool, allow_destroy: bool, region: str | None) -> None:
+@links_option
+def apply(
+    root: RootOptions, auto_approve: bool, allow_destroy: bool, region: str | None, links: bool
+) -> None:
     """Apply the plan saved by `payinfra plan ENV`, only if the render still matches it.
 
     The plan may come from another job of the same commit (carry plan.tfplan and
     plan.payinfra.json into OUT/ENV/): it is applied only if this checkout renders the same
     files, for the same environment and protection.
     """
+    one_root_at_most(region, links)
     with root.workspace(region=region) as ws:
         applied = roots.apply(
             ws,
             region=region,
+            links=links,
             auto_approve=auto_approve,
             allow_destroy=allow_destroy,
             confirm=typed_confirmation(root.env),
@@ -396,7 +385,8 @@ def apply(root: RootOptions, auto_approve: bool, allow_destroy: bool, region: st
                 f"{done.folder}/ was planned again after the region roots it reads and applied: "
                 "it only created or updated in place"
             )
-    click.echo(f"applied {root.env}" + (f" ({region}'s root)" if region else ""))
+    alone = f" ({region}'s root)" if region else " (links/)" if links else ""
+    click.echo(f"applied {root.env}{alone}")
 
 
 @main.command()
@@ -586,6 +576,7 @@ def validate(root: RootOptions, output_format: str) -> None:
 
 
 for command in (
+    cli_envs.envs,
     cli_reports.status,
     cli_reports.preflight,
     cli_reports.failover,

@@ -65,3 +65,21 @@ def typed_confirmation(name: str) -> Callable[[str], bool] | None:
             return False
 
     return confirm
+
+
+region_option = click.option(
+    "--region",
+    metavar="REGION",
+    help="Only this region's root (layout: region-roots): it calls no other region, so it runs "
+    "while another region is dark.",
+)
+links_option = click.option(
+    "--links",
+    is_flag=True,
+    help="Only the links/ root (layout: region-roots), which joins the regions.",
+)
+
+
+def one_root_at_most(region: str | None, links: bool) -> None:
+    if region and links:
+        raise click.UsageError("--region and --links each name one root: give one of them")

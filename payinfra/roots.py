@@ -58,15 +58,19 @@ class RootApply:
     replanned: bool = False  # `links/`, planned again after the region roots it reads
 
 
-def selected(ws: Workspace, region: str | None) -> list[Workspace]:
-    """The roots a command runs, in order: all of them, or `region`'s alone."""
+def selected(ws: Workspace, region: str | None, links: bool = False) -> list[Workspace]:
+    """The roots a command runs, in order: all of them, `region`'s alone, or `links/` alone."""
     if ws.env.layout == "one-root":
-        if region:
+        if region or links:
+            option = "--links" if links else "--region"
             raise RegionRootsOnly(
-                f"--region runs one region's root, and {ws.env.name} has one root for every "
-                "region (layout: one-root; docs/region-roots.md)"
+                f"{option} runs one root of an environment with a root per region, and "
+                f"{ws.env.name} has one root for every region (layout: one-root; "
+                "docs/region-roots.md)"
             )
         return [ws]
+    if links:
+        return [ws.at(LINKS_FOLDER)]
     if region is None:
         return [ws.at(folder) for folder in root_folders(ws.env)]
     names = [known.name for known in ws.env.regions]
@@ -87,8 +91,9 @@ def plan(
     on_message: Callable[[dict], None],
     run_preflight: bool,
     on_roots: Callable[[list[str]], None] = lambda folders: None,
+    links: bool = False,
 ) -> list[RootPlan]:
-    roots = selected(ws, region)
+    roots = selected(ws, region, links)
     _refuse_an_unmoved_state(ws)
     if len(roots) > 1:  # one line before any root starts, not some roots planned
         lifecycle.require_every_region_answers(ws)
@@ -130,16 +135,23 @@ def apply(
     extra: tuple[str, ...],
     plugin_dir: Path | None,
     on_roots: Callable[[list[str]], None] = lambda folders: None,
+    links: bool = False,
 ) -> list[RootApply]:
     """Apply each root's reviewed plan in order (a root without one is left as it is), then,
     for the whole environment, `links/` (planned again when the region roots changed what it
-    reads)."""
-    roots = selected(ws, region)
+    reads); with `links`, `links/` alone."""
+    roots = selected(ws, region, links)
     if ws.env.layout == "one-root":
         return [
             RootApply("", _apply_root(ws, auto_approve, allow_destroy, confirm, extra, plugin_dir))
         ]
     _refuse_an_unmoved_state(ws)
+    if links:
+        if ws.env.protected:
+            safety.confirm_by_name(
+                ws.env.name, auto_approve=auto_approve, confirm=confirm, action="apply"
+            )
+        return [_apply_links(ws, roots[0], allow_destroy, extra, plugin_dir, on_roots)]
     planned = [
         root for root in roots
         if root.folder != LINKS_FOLDER and (root.root / PLAN_RECORD).is_file()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from click.testing import CliRunner
 
 from payinfra import __version__
@@ -38,6 +40,22 @@ def test_envs_lists_environments_with_their_regions(env_dir):
     lines = result.output.splitlines()
     assert [line.split()[0] for line in lines] == ["dev", "local", "prod", "staging"]
     assert "us-east-1 (source), eu-west-1 (target)" in lines[0]
+
+
+def test_envs_matrix_lists_every_root_to_plan_as_a_ci_job(env_dir):
+    env_dir.update("prod", layout="region-roots")
+    result = invoke("envs", "dev", "prod", "--matrix", "--environments-dir", str(env_dir.path))
+    assert result.exit_code == 0, result.output
+    jobs = json.loads(result.output)
+    assert jobs[0] == {"env": "dev", "root": "", "select": "", "name": "dev--root"}
+    assert sorted((job["root"], job["select"]) for job in jobs[1:-1]) == [
+        ("regions/eu-west-1", "--region eu-west-1"),
+        ("regions/us-east-1", "--region us-east-1"),
+    ]
+    assert (jobs[-1]["root"], jobs[-1]["select"]) == ("links", "--links")
+    assert len({job["name"] for job in jobs}) == len(jobs)
+    unknown = invoke("envs", "nowhere", "--matrix", "--environments-dir", str(env_dir.path))
+    assert unknown.exit_code == 2 and "nowhere" in unknown.output
 
 
 def test_envs_reports_a_missing_folder(tmp_path):

@@ -123,6 +123,34 @@ def test_region_plans_and_applies_that_region_alone(run):
     assert "applied dev (us-east-1's root)" in applied.output
 
 
+def test_links_plans_and_applies_links_alone_once_the_region_roots_are_applied(run):
+    region_roots(run)
+    waiting = run("plan", "dev", "--links")
+    assert waiting.exit_code == 0, waiting.output
+    assert "links/ reads what the region roots hold and waits" in waiting.output
+    assert roots_run(run, "plan") == []
+    for folder in ("regions/eu-west-1", "regions/us-east-1"):
+        applied_state(run, folder)
+    run.fake.stdout("show", CREATE_ONLY)
+    planned = run("plan", "dev", "--links")
+    assert planned.exit_code == 0, planned.output
+    assert roots_run(run, "plan") == ["links"]
+    applied = run("apply", "dev", "--links")
+    assert applied.exit_code == 0, applied.output
+    assert roots_run(run, "apply") == ["links"], "the reviewed plan: what it read is unchanged"
+    assert roots_run(run, "plan") == ["links"]
+    assert "applied dev (links/)" in applied.output
+
+
+def test_links_and_region_together_and_links_of_one_root_are_refused(run):
+    one_root = run("plan", "dev", "--links")
+    assert one_root.exit_code == 2 and "--links runs one root" in one_root.output
+    region_roots(run)
+    both = run("apply", "dev", "--links", "--region", "us-east-1")
+    assert both.exit_code == 2 and "give one of them" in both.output
+    assert run.fake.calls() == []
+
+
 def test_region_is_refused_for_one_root_and_for_a_region_the_environment_lacks(run):
     one_root = run("plan", "dev", "--region", "us-east-1")
     assert one_root.exit_code == 2 and "layout: one-root" in one_root.output

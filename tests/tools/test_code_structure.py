@@ -37,6 +37,7 @@ LAYERS = [
         "cli_options",
         "cli_reports",
         "cli_emulator",
+        "cli_envs",
         "__main__",
         "emulator_server",
         "__init__",
