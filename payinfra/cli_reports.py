@@ -16,8 +16,7 @@ from payinfra.cli_options import (
     terraform_option,
     typed_confirmation,
 )
-from payinfra.config import load_environment
-from payinfra.errors import AdoptionRefused, NotYetForRegionRoots
+from payinfra.errors import AdoptionRefused
 from payinfra.regions import AWS_REGIONS
 
 
@@ -165,14 +164,6 @@ def adopt(
     the state is not the reference stack's, contradicts the YAML, or payinfra's state does not
     hold the adopted resources yet, 1 when SOURCE cannot be read, 2 for an invalid YAML.
     """
-    if adoption.has_environment(environments_dir, env):
-        layout = load_environment(environments_dir, env).layout
-        if layout == "region-roots":
-            raise NotYetForRegionRoots(
-                f"payinfra adopt takes the reference stack over into one root for now: set "
-                f"`layout: one-root` in {environments_dir / (env + '.yaml')}, adopt and apply, "
-                f"then move the state with `payinfra move-state {env}` (docs/region-roots.md)"
-            )
     if release_old_state:
         if source is not None:
             raise click.UsageError(
@@ -223,7 +214,8 @@ def adopt(
             "running stack: nothing can be taken over as it stands; nothing was written"
         )
     root = adoption.record(found, out_dir)
+    written = sorted(root.glob("**/adoption.tf"))
     click.echo(
-        f"wrote {len(imported)} import blocks into {root / 'adoption.tf'}; next: "
+        f"wrote {len(imported)} import blocks into {', '.join(map(str, written))}; next: "
         f"`payinfra plan {env}` (nothing is imported before `payinfra apply {env}`)"
     )

@@ -41,10 +41,6 @@ class RegionRootsOnly(UsageError):
     """`--region` asked of an environment whose one root spans every region."""
 
 
-class NotYetForRegionRoots(UsageError):
-    """A command that does not yet run over `layout: region-roots`."""
-
-
 class RenderError(PayinfraError):
     """Rendering or writing the Terraform root failed; the root is unchanged."""
 

@@ -23,6 +23,7 @@ from payinfra.adoption_record import ADOPTION_RECORD, Import, read_record, recor
 from payinfra.config import Environment, load_environment
 from payinfra.config.loading import ENV_NAME
 from payinfra.errors import AdoptionRefused, ConfigError, Refused
+from payinfra.render.regions import root_folders
 
 __all__ = [
     "Contradiction",
@@ -123,7 +124,7 @@ def release_old_state(
         source, imports = read_record(record_file.read_text(encoding="utf-8"))
         s3 = _s3_client(source, workspace.aws_target(ws.env))
         old = read_text(source, s3)
-        new, released = release(source, old, imports, states.state_of(ws))
+        new, released = release(source, old, imports, _payinfra_state(ws))
         if new is not None:
             if ws.env.protected and not (confirm and confirm(f"Type {name} to release {source}")):
                 raise Refused(
@@ -133,6 +134,15 @@ def release_old_state(
         writer.remove_record(ws.root, ADOPTION_RECORD)
         workspace.render_locked(ws.env, ws.root)
     return source, released
+
+
+def _payinfra_state(ws: workspace.Workspace) -> dict | None:
+    """What payinfra's state holds: the one root's, or every root's resources together (each
+    address lives in exactly one root of `layout: region-roots`)."""
+    if ws.env.layout == "one-root":
+        return states.state_of(ws)
+    found = [states.state_of(ws.at(folder)) for folder in root_folders(ws.env)]
+    return {"resources": [entry for state in found if state for entry in state["resources"]]}
 
 
 def _s3_client(source: str, target: accounts.Target) -> Any:

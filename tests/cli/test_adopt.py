@@ -28,6 +28,7 @@ from payinfra.adoption.stack import reference_stack
 from payinfra.cli import main
 from payinfra.config import load_environment
 from payinfra.errors import AdoptionRefused, AdoptionSourceError
+from payinfra.render.regions import root_of
 from tests.conftest import REPO
 from tests.hclparse import parse as parse_hcl
 
@@ -370,6 +371,45 @@ def test_the_old_state_is_released_only_once_payinfra_holds_every_import(adopt, 
     assert not (root / ".payinfra-adoption.json").exists() and not (root / "adoption.tf").exists()
     again = _release(env_dir, tmp_path, "--release-old-state")
     assert again.exit_code == 3 and "no adoption in progress" in again.stderr
+
+
+def test_into_a_root_per_region_each_import_goes_to_its_root_and_the_release_reads_them_all(
+    adopt, env_dir, tmp_path
+):
+    source = tmp_path / "terraform.tap.tfstate"
+    source.write_bytes(FIXTURE.read_bytes())
+    adopt(str(source), env="tap")
+    settings = yaml.safe_load((env_dir.path / "tap.yaml").read_text(encoding="utf-8"))
+    settings["lambda"]["default_currency"] = "USD"
+    settings["layout"] = "region-roots"
+    env_dir.write("tap", settings)
+    result = adopt(str(source), env="tap")
+    assert result.exit_code == 0, result.output
+    root = tmp_path / "out" / "tap"
+    assert not (root / "adoption.tf").exists()
+    env = load_environment(env_dir.path, "tap")
+    by_root = {}
+    for path in sorted(root.glob("*/**/adoption.tf")):
+        folder = str(path.parent.relative_to(root))
+        targets = [b["to"][2:-1] for b in parse_hcl(path.read_text(encoding="utf-8"))["import"]]
+        assert {root_of(env, target) for target in targets} == {folder}, folder
+        assert str(path) in result.stdout
+        by_root[folder] = targets
+    assert sorted(by_root) == ["links", "regions/eu-west-1", "regions/us-east-1"]
+    assert sum(map(len, by_root.values())) == IMPORTS_WRITTEN
+
+    # Released once the roots' states together hold every import, and not before.
+    last = by_root["regions/us-east-1"]
+    for folder in ("links", "regions/eu-west-1"):
+        _payinfra_state_holding(root / folder, by_root[folder])
+    _payinfra_state_holding(root / "regions/us-east-1", last[:-1])
+    refused = _release(env_dir, tmp_path, "--release-old-state")
+    assert refused.exit_code == 3 and f"payinfra's state does not hold {last[-1]}" in refused.stderr
+    _payinfra_state_holding(root / "regions/us-east-1", last)
+    released = _release(env_dir, tmp_path, "--release-old-state")
+    assert released.exit_code == 0, released.output
+    assert "removed 47 adopted resources" in released.stdout
+    assert not list(root.glob("**/adoption.tf"))
 
 
 def test_a_release_interrupted_before_it_ended_the_adoption_ends_it_when_run_again(

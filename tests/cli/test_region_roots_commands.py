@@ -220,12 +220,6 @@ def test_a_switched_environment_applies_the_home_and_the_primary_side_by_side(ru
     assert abs(finished[0] - finished[1]) < 0.9
 
 
-def test_adopt_into_region_roots_is_refused_for_now(run):
-    region_roots(run)
-    refused = run("adopt", "dev", "--from-state", "reference.tfstate")
-    assert refused.exit_code == 2 and "set `layout: one-root`" in refused.output
-
-
 def test_links_waits_while_a_region_root_lacks_what_it_reads(run):
     """A state moved from one root holds the identity but not yet the calls' outputs."""
     region_roots(run)

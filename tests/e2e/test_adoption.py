@@ -165,7 +165,8 @@ def test_the_reference_stack_is_taken_over_in_place(taken_over):
     assert not (stack.folder / "out" / "tap" / "adoption.tf").exists()
     after = stack.run("plan after the release", "plan", "tap", "--detailed-exitcode", ok=(0, 2))
     assert after.returncode == 0, after.stdout[-3000:]
-    # The way into a root per region for an adopted stack: adopt as one root, then move.
+    # A stack adopted as one root moves into a root per region (or is adopted straight into
+    # one: docs/region-roots.md).
     move_into_a_root_per_region(stack, "tap", dark="eu-west-1", alone="us-east-1")
 
 
