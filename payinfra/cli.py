@@ -70,8 +70,8 @@ class RootOptions:
 
 
 def _show_roots(folders: list[str]) -> None:
-    """Which roots run now; more than one run side by side, their lines interleaved (each
-    names its module, and so its region)."""
+    """Which roots run now; more than one run side by side, their lines interleaved (a plan's
+    each start with their root's folder; an apply's, terraform's own, name their module)."""
     if any(folders):
         side_by_side = " (side by side)" if len(folders) > 1 else ""
         click.secho(f"\n== {', '.join(f + '/' for f in folders)}{side_by_side}", bold=True)
@@ -328,19 +328,22 @@ _SHOWN_MESSAGES = {"planned_change", "resource_drift", "change_summary", "diagno
 
 
 def _show_plan_message(message: dict) -> None:
+    """One line per message; with a root per region, each starts with its root's folder (the
+    roots plan side by side, their lines interleaved)."""
     kind = message.get("type")
     if kind not in _SHOWN_MESSAGES:
         return
+    folder = message.get(roots.MESSAGE_ROOT)
+    root = f"{folder}/: " if folder else ""
     if kind == "diagnostic":
         diagnostic = message.get("diagnostic") or {}
         severity = diagnostic.get("severity", "error")
+        text = f"{diagnostic.get('summary', '')} {diagnostic.get('detail', '')}".rstrip()
         click.secho(
-            f"{severity}: {diagnostic.get('summary', '')} {diagnostic.get('detail', '')}".rstrip(),
-            fg="red" if severity == "error" else "yellow",
-            err=True,
+            f"{root}{severity}: {text}", fg="red" if severity == "error" else "yellow", err=True
         )
     elif message.get("@message"):
-        click.echo(str(message["@message"]))
+        click.echo(f"{root}{message['@message']}")
 
 
 @main.command()

@@ -43,6 +43,8 @@ Done = TypeVar("Done")
 
 # The plan record's key for what `links/` read of the region roots when it was planned.
 LINKS_INPUTS = "links_inputs_sha256"
+# The key that tells which root a streamed plan message came from (roots plan side by side).
+MESSAGE_ROOT = "payinfra_root"
 
 
 @dataclass(frozen=True)
@@ -113,7 +115,7 @@ def plan(
             detailed_exitcode=detailed_exitcode,
             plugin_dir=plugin_dir,
             extra=extra,
-            on_message=on_message,
+            on_message=lambda message: on_message({**message, MESSAGE_ROOT: root.folder}),
             run_preflight=False,
             record=record,
         )

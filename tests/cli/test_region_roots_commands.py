@@ -56,6 +56,21 @@ def test_the_region_roots_plan_side_by_side_and_links_waits_for_their_first_appl
     assert "== regions/eu-west-1/" in planned.output
 
 
+def test_each_plan_line_of_side_by_side_roots_names_its_root(run):
+    region_roots(run)
+    run.fake.stdout("show", CREATE_ONLY)
+    warning = {"severity": "warning", "summary": "Deprecated attribute", "detail": "x"}
+    run.fake.stdout("plan", json.dumps({"type": "diagnostic", "diagnostic": warning}) + "\n")
+    planned = run("plan", "dev")
+    assert planned.exit_code == 0, planned.output
+    for folder in ("regions/eu-west-1", "regions/us-east-1"):
+        assert f"{folder}/: warning: Deprecated attribute x" in planned.output
+    run.env_dir.update("dev", layout="one-root")
+    one_root = run("plan", "dev")
+    assert one_root.exit_code == 0, one_root.output
+    assert "warning: Deprecated attribute x" in one_root.output.splitlines()
+
+
 def test_apply_applies_the_region_roots_then_plans_and_applies_links(run):
     region_roots(run)
     run.fake.stdout("show", CREATE_ONLY)
