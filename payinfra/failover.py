@@ -36,7 +36,7 @@ def refuse_unless_standby(env: Environment, to: str, source: str) -> None:
 
 def loss_window(env: Environment, client: Any, to: str) -> list[str]:
     """What the old primary may have accepted that `to` does not hold, as far as `to` can tell."""
-    identifier = env.database_identifier
+    identifier = env.database_identifier(to)
     lag = status.latest(
         client("cloudwatch", to), "AWS/RDS", "ReplicaLag", {"DBInstanceIdentifier": identifier}
     )
@@ -60,12 +60,12 @@ def fail_over(env: Environment, client: Any, to: str) -> list[str]:
     before = f"{seen.region}, epoch {seen.epoch}" if seen else "none: the processors' setting"
     return [
         f"writer: {to}, epoch {claimed.epoch} (was {before}); {to} takes new payments now",
-        _promote(client("rds", to), env),
+        _promote(client("rds", to), env, to),
     ]
 
 
-def _promote(rds: Any, env: Environment) -> str:
-    identifier = env.database_identifier
+def _promote(rds: Any, env: Environment, region: str) -> str:
+    identifier = env.database_identifier(region)
     (instance,) = rds.describe_db_instances(DBInstanceIdentifier=identifier)["DBInstances"]
     source = instance.get("ReadReplicaSourceDBInstanceIdentifier")
     if not source:

@@ -69,7 +69,7 @@ def workload_status(env: Environment, target: accounts.Target, account: str) -> 
             ask(
                 region,
                 "database",
-                lambda r=region: _database(client("rds", r), client("cloudwatch", r), env),
+                lambda r=region: _database(client("rds", r), client("cloudwatch", r), env, r),
             )
         )
     for other in env.replica_regions:
@@ -139,8 +139,8 @@ def _table(dynamodb: Any, region: str, env: Environment) -> str:
     return f"{'home table' if region == env.home.name else 'replica'} {table['TableStatus']}"
 
 
-def _database(rds: Any, cloudwatch: Any, env: Environment) -> str:
-    identifier = env.database_identifier
+def _database(rds: Any, cloudwatch: Any, env: Environment, region: str) -> str:
+    identifier = env.database_identifier(region)
     (instance,) = rds.describe_db_instances(DBInstanceIdentifier=identifier)["DBInstances"]
     source = instance.get("ReadReplicaSourceDBInstanceIdentifier")
     if not source:

@@ -127,7 +127,7 @@ def _table(env: Environment, stack: ReferenceStack) -> Iterator[Contradiction]:
 
 def _names(env: Environment, stack: ReferenceStack) -> Iterator[Contradiction]:
     """The names AWS cannot change in place, the YAML's (or payinfra's own) against what runs."""
-    database = env.database_identifier
+    database = env.database_identifier(env.primary.name)
     pairs = [
         ("adopted.table", env.table_name, "aws_dynamodb_table.dynamodb-transactions", "name"),
         ("adopted.database", database, "aws_db_instance.rds-postgresql", "identifier"),

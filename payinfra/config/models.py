@@ -203,6 +203,9 @@ def _backup_window(value: str) -> str:
     return value
 
 
+MAX_GENERATION = 99
+
+
 class Database(_Model):
     engine_version: Annotated[
         str, Field(pattern=r"^\d+(\.\d+)?$"), AfterValidator(_postgres_version)
@@ -224,6 +227,10 @@ class Database(_Model):
     # it chose at creation.
     maintenance_window: Annotated[str, AfterValidator(_maintenance_window)] | None = None
     backup_window: Annotated[str, AfterValidator(_backup_window)] | None = None
+    # A region's database generation: raising it builds a new database there, under names of
+    # its own (PREFIX-gN-db, and its key alias, security group and subnet group), beside one
+    # kept from an earlier role that still holds those names (docs/failover.md).
+    generations: dict[RegionName, Annotated[int, Field(ge=1, le=MAX_GENERATION)]] = {}
 
     @property
     def major_version(self) -> int:
@@ -479,9 +486,16 @@ class Environment(_Model):
     def table_name(self) -> str:
         return self.adopted.table or awsnames.TABLE.name(self.name_prefix)
 
-    @property
-    def database_identifier(self) -> str:
-        return self.adopted.database or awsnames.DATABASE.name(self.name_prefix)
+    def database_prefix(self, region: str) -> str:
+        """What the names of `region`'s database derive from: the environment's prefix, with
+        its generation from the second on."""
+        generation = self.database.generations.get(region, 1)
+        return self.name_prefix + (f"-g{generation}" if generation > 1 else "")
+
+    def database_identifier(self, region: str) -> str:
+        """The identifier of `region`'s database (an adopted one's in its first generation)."""
+        adopted = self.adopted.database if self.database.generations.get(region, 1) == 1 else None
+        return adopted or awsnames.DATABASE.name(self.database_prefix(region))
 
     @property
     def function_name(self) -> str:

@@ -52,6 +52,7 @@ def consistency_problems(env: Environment, *, regions_complete: bool) -> list[Pr
         problems += _api_domain_problems(env)
     problems += _partition_problems(env)
     problems += _name_problems(env)
+    problems += _generation_problems(env)
     problems += _adopted_problems(env)
     seen: dict[str, int] = {}
     for index, region in enumerate(env.regions):
@@ -451,6 +452,19 @@ def _name_problems(env: Environment) -> list[Problem]:
             )
         )
     return problems
+
+
+def _generation_problems(env: Environment) -> list[Problem]:
+    """A generation names a region of the environment. (Its names always fit: the longest
+    prefix, 34 characters, with `-g99-db` is 41 of the 63 RDS allows; tested.)"""
+    names = [region.name for region in env.regions]
+    return [
+        Problem(
+            ("database", "generations", region), f"not a region of regions ({', '.join(names)})"
+        )
+        for region in env.database.generations
+        if region not in names
+    ]
 
 
 def _region_problems(index: int, region: Region) -> list[Problem]:

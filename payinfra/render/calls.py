@@ -156,8 +156,9 @@ def database(env: Environment, region: Region, primary_arn: Hcl | None = None) -
     # The source region reaches the primary database over the peering while data is migrated.
     migration = region == env.primary and env.primary != env.source
     clients = [ref(label("compute", region), "security_group_id")] if region in env.serving else []
+    first_generation = database.generations.get(region.name, 1) == 1
     arguments = Attributes(
-        name=env.name_prefix,
+        name=env.database_prefix(region.name),
         vpc_id=ref(network, "vpc_id"),
         subnet_ids=private_subnet_ids(network),
         client_security_group_ids=clients,
@@ -178,9 +179,10 @@ def database(env: Environment, region: Region, primary_arn: Hcl | None = None) -
         log_retention_days=env.logs.retention_days,
         logs_kms_key_arn=ref(network, "logs_kms_key_arn"),
     )
-    if env.adopted.database:
+    # An adopted database keeps its names; a later generation takes names of its own.
+    if env.adopted.database and first_generation:
         arguments["identifier"] = env.adopted.database
-    if env.adopted.database_subnet_group:
+    if env.adopted.database_subnet_group and first_generation:
         arguments["subnet_group_name"] = env.adopted.database_subnet_group
     if role == "standby":
         arguments["replicate_source_db"] = primary_arn or ref(

@@ -153,7 +153,7 @@ def _home_table_arn(env: Environment) -> Hcl:
 
 
 def _primary_database_arn(env: Environment) -> Hcl:
-    return _arn("rds", env.primary, f"db:{env.database_identifier}")
+    return _arn("rds", env.primary, f"db:{env.database_identifier(env.primary.name)}")
 
 
 def _rebased(call: dict, to_top: str) -> dict:

@@ -8,7 +8,9 @@ import time
 import pytest
 from click.testing import CliRunner
 
+from payinfra import awsnames
 from payinfra.cli import main
+from payinfra.config import load_environment
 
 
 def render(env_dir, tmp_path, env="dev"):
@@ -553,3 +555,28 @@ def test_windows_apart_and_an_immediate_major_upgrade_are_accepted(env_dir, tmp_
         "allow_major_version_upgrade": True, "apply_immediately": True}})  # fmt: skip
     result, _ = render(env_dir, tmp_path)
     assert result.exit_code == 0, result.output
+
+
+@pytest.mark.parametrize(
+    ("generations", "expected"),
+    [
+        ({"ap-south-1": 2}, "not a region of regions"),
+        ({"eu-west-1": 0}, "greater than or equal to 1"),
+        ({"eu-west-1": 100}, "less than or equal to 99"),
+    ],
+)
+def test_a_database_generation_names_a_region_and_a_number_from_1_to_99(
+    env_dir, tmp_path, generations, expected
+):
+    env_dir.write("dev", {"database": {"generations": generations}})
+    result, out = render(env_dir, tmp_path)
+    assert_rejected(result, out, "dev.yaml", "database.generations", expected)
+
+
+def test_the_longest_names_of_the_last_database_generation_fit_aws(env_dir):
+    settings = {"project": "p" * 12, "name_suffix": "s" * 8}
+    env_dir.write("e" * 12, {**settings, "database": {"generations": {"eu-west-1": 99}}})
+    env = load_environment(env_dir.path, "e" * 12)
+    assert env.database_identifier("eu-west-1").endswith("-g99-db")
+    for rule in (awsnames.DATABASE, awsnames.FINAL_SNAPSHOT, awsnames.PARAMETER_GROUP):
+        assert len(rule.name(env.database_prefix("eu-west-1"))) <= rule.max_length, rule

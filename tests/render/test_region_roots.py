@@ -19,6 +19,17 @@ MODULE_REFERENCE = re.compile(r"module\.([a-z0-9_]+)")
 REMOTE_READ = re.compile(r"data\.terraform_remote_state\.([a-z0-9_]+)\.outputs\.([a-z0-9_]+)")
 
 
+def test_a_standby_names_the_primary_database_of_its_generation(env_dir):
+    env_dir.update(
+        "dev", layout="region-roots", workload={"eu-west-1": "primary", "us-east-1": "standby"},
+        database={"generations": {"eu-west-1": 3}},
+    )  # fmt: skip
+    files = render_environment(load_environment(env_dir.path, "dev"))
+    (call,) = [body for block in parse(str(files["regions/us-east-1/main.tf"]))["module"]
+               for name, body in block.items() if name == "database_us_east_1"]  # fmt: skip
+    assert ':db:payment-dev-g3-db", ' in call["replicate_source_db"]
+
+
 def split(name: str):
     env = load_environment(ENVIRONMENTS, name).model_copy(update={"layout": "region-roots"})
     files = render_environment(env)
@@ -86,7 +97,7 @@ def test_what_a_region_root_holds_of_another_region_is_named_from_its_own_accoun
         database = modules.get(f"database_{region.alias}", {})
         if env.roles.get(region.name) == "standby":
             assert database["replicate_source_db"] == (
-                '${format("arn:%s:rds:%s:%s:db:' + env.database_identifier + '", '
+                '${format("arn:%s:rds:%s:%s:db:' + env.database_identifier(env.primary.name) + '", '
                 'data.aws_partition.this.partition, "' + env.primary.name + '", '
                 "data.aws_caller_identity.this.account_id)}"
             )
