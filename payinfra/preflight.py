@@ -221,7 +221,7 @@ def _lambda_concurrency(
     env: Environment, region: Region, client: Callable[[str, str], Any]
 ) -> Verdict:
     lam = client("lambda", region.name)
-    ours = env.function_name
+    ours = env.function_name(region.name)
     reserved_by_others = 0
     for page in lam.get_paginator("list_functions").paginate():
         for function in page["Functions"]:

@@ -89,7 +89,7 @@ def workload_status(env: Environment, target: accounts.Target, account: str) -> 
 
 def _writer(client: Any, env: Environment, region: str) -> Line:
     primary = env.primary.name
-    function = client.get_function_configuration(FunctionName=env.function_name)
+    function = client.get_function_configuration(FunctionName=env.function_name(region))
     writer = function.get("Environment", {}).get("Variables", {}).get("WRITER_REGION")
     return _naming_the_primary(
         Line(region, "processor", f"deployed, writer region {writer}"),

@@ -139,7 +139,7 @@ def _names(env: Environment, stack: ReferenceStack) -> Iterator[Contradiction]:
         ),
         (
             "adopted.function",
-            env.function_name,
+            env.function_name(env.primary.name),
             "aws_lambda_function.lambda-payment-processor",
             "function_name",
         ),

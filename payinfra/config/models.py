@@ -85,6 +85,7 @@ def _suffix_part(value: str) -> str:
 
 Cidr = Annotated[IPv4Network, BeforeValidator(_parse_cidr)]
 RegionName = Annotated[str, AfterValidator(_known_region)]
+MAX_GENERATION = 99
 RetentionDays = Annotated[int, AfterValidator(_log_retention)]
 NamePart = Annotated[str, Field(min_length=1, max_length=12), AfterValidator(_name_part)]
 TagText = Annotated[str, Field(min_length=1, max_length=256)]
@@ -203,9 +204,6 @@ def _backup_window(value: str) -> str:
     return value
 
 
-MAX_GENERATION = 99
-
-
 class Database(_Model):
     engine_version: Annotated[
         str, Field(pattern=r"^\d+(\.\d+)?$"), AfterValidator(_postgres_version)
@@ -227,10 +225,6 @@ class Database(_Model):
     # it chose at creation.
     maintenance_window: Annotated[str, AfterValidator(_maintenance_window)] | None = None
     backup_window: Annotated[str, AfterValidator(_backup_window)] | None = None
-    # A region's database generation: raising it builds a new database there, under names of
-    # its own (PREFIX-gN-db, and its key alias, security group and subnet group), beside one
-    # kept from an earlier role that still holds those names (docs/failover.md).
-    generations: dict[RegionName, Annotated[int, Field(ge=1, le=MAX_GENERATION)]] = {}
 
     @property
     def major_version(self) -> int:
@@ -460,6 +454,11 @@ class Environment(_Model):
     protected: bool = False
     home_region: RegionName | None = None
     workload: dict[RegionName, WorkloadRole] | None = None
+    # A region's generation: from the second on, what the region keeps in AWS when it leaves
+    # the workload (its database, its processor's log groups and queue) and what goes with it
+    # take names of their own (PREFIX-gN-...), so the region can serve again beside what it
+    # kept (docs/failover.md: After the failover).
+    generations: dict[RegionName, Annotated[int, Field(ge=1, le=MAX_GENERATION)]] = {}
     regions: Annotated[list[Region], Field(min_length=2)]
     network: Network = Network()
     logs: Logs = Logs()
@@ -486,20 +485,24 @@ class Environment(_Model):
     def table_name(self) -> str:
         return self.adopted.table or awsnames.TABLE.name(self.name_prefix)
 
-    def database_prefix(self, region: str) -> str:
-        """What the names of `region`'s database derive from: the environment's prefix, with
-        its generation from the second on."""
-        generation = self.database.generations.get(region, 1)
+    def first_generation(self, region: str) -> bool:
+        return self.generations.get(region, 1) == 1
+
+    def region_prefix(self, region: str) -> str:
+        """What the names of `region`'s database and processor derive from: the environment's
+        prefix, with the region's generation from the second on."""
+        generation = self.generations.get(region, 1)
         return self.name_prefix + (f"-g{generation}" if generation > 1 else "")
 
     def database_identifier(self, region: str) -> str:
         """The identifier of `region`'s database (an adopted one's in its first generation)."""
-        adopted = self.adopted.database if self.database.generations.get(region, 1) == 1 else None
-        return adopted or awsnames.DATABASE.name(self.database_prefix(region))
+        adopted = self.adopted.database if self.first_generation(region) else None
+        return adopted or awsnames.DATABASE.name(self.region_prefix(region))
 
-    @property
-    def function_name(self) -> str:
-        return self.adopted.function or awsnames.FUNCTION.name(self.name_prefix)
+    def function_name(self, region: str) -> str:
+        """The name of `region`'s processor (an adopted one's in its first generation)."""
+        adopted = self.adopted.function if self.first_generation(region) else None
+        return adopted or awsnames.FUNCTION.name(self.region_prefix(region))
 
     def data_bucket(self, region: str, account_id: str) -> str:
         return self.adopted.data_buckets.get(region) or awsnames.DATA_BUCKET.name(

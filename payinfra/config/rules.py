@@ -459,10 +459,8 @@ def _generation_problems(env: Environment) -> list[Problem]:
     prefix, 34 characters, with `-g99-db` is 41 of the 63 RDS allows; tested.)"""
     names = [region.name for region in env.regions]
     return [
-        Problem(
-            ("database", "generations", region), f"not a region of regions ({', '.join(names)})"
-        )
-        for region in env.database.generations
+        Problem(("generations", region), f"not a region of regions ({', '.join(names)})")
+        for region in env.generations
         if region not in names
     ]
 

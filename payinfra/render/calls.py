@@ -156,9 +156,9 @@ def database(env: Environment, region: Region, primary_arn: Hcl | None = None) -
     # The source region reaches the primary database over the peering while data is migrated.
     migration = region == env.primary and env.primary != env.source
     clients = [ref(label("compute", region), "security_group_id")] if region in env.serving else []
-    first_generation = database.generations.get(region.name, 1) == 1
+    first_generation = env.first_generation(region.name)
     arguments = Attributes(
-        name=env.database_prefix(region.name),
+        name=env.region_prefix(region.name),
         vpc_id=ref(network, "vpc_id"),
         subnet_ids=private_subnet_ids(network),
         client_security_group_ids=clients,
@@ -204,7 +204,7 @@ def compute(env: Environment, region: Region, *, to_top: str = "", one_root: boo
     network, data = label("network", region), label("data", region)
     function = env.function
     arguments = Attributes(
-        name=env.name_prefix,
+        name=env.region_prefix(region.name),
         package_path=expression(f'"${{path.module}}/{to_top}{LAMBDA_PACKAGE}"'),
         handler=LAMBDA_HANDLER,
         memory_mb=function.memory_mb,
@@ -235,7 +235,8 @@ def compute(env: Environment, region: Region, *, to_top: str = "", one_root: boo
             ),
         ),
     )
-    if env.adopted.function:
+    # An adopted processor keeps its name; a later generation takes names of its own.
+    if env.adopted.function and env.first_generation(region.name):
         arguments["function_name"] = env.adopted.function
     if env.adopted.api_stage:
         arguments["stage_name"] = env.adopted.api_stage

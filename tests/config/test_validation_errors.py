@@ -11,6 +11,7 @@ from click.testing import CliRunner
 from payinfra import awsnames
 from payinfra.cli import main
 from payinfra.config import load_environment
+from payinfra.regions import AWS_REGIONS
 
 
 def render(env_dir, tmp_path, env="dev"):
@@ -565,18 +566,24 @@ def test_windows_apart_and_an_immediate_major_upgrade_are_accepted(env_dir, tmp_
         ({"eu-west-1": 100}, "less than or equal to 99"),
     ],
 )
-def test_a_database_generation_names_a_region_and_a_number_from_1_to_99(
+def test_a_generation_names_a_region_and_a_number_from_1_to_99(
     env_dir, tmp_path, generations, expected
 ):
-    env_dir.write("dev", {"database": {"generations": generations}})
+    env_dir.write("dev", {"generations": generations})
     result, out = render(env_dir, tmp_path)
-    assert_rejected(result, out, "dev.yaml", "database.generations", expected)
+    assert_rejected(result, out, "dev.yaml", "generations", expected)
 
 
-def test_the_longest_names_of_the_last_database_generation_fit_aws(env_dir):
+def test_the_longest_names_of_the_last_generation_fit_aws(env_dir):
+    """Why a generation needs no name check of its own: its longest prefix, with the longest
+    region AWS has, still fits every limit (the bucket, which has no generation, binds first)."""
     settings = {"project": "p" * 12, "name_suffix": "s" * 8}
-    env_dir.write("e" * 12, {**settings, "database": {"generations": {"eu-west-1": 99}}})
+    env_dir.write("e" * 12, {**settings, "generations": {"eu-west-1": 99}})
     env = load_environment(env_dir.path, "e" * 12)
     assert env.database_identifier("eu-west-1").endswith("-g99-db")
-    for rule in (awsnames.DATABASE, awsnames.FINAL_SNAPSHOT, awsnames.PARAMETER_GROUP):
-        assert len(rule.name(env.database_prefix("eu-west-1"))) <= rule.max_length, rule
+    assert env.function_name("eu-west-1").endswith("-g99-payment-processor")
+    longest_region = max(AWS_REGIONS, key=len)
+    for rule in awsnames.NAME_RULES:
+        if rule is not awsnames.DATA_BUCKET:
+            name = rule.name(env.region_prefix("eu-west-1"), longest_region)
+            assert len(name) <= rule.max_length, (rule.resource, name)

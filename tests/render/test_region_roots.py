@@ -22,7 +22,7 @@ REMOTE_READ = re.compile(r"data\.terraform_remote_state\.([a-z0-9_]+)\.outputs\.
 def test_a_standby_names_the_primary_database_of_its_generation(env_dir):
     env_dir.update(
         "dev", layout="region-roots", workload={"eu-west-1": "primary", "us-east-1": "standby"},
-        database={"generations": {"eu-west-1": 3}},
+        generations={"eu-west-1": 3},
     )  # fmt: skip
     files = render_environment(load_environment(env_dir.path, "dev"))
     (call,) = [body for block in parse(str(files["regions/us-east-1/main.tf"]))["module"]

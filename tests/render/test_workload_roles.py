@@ -80,27 +80,30 @@ def test_a_standby_holds_an_encrypted_read_replica_of_the_primary(env_dir):
     assert replica["providers"] == {"aws": f"${{aws.{alias(B)}}}"}
 
 
-def test_a_second_database_generation_takes_names_of_its_own_in_its_region_only(env_dir):
-    """A back as B's standby beside the database it kept from being primary."""
-    generations = {"database": {"generations": {A: 2}}}
+def test_a_second_generation_takes_names_of_its_own_in_its_region_only(env_dir):
+    """A back as B's standby beside the database and processor logs it kept."""
+    generations = {"generations": {A: 2}}
     _, calls = rendered(env_dir, {B: "primary", A: "standby"}, **generations)
     standby, primary = calls[f"database_{alias(A)}"], calls[f"database_{alias(B)}"]
     assert standby["name"] == "payment-dev-g2" and primary["name"] == "payment-dev"
+    # Its processor's log groups and queue too: the drained processor's are kept in AWS.
+    assert calls[f"compute_{alias(A)}"]["name"] == "payment-dev-g2"
+    assert calls[f"compute_{alias(B)}"]["name"] == "payment-dev"
     assert standby["replicate_source_db"] == f"${{module.database_{alias(B)}.db_instance_arn}}"
     # Switched back, A's database keeps its generation's names: nothing to replace.
     _, calls = rendered(env_dir, {A: "primary", B: "former"}, **generations)
     assert calls[f"database_{alias(A)}"]["name"] == "payment-dev-g2"
 
 
-def test_an_adopted_database_keeps_its_identifier_in_its_first_generation_only(env_dir):
-    adopted = {"adopted": {"database": "payment-db-qa-7"}}
+def test_adopted_names_are_kept_in_the_first_generation_only(env_dir):
+    adopted = {"adopted": {"database": "payment-db-qa-7", "function": "processor-qa-7"}}
     _, calls = rendered(env_dir, {A: "primary", B: "standby"}, **adopted)
     assert calls[f"database_{alias(A)}"]["identifier"] == "payment-db-qa-7"
-    _, calls = rendered(
-        env_dir, {B: "primary", A: "standby"}, **adopted, database={"generations": {A: 2}}
-    )
+    _, calls = rendered(env_dir, {B: "primary", A: "standby"}, **adopted, generations={A: 2})
     assert "identifier" not in calls[f"database_{alias(A)}"]
+    assert "function_name" not in calls[f"compute_{alias(A)}"]
     assert calls[f"database_{alias(B)}"]["identifier"] == "payment-db-qa-7"
+    assert calls[f"compute_{alias(B)}"]["function_name"] == "processor-qa-7"
 
 
 def test_a_switch_promotes_the_standby_and_keeps_the_former_primary_standalone(env_dir):
