@@ -37,6 +37,10 @@ Promotion: AWS stops reporting a promoted read replica's source
 both, so the AWS provider would see the promoted database as a replica again and re-promote it
 on every apply (about a minute of waiting each time), and `payinfra status` would call it a
 replica.
+
+Replicas and resource ids: moto looks a cross-region read replica's subnet group up in its
+source's region, and gives every instance the same DbiResourceId; AWS looks in the replica's own
+region (where the group must be) and gives each instance its own id, and so does this.
 """
 
 from __future__ import annotations
@@ -44,6 +48,8 @@ from __future__ import annotations
 import json
 import os
 import re
+import secrets
+import string
 import sys
 import threading
 import time
@@ -54,7 +60,7 @@ from urllib.parse import unquote
 
 import moto.server
 from moto.dynamodb.models import DynamoDBBackend, dynamodb_backends
-from moto.rds.models import RDSBackend
+from moto.rds.models import DBInstance, RDSBackend
 from moto.server import main
 
 from payinfra.emulator import CONTROL_PATH
@@ -84,6 +90,38 @@ def promoted_replicas_forget_their_source() -> None:
         return database
 
     RDSBackend.promote_read_replica = promote_and_detach  # type: ignore[method-assign]
+
+
+def replicas_are_instances_of_their_own() -> None:
+    """moto copies a cross-region replica from its source and applies the request's settings to
+    the copy in order, the subnet group before the backend (and so the region) it belongs to:
+    the group was looked up in the source's region, and found there only while both regions'
+    groups had one name. The backend first, so the replica's region is its own throughout. And
+    every moto instance has one DbiResourceId, by which the AWS provider reads an instance: a
+    region holding two (a kept database beside a new generation's) answered with both, which the
+    provider takes for none. Each instance gets its own, as in AWS."""
+    create = RDSBackend.create_db_instance_read_replica
+    initialise = DBInstance.__init__
+
+    def create_in_own_region(self: RDSBackend, db_kwargs: dict[str, Any]) -> Any:
+        if self.arn_regex.match(db_kwargs["source_db_instance_identifier"]):
+            db_kwargs = {"backend": self, **db_kwargs}
+        replica = create(self, db_kwargs)
+        replica.dbi_resource_id = _resource_id()
+        return replica
+
+    def initialise_with_own_id(self: DBInstance, *args: Any, **kwargs: Any) -> None:
+        initialise(self, *args, **kwargs)
+        self.dbi_resource_id = _resource_id()
+
+    RDSBackend.create_db_instance_read_replica = create_in_own_region  # type: ignore[method-assign]
+    DBInstance.__init__ = initialise_with_own_id  # type: ignore[method-assign]
+
+
+def _resource_id() -> str:
+    """An RDS DbiResourceId: `db-` and 26 upper-case letters and digits."""
+    alphabet = string.ascii_uppercase + string.digits
+    return "db-" + "".join(secrets.choice(alphabet) for _ in range(26))
 
 
 # UpdateStage's body keys and the attributes moto's Stage keeps them in.
@@ -424,6 +462,7 @@ def regions_can_go_dark(outages: RegionOutages, replication: TableReplication) -
 
 if __name__ == "__main__":
     promoted_replicas_forget_their_source()
+    replicas_are_instances_of_their_own()
     stages_update_in_place()
     log_groups_take_keys()
     stages_take_tags()

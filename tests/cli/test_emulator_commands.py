@@ -209,6 +209,45 @@ def test_the_emulator_updates_an_api_stage_in_place_as_aws_does(moto_server):
 
 
 @pytest.mark.emulator
+def test_a_cross_region_replica_is_an_instance_of_its_own_region_as_aws_does(moto_server):
+    """A region's second generation gives its replica's group a name the source region lacks."""
+
+    def subnet_group(region: str, name: str) -> None:
+        ec2 = client(moto_server.endpoint, "ec2", region)
+        vpc = ec2.create_vpc(CidrBlock="10.9.0.0/16")["Vpc"]["VpcId"]
+        subnets = [
+            ec2.create_subnet(
+                VpcId=vpc, CidrBlock=f"10.9.{n}.0/24", AvailabilityZone=f"{region}{z}"
+            )["Subnet"]["SubnetId"]
+            for n, z in enumerate("ab")
+        ]
+        client(moto_server.endpoint, "rds", region).create_db_subnet_group(
+            DBSubnetGroupName=name, DBSubnetGroupDescription=name, SubnetIds=subnets
+        )
+
+    subnet_group("us-east-1", "primary-db")
+    subnet_group("eu-west-1", "standby-g2-db")
+    primary = client(moto_server.endpoint, "rds", "us-east-1").create_db_instance(
+        DBInstanceIdentifier="primary-db", Engine="postgres", DBInstanceClass="db.t4g.small",
+        MasterUsername="admin", MasterUserPassword="password-1", AllocatedStorage=20,
+        DBSubnetGroupName="primary-db",
+    )["DBInstance"]  # fmt: skip
+    rds = client(moto_server.endpoint, "rds", "eu-west-1")
+    replica = rds.create_db_instance_read_replica(
+        DBInstanceIdentifier="standby-g2-db", DBSubnetGroupName="standby-g2-db",
+        SourceDBInstanceIdentifier=primary["DBInstanceArn"],
+    )["DBInstance"]  # fmt: skip
+    assert replica["DBSubnetGroup"]["DBSubnetGroupName"] == "standby-g2-db"
+    assert ":eu-west-1:" in replica["DBInstanceArn"]
+    # Each instance its own resource id, by which the AWS provider reads it.
+    assert replica["DbiResourceId"] != primary["DbiResourceId"]
+    found = rds.describe_db_instances(
+        Filters=[{"Name": "dbi-resource-id", "Values": [replica["DbiResourceId"]]}]
+    )["DBInstances"]
+    assert [i["DBInstanceIdentifier"] for i in found] == ["standby-g2-db"]
+
+
+@pytest.mark.emulator
 def test_the_emulator_updates_a_functions_key_tracing_and_architecture_as_aws_does(moto_server):
     """Adopting the reference's function changes all three (moto 5.2 dropped them)."""
     role = client(moto_server.endpoint, "iam", "us-east-1").create_role(

@@ -27,20 +27,34 @@ STEPS = {
     "2 switch again": ({B: "primary", A: "former"}, "step 2 (switched"),
     "3 drain": ({B: "primary", A: "drained"}, "step 3 (former primary's processor retired"),
     "B only": ({B: "primary"}, "one region: us-east-1 runs the workload"),
+    # A back as B's standby: its database kept from being primary still holds A's names, so
+    # the new replica is a second generation (generations), beside it.
+    "A standby again": ({B: "primary", A: "standby"}, "step 1 (standby added)"),
 }
+GENERATIONS = {"A standby again": {A: 2}}
 # Two chains that run side by side (each its own emulator): the second starts from the switched
 # layout applied from nothing, which is what the first chain's promotion leaves.
 TO_THE_SWITCH = ("A only", "1 standby", "2 switch")
-ONWARDS_FROM_THE_SWITCH = ("2 switch", "2 rolled back", "2 switch again", "3 drain", "B only")
+ONWARDS_FROM_THE_SWITCH = (
+    "2 switch",
+    "2 rolled back",
+    "2 switch again",
+    "3 drain",
+    "B only",
+    "A standby again",
+)
 
 
-def set_workload(stack: Stack, workload: dict | None) -> None:
+def set_workload(stack: Stack, workload: dict | None, generations: dict | None = None) -> None:
     path = stack.folder / "environments" / "local.yaml"
     local = yaml.safe_load(path.read_text())
     local["emulator"] = {"endpoint": stack.endpoint}
     local.pop("workload", None)
     if workload:
         local["workload"] = workload
+    local.pop("generations", None)
+    if generations:
+        local["generations"] = generations
     path.write_text(yaml.safe_dump(local))
 
 
@@ -50,7 +64,7 @@ def move_through(mover: Stack, phases: tuple[str, ...], *, replan: bool = False)
     summaries = {}
     for phase in phases:
         workload, step = STEPS[phase]
-        set_workload(mover, workload)
+        set_workload(mover, workload, GENERATIONS.get(phase))
         planned = mover.run(f"plan {phase}", "plan", "local")
         assert f"workload: {step}" in planned.stdout, planned.stdout[-3000:]
         assert "DATA LOSS" not in planned.stdout + planned.stderr, planned.stdout[-4000:]
@@ -167,6 +181,20 @@ def check_b_only(stack: Stack) -> None:
     assert state["rds_endpoint"].startswith("payment-local-db.")
 
 
+def check_standby_beside_the_kept_database(stack: Stack) -> None:
+    """A's first database, kept when A was retired, is untouched beside A's new replica of B's."""
+    instances = {
+        i["DBInstanceIdentifier"]: i
+        for i in stack.client("rds", A).describe_db_instances()["DBInstances"]
+    }
+    assert sorted(instances) == ["payment-local-db", "payment-local-g2-db"], sorted(instances)
+    assert not instances["payment-local-db"].get("ReadReplicaSourceDBInstanceIdentifier")
+    source = instances["payment-local-g2-db"]["ReadReplicaSourceDBInstanceIdentifier"]
+    assert source.endswith(":db:payment-local-db"), source
+    assert f":rds:{B}:" in source, source
+    assert writer_of(stack, A) == B and writer_of(stack, B) == B, "A serves, B writes"
+
+
 CHECKS = {
     "A only": check_a_only,
     "1 standby": check_standby,
@@ -175,4 +203,5 @@ CHECKS = {
     "2 switch again": check_switched_to(B, A),
     "3 drain": check_drained,
     "B only": check_b_only,
+    "A standby again": check_standby_beside_the_kept_database,
 }
