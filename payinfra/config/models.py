@@ -454,10 +454,8 @@ class Environment(_Model):
     protected: bool = False
     home_region: RegionName | None = None
     workload: dict[RegionName, WorkloadRole] | None = None
-    # A region's generation: from the second on, what the region keeps in AWS when it leaves
-    # the workload (its database, its processor's log groups and queue) and what goes with it
-    # take names of their own (PREFIX-gN-...), so the region can serve again beside what it
-    # kept (docs/failover.md: After the failover).
+    # From a region's second generation on, its database and processor take names of their own
+    # (PREFIX-gN-...): it serves again beside what it kept in AWS (docs/failover.md).
     generations: dict[RegionName, Annotated[int, Field(ge=1, le=MAX_GENERATION)]] = {}
     regions: Annotated[list[Region], Field(min_length=2)]
     network: Network = Network()
