@@ -27,12 +27,12 @@ from payinfra.render.regions import LINKS_FOLDER, REGIONS_FOLDER, root_folders
 def envs(names: tuple[str, ...], environments_dir: Path, matrix: bool) -> None:
     """List environments with their regions (the source first)."""
     found = list(names) or list_environments(environments_dir)
-    if not found:
-        click.echo(f"no environments in {environments_dir}/")
-        return
     loaded = [load_environment(environments_dir, name) for name in found]
-    if matrix:
+    if matrix:  # JSON even when empty: a CI job reads it
         click.echo(json.dumps([root for env in loaded for root in _roots(env)]))
+        return
+    if not loaded:
+        click.echo(f"no environments in {environments_dir}/")
         return
     width = max(len(env.name) for env in loaded)
     for env in loaded:

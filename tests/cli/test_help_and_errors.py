@@ -58,6 +58,12 @@ def test_envs_matrix_lists_every_root_to_plan_as_a_ci_job(env_dir):
     assert unknown.exit_code == 2 and "nowhere" in unknown.output
 
 
+def test_envs_matrix_of_a_folder_without_environments_is_an_empty_list(tmp_path):
+    (tmp_path / "environments").mkdir()
+    result = invoke("envs", "--matrix", "--environments-dir", str(tmp_path / "environments"))
+    assert result.exit_code == 0 and json.loads(result.output) == []
+
+
 def test_envs_reports_a_missing_folder(tmp_path):
     result = invoke("envs", "--environments-dir", str(tmp_path / "nowhere"))
     assert result.exit_code == 2
