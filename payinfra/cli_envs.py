@@ -25,7 +25,7 @@ from payinfra.render.regions import LINKS_FOLDER, REGIONS_FOLDER, root_folders
     "that runs it alone) and name (unique, for artifacts).",
 )
 def envs(names: tuple[str, ...], environments_dir: Path, matrix: bool) -> None:
-    """List environments with their regions (the source first)."""
+    """List environments (all, or the ENVs named) with their regions (the source first)."""
     found = list(names) or list_environments(environments_dir)
     loaded = [load_environment(environments_dir, name) for name in found]
     if matrix:  # JSON even when empty: a CI job reads it
