@@ -483,23 +483,23 @@ class Environment(_Model):
     def table_name(self) -> str:
         return self.adopted.table or awsnames.TABLE.name(self.name_prefix)
 
-    def first_generation(self, region: str) -> bool:
-        return self.generations.get(region, 1) == 1
-
     def region_prefix(self, region: str) -> str:
         """What the names of `region`'s database and processor derive from: the environment's
         prefix, with the region's generation from the second on."""
         generation = self.generations.get(region, 1)
         return self.name_prefix + (f"-g{generation}" if generation > 1 else "")
 
+    def adopted_in(self, region: str) -> Adopted:
+        """The adopted names `region`'s database and processor keep: all of them in its first
+        generation; none in a later one, which takes names of its own."""
+        return self.adopted if self.generations.get(region, 1) == 1 else Adopted()
+
     def database_identifier(self, region: str) -> str:
-        """The identifier of `region`'s database (an adopted one's in its first generation)."""
-        adopted = self.adopted.database if self.first_generation(region) else None
+        adopted = self.adopted_in(region).database
         return adopted or awsnames.DATABASE.name(self.region_prefix(region))
 
     def function_name(self, region: str) -> str:
-        """The name of `region`'s processor (an adopted one's in its first generation)."""
-        adopted = self.adopted.function if self.first_generation(region) else None
+        adopted = self.adopted_in(region).function
         return adopted or awsnames.FUNCTION.name(self.region_prefix(region))
 
     def data_bucket(self, region: str, account_id: str) -> str:

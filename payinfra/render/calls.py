@@ -156,7 +156,7 @@ def database(env: Environment, region: Region, primary_arn: Hcl | None = None) -
     # The source region reaches the primary database over the peering while data is migrated.
     migration = region == env.primary and env.primary != env.source
     clients = [ref(label("compute", region), "security_group_id")] if region in env.serving else []
-    first_generation = env.first_generation(region.name)
+    adopted = env.adopted_in(region.name)
     arguments = Attributes(
         name=env.region_prefix(region.name),
         vpc_id=ref(network, "vpc_id"),
@@ -179,11 +179,10 @@ def database(env: Environment, region: Region, primary_arn: Hcl | None = None) -
         log_retention_days=env.logs.retention_days,
         logs_kms_key_arn=ref(network, "logs_kms_key_arn"),
     )
-    # An adopted database keeps its names; a later generation takes names of its own.
-    if env.adopted.database and first_generation:
-        arguments["identifier"] = env.adopted.database
-    if env.adopted.database_subnet_group and first_generation:
-        arguments["subnet_group_name"] = env.adopted.database_subnet_group
+    if adopted.database:
+        arguments["identifier"] = adopted.database
+    if adopted.database_subnet_group:
+        arguments["subnet_group_name"] = adopted.database_subnet_group
     if role == "standby":
         arguments["replicate_source_db"] = primary_arn or ref(
             label("database", env.primary), "db_instance_arn"
@@ -235,9 +234,9 @@ def compute(env: Environment, region: Region, *, to_top: str = "", one_root: boo
             ),
         ),
     )
-    # An adopted processor keeps its name; a later generation takes names of its own.
-    if env.adopted.function and env.first_generation(region.name):
-        arguments["function_name"] = env.adopted.function
+    function_name = env.adopted_in(region.name).function
+    if function_name:
+        arguments["function_name"] = function_name
     if env.adopted.api_stage:
         arguments["stage_name"] = env.adopted.api_stage
     if region == env.primary and one_root:
