@@ -21,6 +21,11 @@ SHARED_MODULES = ("kms-key",)
 # Only when the YAML asks for them (api.domain).
 DOMAIN_MODULES = ("api-domain", "dns")
 
+# With a root per region (layout: region-roots): out/ENV/regions/R/ for each region, and the
+# root that joins them.
+REGIONS_FOLDER = "regions"
+LINKS_FOLDER = "links"
+
 ROOT_TEMPLATES = ("backend.tf", "main.tf", "moves.tf", "outputs.tf", "providers.tf", "versions.tf")
 
 TERRAFORM_MIN = "1.6"

@@ -22,6 +22,7 @@ from payinfra.render.calls import (
     ref,
     table_replica,
 )
+from payinfra.render.constants import LINKS_FOLDER, REGIONS_FOLDER
 from payinfra.render.root import (
     backend_context,
     environment_outputs,
@@ -36,9 +37,6 @@ from payinfra.render.root import (
     table_replica_regions,
     versions_context,
 )
-
-REGIONS_FOLDER = "regions"
-LINKS_FOLDER = "links"
 
 # The kinds of module call a region's root holds; every other call is in `links/`.
 REGION_KINDS = ("network", "data", "table_replica", "database", "compute", "observability")

@@ -29,6 +29,7 @@ from payinfra.render.calls import (
 )
 from payinfra.render.constants import (
     AWS_PROVIDER_CONSTRAINT,
+    REGIONS_FOLDER,
     STATE_IDENTITY_OUTPUT,
     TERRAFORM_MIN,
     TERRAFORM_MIN_S3_LOCKFILE,
@@ -450,7 +451,8 @@ def state_bucket(env: Environment, root: str | None) -> tuple[str | None, str | 
     """(bucket, region) of a root's state: a region root's own region's bucket when the YAML
     names one (backend.region_buckets), else the environment's."""
     parts = (root or "").split("/")
-    return env.backend.state_bucket(parts[1] if parts[0] == "regions" and len(parts) > 1 else None)
+    region = parts[1] if parts[0] == REGIONS_FOLDER and len(parts) > 1 else None
+    return env.backend.state_bucket(region)
 
 
 def state_key(env: Environment, root: str | None = None) -> str:
