@@ -148,17 +148,11 @@ def apply(
             RootApply("", _apply_root(ws, auto_approve, allow_destroy, confirm, extra, plugin_dir))
         ]
     _refuse_an_unmoved_state(ws)
-    if links:
-        if ws.env.protected:
-            safety.confirm_by_name(
-                ws.env.name, auto_approve=auto_approve, confirm=confirm, action="apply"
-            )
-        return [_apply_links(ws, roots[0], allow_destroy, extra, plugin_dir, on_roots)]
     planned = [
         root for root in roots
         if root.folder != LINKS_FOLDER and (root.root / PLAN_RECORD).is_file()
     ]  # fmt: skip
-    if not planned:
+    if not planned and not links:
         raise Refused(
             f"no saved plan in {ws.root}/{REGIONS_FOLDER}; run `payinfra plan {ws.env.name}` first"
         )
@@ -168,6 +162,8 @@ def apply(
         safety.confirm_by_name(
             ws.env.name, auto_approve=auto_approve, confirm=confirm, action="apply"
         )
+    if links:
+        return [_apply_links(ws, roots[0], allow_destroy, extra, plugin_dir, on_roots)]
 
     def apply_root(root: Workspace) -> RootApply:
         summary = _apply_root(root, True, allow_destroy, confirm, extra, plugin_dir)
