@@ -130,6 +130,15 @@ def test_the_longest_names_plan_against_the_emulator_as_derived(
         for attribute in NAME_ATTRIBUTES
         if isinstance((change["change"]["after"] or {}).get(attribute), str)
     }
+    # IAM names are global and a name_prefix is unique only within one provider process (one
+    # per region): no two regions' roles may share a prefix. AWS allows a prefix of 38.
+    role_prefixes = [
+        change["change"]["after"]["name_prefix"]
+        for change in changes
+        if change["type"] == "aws_iam_role" and change["change"]["after"].get("name_prefix")
+    ]
+    assert len(role_prefixes) == len(set(role_prefixes)) >= 4, role_prefixes
+    assert max(map(len, role_prefixes)) <= 38, role_prefixes
     account = "123456789012"  # the emulator's
     for rule in NAME_RULES:
         for region in [r["name"] for r in region_list] if rule.per_region else [""]:

@@ -4,7 +4,8 @@
 
 locals {
   account_id    = data.aws_caller_identity.current.account_id
-  regional_name = "${var.name}-${data.aws_region.current.name}"
+  region        = data.aws_region.current.name
+  regional_name = "${var.name}-${local.region}"
 }
 
 data "aws_caller_identity" "current" {}
@@ -83,11 +84,19 @@ data "aws_iam_policy_document" "replicate" {
 }
 
 resource "aws_iam_role" "this" {
-  name_prefix        = "${substr(var.name, 0, 24)}-s3repl-"
+  # IAM role names are global, and a name_prefix is made unique only inside one provider
+  # process: two regions' roles created in one apply (a process per region's provider) can draw
+  # the same name at the same instant, so the prefix names the region (at most 38 characters).
+  # A role created before keeps its name.
+  name_prefix        = "${substr(var.name, 0, 29 - length(local.region))}-${local.region}-s3repl-"
   assume_role_policy = data.aws_iam_policy_document.assume.json
 
   tags = {
     Name = "${local.regional_name}-replication"
+  }
+
+  lifecycle {
+    ignore_changes = [name_prefix]
   }
 }
 

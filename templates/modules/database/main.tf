@@ -1,6 +1,7 @@
 locals {
   account_id = data.aws_caller_identity.current.account_id
   partition  = data.aws_partition.current.partition
+  region     = data.aws_region.current.name
   # An adopted database keeps its identifier and subnet group (neither can be renamed in place).
   db_identifier = coalesce(var.identifier, "${var.name}-db")
   # A read replica takes its engine, database, user and secret from its source; promoting it
@@ -17,6 +18,8 @@ locals {
 data "aws_caller_identity" "current" {}
 
 data "aws_partition" "current" {}
+
+data "aws_region" "current" {}
 
 # ---- Key for storage, the master secret and Performance Insights ----
 
@@ -141,11 +144,19 @@ data "aws_iam_policy_document" "rds_monitoring_assume" {
 }
 
 resource "aws_iam_role" "rds_monitoring" {
-  name_prefix        = "${substr(var.name, 0, 24)}-rdsmon-"
+  # IAM role names are global, and a name_prefix is made unique only inside one provider
+  # process: two regions' roles created in one apply (a process per region's provider) can draw
+  # the same name at the same instant, so the prefix names the region (at most 38 characters).
+  # A role created before keeps its name.
+  name_prefix        = "${substr(var.name, 0, 29 - length(local.region))}-${local.region}-rdsmon-"
   assume_role_policy = data.aws_iam_policy_document.rds_monitoring_assume.json
 
   tags = {
     Name = "${var.name}-rds-monitoring"
+  }
+
+  lifecycle {
+    ignore_changes = [name_prefix]
   }
 }
 

@@ -1,8 +1,11 @@
 locals {
-  account_id   = data.aws_caller_identity.current.account_id
-  partition    = data.aws_partition.current.partition
-  region       = data.aws_region.current.name
-  flow_log_arn = "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:/aws/vpc-flow-logs/${var.name}"
+  account_id = data.aws_caller_identity.current.account_id
+  partition  = data.aws_partition.current.partition
+  region     = data.aws_region.current.name
+  # var.name is the environment's name prefix and the region (the flow log role's prefix
+  # shortens the first, never the second).
+  name_without_region = trimsuffix(var.name, "-${local.region}")
+  flow_log_arn        = "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:/aws/vpc-flow-logs/${var.name}"
 }
 
 # ---- Flow logs ----
@@ -48,11 +51,19 @@ data "aws_iam_policy_document" "flow_log" {
 }
 
 resource "aws_iam_role" "flow_log" {
-  name_prefix        = "${substr(var.name, 0, 24)}-flowlog-"
+  # IAM role names are global, and a name_prefix is made unique only inside one provider
+  # process: two regions' roles created in one apply (a process per region's provider) can draw
+  # the same name at the same instant, so the prefix keeps the region whatever the length of
+  # the rest (at most 38 characters). A role created before keeps its name.
+  name_prefix        = "${substr(local.name_without_region, 0, 28 - length(local.region))}-${local.region}-flowlog-"
   assume_role_policy = data.aws_iam_policy_document.flow_log_assume.json
 
   tags = {
     Name = "${var.name}-flow-log"
+  }
+
+  lifecycle {
+    ignore_changes = [name_prefix]
   }
 }
 
