@@ -132,7 +132,8 @@ class MotoServer:
 
     def reset(self) -> None:
         request = urllib.request.Request(f"{self.endpoint}/moto-api/reset", method="POST")
-        urllib.request.urlopen(request, timeout=10).close()
+        # Resetting reloads IAM's managed policies: seconds of CPU, more on a busy machine.
+        urllib.request.urlopen(request, timeout=60).close()
 
     def stop(self) -> None:
         self.process.terminate()
