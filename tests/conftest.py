@@ -77,9 +77,9 @@ class EnvironmentsFolder:
 # its own and the rest of the suite runs beside them.
 SLOWEST_FIRST = (
     "tests/e2e/test_region_move.py",
-    "tests/e2e/test_region_move_onwards.py",
-    "tests/e2e/test_stack_lifecycle.py",
+    "tests/e2e/test_failover_drill.py",
     "tests/e2e/test_adoption.py",
+    "tests/e2e/test_stack_lifecycle.py",
 )
 
 
