@@ -81,6 +81,8 @@ def after_the_failover(stack: Stack) -> None:
     assert "CANNOT BE APPLIED" not in planned.stdout + planned.stderr, planned.stdout[-4000:]
     stack.run("apply after the failover", "apply", "local", "--", "-parallelism=20")
     check_switched_to(B, A)(stack)
+    record = payments.stored(stack, A, "#writer")
+    assert record["writerRegion"]["S"] == B and "epoch" not in record, "Terraform's form again"
     assert_nothing_to_change(stack)
     payments.assert_taken(stack, B, "tx-after")
     payments.assert_refused(stack, A, "tx-after-in-a")
