@@ -7,6 +7,7 @@ import base64
 import json
 import sys
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from contextlib import contextmanager
@@ -156,3 +157,24 @@ def http_event(
 def invoke(event: dict) -> tuple[int, dict, dict]:
     response = app.handler(event, None)
     return response["statusCode"], response["headers"], json.loads(response["body"])
+
+
+def stored_item(dynamodb: Any, table: str, transaction_id: str) -> dict | None:
+    """The item a table copy holds under `transaction_id` (a strongly consistent read)."""
+    found = dynamodb.get_item(
+        TableName=table, Key={"transactionId": {"S": transaction_id}}, ConsistentRead=True
+    )
+    return found.get("Item")
+
+
+def replicated_item(
+    dynamodb: Any, table: str, transaction_id: str, check: Callable[[dict], bool] = lambda _: True
+) -> bool:
+    """Whether `transaction_id` reaches this table copy (and passes `check`) within 10 s."""
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        item = stored_item(dynamodb, table, transaction_id)
+        if item and check(item):
+            return True
+        time.sleep(0.1)
+    return False

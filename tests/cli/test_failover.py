@@ -10,7 +10,6 @@ the test sets, held while a region is dark), so what the failover loses is measu
 from __future__ import annotations
 
 import json
-import time
 
 import boto3
 import pytest
@@ -19,7 +18,7 @@ from click.testing import CliRunner
 
 from payinfra.cli import main
 from tests.conftest import ENVIRONMENTS
-from tests.processor_harness import app, http_event
+from tests.processor_harness import app, http_event, replicated_item, stored_item
 from tests.toolchain import emulator_control
 
 A, B = "eu-west-1", "us-east-1"
@@ -88,21 +87,12 @@ def processor(monkeypatch, endpoint: str, region: str, writer: str, event: dict)
 
 
 def item(aws: dict, region: str, key: str) -> dict | None:
-    found = boto3.client("dynamodb", region_name=region, **aws).get_item(
-        TableName=TABLE, Key={"transactionId": {"S": key}}, ConsistentRead=True
-    )
-    return found.get("Item")
+    return stored_item(boto3.client("dynamodb", region_name=region, **aws), TABLE, key)
 
 
 def replicated(aws: dict, region: str, key: str, check=lambda found: True) -> bool:
     """Whether `key` reaches `region`'s table (and passes `check`) within a few seconds."""
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        found = item(aws, region, key)
-        if found and check(found):
-            return True
-        time.sleep(0.1)
-    return False
+    return replicated_item(boto3.client("dynamodb", region_name=region, **aws), TABLE, key, check)
 
 
 def failover(folder, *args: str):

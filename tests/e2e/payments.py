@@ -11,12 +11,11 @@ tables do (payinfra/emulator_server.py: asynchronously, held while a region is d
 from __future__ import annotations
 
 import json
-import time
 
 import pytest
 
 from tests.e2e.test_stack_lifecycle import Stack
-from tests.processor_harness import app, http_event
+from tests.processor_harness import app, http_event, replicated_item, stored_item
 
 TABLE = "payment-local-transactions"
 
@@ -104,18 +103,9 @@ def assert_replayed(stack: Stack, region: str, transaction_id: str) -> None:
 
 
 def stored(stack: Stack, region: str, transaction_id: str) -> dict | None:
-    found = stack.client("dynamodb", region).get_item(
-        TableName=TABLE, Key={"transactionId": {"S": transaction_id}}, ConsistentRead=True
-    )
-    return found.get("Item")
+    return stored_item(stack.client("dynamodb", region), TABLE, transaction_id)
 
 
 def replicated(stack: Stack, region: str, key: str, check=lambda item: True) -> bool:
     """Whether `key` reaches `region`'s copy (and passes `check`) within a few seconds."""
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        item = stored(stack, region, key)
-        if item and check(item):
-            return True
-        time.sleep(0.1)
-    return False
+    return replicated_item(stack.client("dynamodb", region), TABLE, key, check)
