@@ -50,11 +50,33 @@ def sts_client(session: Any, target: Target) -> Any:
     return session.client("sts", endpoint_url=target.endpoint, config=_sts_config())
 
 
+@cache
+def _data_loader(search_path: str | None) -> Any:
+    """botocore's service models and endpoint data, read once per process: each new session
+    would otherwise parse them again (about 0.1 s of JSON per session, and a command opens one
+    per region and per assumed role)."""
+    from botocore.loaders import create_loader
+
+    return create_loader(search_path)
+
+
+def new_session(**settings: Any) -> Any:
+    """A boto3 session (`settings`: its credentials and region) sharing the process's data."""
+    import boto3
+    import botocore.session
+
+    core = botocore.session.get_session()
+    loader = _data_loader(core.get_config_variable("data_path"))
+    core.register_component("data_loader", loader)
+    session = boto3.session.Session(botocore_session=core, **settings)
+    # boto3 adds its own data folder to the loader's search path for every new session.
+    loader.search_paths[:] = dict.fromkeys(loader.search_paths)
+    return session
+
+
 def session(target: Target) -> Any:
     """A boto3 session acting as `target.role_arn` (if any); clients take `target.endpoint`."""
-    import boto3
-
-    session = boto3.session.Session(
+    session = new_session(
         aws_access_key_id=target.credentials[0] if target.credentials else None,
         aws_secret_access_key=target.credentials[1] if target.credentials else None,
         region_name=target.region,
@@ -66,7 +88,7 @@ def session(target: Target) -> Any:
         RoleSessionName=target.session_name,
         **({"ExternalId": target.external_id} if target.external_id else {}),
     )["Credentials"]
-    return boto3.session.Session(
+    return new_session(
         aws_access_key_id=assumed["AccessKeyId"],
         aws_secret_access_key=assumed["SecretAccessKey"],
         aws_session_token=assumed["SessionToken"],

@@ -63,6 +63,12 @@ def _state_file(state_dir: Path) -> Path:
     return state_dir / "emulator.json"
 
 
+# How moto's server is started: managed policies such as AWSLambdaVPCAccessExecutionRole exist
+# only when loaded; the stack launches no instance, so EC2's catalogue of public AMIs (loaded
+# for every region EC2 is first asked in, a fifth of a second of CPU each) is left out.
+SERVER_SETTINGS = {"MOTO_IAM_LOAD_MANAGED_POLICIES": "true", "MOTO_EC2_LOAD_DEFAULT_AMIS": "false"}
+
+
 def server_command(port: int) -> list[str]:
     """moto's server on 127.0.0.1:`port`, as payinfra.emulator_server corrects it."""
     if importlib.util.find_spec("moto.server") is None or importlib.util.find_spec("flask") is None:
@@ -94,8 +100,7 @@ def start(port: int, state_dir: Path = STATE_DIR) -> EmulatorStatus:
         stdout=log,
         stderr=subprocess.STDOUT,
         start_new_session=True,
-        # Managed policies such as AWSLambdaVPCAccessExecutionRole exist only when loaded.
-        env={**os.environ, "MOTO_IAM_LOAD_MANAGED_POLICIES": "true"},
+        env={**os.environ, **SERVER_SETTINGS},
     )
     endpoint = f"http://127.0.0.1:{port}"
     state = {"pid": process.pid, "endpoint": endpoint, "identity": _identity(process.pid)}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -10,8 +11,10 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
+from payinfra.accounts import new_session
 from payinfra.cli import main
 from payinfra.config import load_environment
+from payinfra.emulator import SERVER_SETTINGS
 from payinfra.render import render_environment
 from payinfra.writer import write_tree
 from tests.fake_terraform import FakeTerraform
@@ -19,6 +22,10 @@ from tests.hclparse import parse_tree
 
 # The markers and the guard that fails a test starting terraform, moto or checkov unmarked.
 pytest_plugins = ["tests.markerguard", "pytester"]
+
+# In-process moto (the `aws` fixture, the processor harness): EC2 without its catalogue of
+# public AMIs, as the emulator runs it (payinfra.emulator.SERVER_SETTINGS).
+os.environ.setdefault("MOTO_EC2_LOAD_DEFAULT_AMIS", SERVER_SETTINGS["MOTO_EC2_LOAD_DEFAULT_AMIS"])
 
 REPO = Path(__file__).resolve().parent.parent
 ENVIRONMENTS = REPO / "environments"
@@ -95,7 +102,17 @@ def aws(monkeypatch):
     for name, value in (("AWS_ACCESS_KEY_ID", "x"), ("AWS_SECRET_ACCESS_KEY", "x")):
         monkeypatch.setenv(name, value)
     with mock_aws():
+        shared_default_session()
         yield
+
+
+def shared_default_session() -> None:
+    """Inside mock_aws (which empties boto3's default session): a default session that reads
+    botocore's service data once per process, as payinfra's own sessions do; a new one would
+    parse it again for every test."""
+    import boto3
+
+    boto3.DEFAULT_SESSION = new_session()
 
 
 @pytest.fixture(scope="session")

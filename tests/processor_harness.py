@@ -19,7 +19,7 @@ from moto import mock_aws
 from moto.dynamodb.models import DynamoDBBackend
 
 from payinfra.config import Lambda
-from tests.conftest import REPO
+from tests.conftest import REPO, shared_default_session
 
 sys.path.insert(0, str(REPO / "lambda_src"))
 
@@ -107,6 +107,7 @@ def emulated_table(parsed_tree: dict, table_name: str, **settings: str):
             patch.setattr(DynamoDBBackend, write, _atomic(getattr(DynamoDBBackend, write)))
         for name, value in environment.items():
             patch.setenv(name, value)
+        shared_default_session()
         client = boto3.client("dynamodb", region_name="eu-west-1")
         sort_key = settings.get("TABLE_SORT_KEY")
         client.create_table(TableName=table_name, **table_spec(parsed_tree, sort_key))

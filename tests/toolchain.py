@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from payinfra.emulator import is_serving, server_command
+from payinfra.emulator import SERVER_SETTINGS, is_serving, server_command
 from payinfra.terraform import find_plugin_dir, terraform_env
 
 
@@ -114,7 +114,7 @@ class MotoServer:
                 server_command(self.port),
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
-                env={**os.environ, "MOTO_IAM_LOAD_MANAGED_POLICIES": "true", **account},
+                env={**os.environ, **SERVER_SETTINGS, **account},
             )
             if self._wait_until_serving():
                 return

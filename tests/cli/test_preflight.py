@@ -15,6 +15,7 @@ import pytest
 from click.testing import CliRunner
 
 from payinfra import preflight
+from payinfra.accounts import new_session
 from payinfra.cli import main
 from payinfra.config import load_environment
 from tests.conftest import REPO, protect
@@ -28,7 +29,7 @@ class ReusedClients:
     (EC2's has hundreds of methods) costs more than the calls preflight makes with it."""
 
     def __init__(self) -> None:
-        self.session = boto3.session.Session(region_name=B)
+        self.session = new_session(region_name=B)
         self.made: dict[tuple, object] = {}
 
     def client(self, service: str, region_name: str | None = None, **options: object) -> object:
