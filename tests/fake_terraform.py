@@ -51,6 +51,12 @@ if sleep_file.exists():
     import time
     time.sleep(float(sleep_file.read_text()))
     Path(chdir, f"{{command}}.finished").write_text(str(os.getpid()))
+if (canned / f"{{command}}.hold").exists():
+    import time
+    deadline = time.monotonic() + 60
+    while not (canned / f"{{command}}.release").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    Path(chdir, f"{{command}}.finished").write_text(str(os.getpid()))
 code_file = canned / f"{{command}}.exit"
 sys.exit(int(code_file.read_text()) if code_file.exists() else 0)
 """
@@ -81,6 +87,14 @@ class FakeTerraform:
     def sleep(self, command: str, seconds: float) -> None:
         """`command` takes `seconds`, then leaves `<command>.finished` in its root."""
         (self.folder / f"{command}.sleep").write_text(str(seconds))
+
+    def hold(self, command: str) -> None:
+        """`command` runs until `release(command)` (a minute at most), then leaves
+        `<command>.finished` in its root."""
+        (self.folder / f"{command}.hold").touch()
+
+    def release(self, command: str) -> None:
+        (self.folder / f"{command}.release").touch()
 
     def exit_code(self, command: str, code: int) -> None:
         (self.folder / f"{command}.exit").write_text(str(code))

@@ -401,9 +401,8 @@ def test_a_killed_apply_keeps_the_lock_while_its_terraform_runs(run, tmp_path):
     under it until it has exited."""
     run.fake.stdout("show", CREATE_ONLY)
     assert run("plan", "dev").exit_code == 0
-    # Long enough for a render process to start and be refused on a loaded machine (4 s was
-    # not, once, with the full suite beside it).
-    run.fake.sleep("apply", 10)
+    # terraform applies until the refused render has been checked, however loaded the machine.
+    run.fake.hold("apply")
     root = run.out / "dev"
     environment = {**os.environ, **run.fake.env(), "PAYINFRA_LOCK_WAIT": "0.2"}
     folders = ["--environments-dir", str(run.env_dir.path), "--out", str(run.out)]
@@ -425,6 +424,7 @@ def test_a_killed_apply_keeps_the_lock_while_its_terraform_runs(run, tmp_path):
     assert not (root / "apply.finished").exists(), "terraform was still applying"
     assert busy.returncode == 3, busy.stderr
     assert "or by a terraform it started" in busy.stderr
+    run.fake.release("apply")
     while not (root / "apply.finished").exists():
         assert time.monotonic() < deadline + 10, "terraform never finished"
         time.sleep(0.1)
