@@ -214,3 +214,19 @@ def test_the_role_is_assumed_and_the_plan_acts_in_its_account(env_dir, tmp_path,
     changes = planned_resources(rendered.root, aws)
     buckets = [c["change"]["after"]["bucket"] for c in changes if c["type"] == "aws_s3_bucket"]
     assert buckets and all(name.endswith(f"-{ENVIRONMENT_ACCOUNT}") for name in buckets), buckets
+
+
+def test_sessions_share_service_data_and_nothing_that_acts():
+    """Each session of a command reads botocore's data once per process, yet keeps credentials
+    and region of its own: a role's session must never act with another's keys."""
+    from payinfra.accounts import Target, session
+
+    first = session(Target(region="eu-west-1", credentials=("AKIAFIRST", "first-secret")))
+    second = session(Target(region="us-east-1", credentials=("AKIASECOND", "second-secret")))
+    loader = first._session.get_component("data_loader")
+    assert second._session.get_component("data_loader") is loader
+    paths = loader.search_paths
+    assert len(paths) == len(set(paths)), paths  # boto3 adds its folder once, not per session
+    assert first.get_credentials().access_key == "AKIAFIRST"
+    assert second.get_credentials().access_key == "AKIASECOND"
+    assert (first.region_name, second.region_name) == ("eu-west-1", "us-east-1")
