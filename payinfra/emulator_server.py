@@ -32,6 +32,11 @@ other region of the account that has one, as DynamoDB global tables do: last wri
 write time), and a change to or from a dark region waits until the region is back. The copy is
 the emulator's own (no signed request, not counted), so what a failover loses is measured.
 
+Transactions: moto undoes a cancelled transaction by putting back the whole table as it was when
+the transaction began, so a write that landed meanwhile (a replicated copy, or another client's)
+was lost with it; in DynamoDB a cancelled transaction changes nothing and other writes stand.
+Every write to a table, transactions and copies included, is therefore made one at a time.
+
 Promotion: AWS stops reporting a promoted read replica's source
 (ReadReplicaSourceDBInstanceIdentifier) and drops it from the source's replica list; moto keeps
 both, so the AWS provider would see the promoted database as a replica again and re-promote it
@@ -290,6 +295,9 @@ class TableReplication:
     def __init__(self, outages: RegionOutages, lag: float = 0.5) -> None:
         self.outages, self.lag = outages, lag
         self.lock = threading.Lock()
+        # Held by every write to a table, clients' and copies' (see Transactions above);
+        # reentrant, as moto's transactions write through put_item, update_item, delete_item.
+        self.writes = threading.RLock()
         # (account, region, table, key) -> when that copy of the key was last written
         self.written: dict[tuple[str, str, str, str], float] = {}
         self.copying = threading.local()
@@ -320,21 +328,22 @@ class TableReplication:
         if any(self.outages.is_dark(b.region_name) for b in (source, destination)):
             self._later(self.RETRY_SECONDS, source, destination, table_name, key, when)
             return
-        with self.lock:
-            if self.written.get(self._id(destination, table_name, key), 0.0) > when:
-                return  # the destination holds a newer write of this key
-        if table_name not in source.tables or table_name not in destination.tables:
-            return
-        item = source.get_item(table_name, key)
-        self.copying.active = True
-        try:
-            if item is None:
-                destination.delete_item(table_name, key)
-            else:
-                destination.put_item(table_name, item.to_json()["Attributes"])
-        finally:
-            self.copying.active = False
-        self._stamp(destination, table_name, key, when)
+        with self.writes:
+            with self.lock:
+                if self.written.get(self._id(destination, table_name, key), 0.0) > when:
+                    return  # the destination holds a newer write of this key
+            if table_name not in source.tables or table_name not in destination.tables:
+                return
+            item = source.get_item(table_name, key)
+            self.copying.active = True
+            try:
+                if item is None:
+                    destination.delete_item(table_name, key)
+                else:
+                    destination.put_item(table_name, item.to_json()["Attributes"])
+            finally:
+                self.copying.active = False
+            self._stamp(destination, table_name, key, when)
 
     def _stamp(self, backend: DynamoDBBackend, table_name: str, key: dict, when: float) -> None:
         with self.lock:
@@ -362,11 +371,20 @@ def tables_replicate(replication: TableReplication) -> None:
         """`write` (put, update or delete), then its key told to `replication`."""
 
         def written(self: DynamoDBBackend, table_name: str, first: dict, *a: Any, **k: Any) -> Any:
-            result = write(self, table_name, first, *a, **k)
-            replication.wrote(self, table_name, key(self, table_name, first))
+            with replication.writes:
+                result = write(self, table_name, first, *a, **k)
+                replication.wrote(self, table_name, key(self, table_name, first))
             return result
 
         return written
+
+    transact = DynamoDBBackend.transact_write_items
+
+    def transact_alone(self: DynamoDBBackend, transact_items: list[dict[str, Any]]) -> None:
+        with replication.writes:
+            transact(self, transact_items)
+
+    DynamoDBBackend.transact_write_items = transact_alone  # type: ignore[method-assign]
 
     def named_key(_backend: DynamoDBBackend, _table_name: str, key: dict) -> dict:
         return key  # update and delete are given the key itself

@@ -329,3 +329,83 @@ def test_the_replication_lag_is_set_on_the_running_emulator(tmp_path, monkeypatc
         assert invoke("lag", "-1").exit_code == 2
     finally:
         invoke("stop")
+
+
+def test_a_cancelled_transaction_leaves_a_copy_that_landed_meanwhile_as_dynamodb_does(
+    aws, monkeypatch
+):
+    """moto undoes a cancelled transaction by restoring the whole table it started from; a
+    replicated write that lands while the transaction runs must survive it (the failover
+    drill's payment taken in B once lost its copy in A this way, as A refused a payment)."""
+    import threading
+
+    import boto3
+    from botocore.exceptions import ClientError
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.dynamodb import models as dynamodb_models
+    from moto.dynamodb.models import DynamoDBBackend, dynamodb_backends
+
+    from payinfra.emulator_server import RegionOutages, TableReplication, tables_replicate
+
+    A, B, table = "eu-west-1", "us-east-1", "payments"
+    for region in (A, B):
+        boto3.client("dynamodb", region_name=region).create_table(
+            TableName=table,
+            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+    boto3.client("dynamodb", region_name=B).put_item(
+        TableName=table, Item={"id": {"S": "taken-in-b"}}
+    )
+    for name in ("put_item", "update_item", "delete_item", "transact_write_items"):
+        monkeypatch.setattr(DynamoDBBackend, name, getattr(DynamoDBBackend, name))
+    replication = TableReplication(RegionOutages())
+    tables_replicate(replication)
+
+    # The transaction in A pauses once it has its snapshot, until the copy has been tried.
+    evaluating, resume = threading.Event(), threading.Event()
+    condition = dynamodb_models.get_filter_expression
+
+    def paused_condition(*args):
+        evaluating.set()
+        resume.wait(10)
+        return condition(*args)
+
+    monkeypatch.setattr(dynamodb_models, "get_filter_expression", paused_condition)
+    refused: list[str] = []
+
+    def refused_payment() -> None:
+        try:
+            boto3.client("dynamodb", region_name=A).transact_write_items(
+                TransactItems=[
+                    {
+                        "Put": {
+                            "TableName": table,
+                            "Item": {"id": {"S": "refused-in-a"}},
+                            "ConditionExpression": "attribute_exists(id)",
+                        }
+                    }
+                ]
+            )
+        except ClientError as error:
+            refused.append(error.response["Error"]["Code"])
+
+    transaction = threading.Thread(target=refused_payment)
+    transaction.start()
+    assert evaluating.wait(10)
+    backends = dynamodb_backends[DEFAULT_ACCOUNT_ID]
+    copy = threading.Thread(
+        target=replication._deliver,
+        args=(backends[B], backends[A], table, {"id": {"S": "taken-in-b"}}, 1.0),
+    )
+    copy.start()
+    copy.join(0.5)  # the copy lands now, or waits for the transaction to end
+    resume.set()
+    transaction.join(10)
+    copy.join(10)
+    assert refused == ["TransactionCanceledException"]
+    found = boto3.client("dynamodb", region_name=A).get_item(
+        TableName=table, Key={"id": {"S": "taken-in-b"}}
+    )
+    assert "Item" in found, "the cancelled transaction took the replicated write with it"
